@@ -1,0 +1,1 @@
+"""The ai service: classifies leads (Groq, or explicit rules) and drives Lívia."""

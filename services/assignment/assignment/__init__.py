@@ -1,0 +1,1 @@
+"""The assignment service: decides which consultant works each lead."""

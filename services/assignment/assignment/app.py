@@ -1,0 +1,63 @@
+"""Composition root of the assignment service: wiring only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from leadflow.bus import Bus
+from leadflow.bus.topology import ASSIGNMENT_REQUESTS, by_routing_key
+from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.http import ops_router
+from leadflow.service import Service
+from leadflow.settings import Settings
+
+from assignment.handlers import AssignmentHandlers
+from assignment.models import OUTBOX
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+VERSION_TABLE = "alembic_version_assignment"
+
+
+async def migrate(settings: Settings) -> None:
+    engine = create_engine(settings.database_url_for("assignment"))
+    try:
+        await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
+    finally:
+        await engine.dispose()
+
+
+def build(settings: Settings, bus: Bus) -> Service:
+    engine = create_engine(settings.database_url_for("assignment"))
+    sessions = session_factory(engine)
+    relay = OutboxRelay(engine, sessions, OUTBOX, bus)
+    handlers = AssignmentHandlers(sessions=sessions, relay=relay)
+    bus.consume(
+        ASSIGNMENT_REQUESTS,
+        by_routing_key(
+            {
+                "lead.assignment_requested": handlers.on_assignment_requested,
+                "consultant.saved": handlers.on_consultant_saved,
+            }
+        ),
+    )
+
+    async def database_ready() -> bool:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+        return True
+
+    async def prepare() -> None:
+        if settings.migrate_on_start:
+            await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
+
+    app = FastAPI(title="leadflow assignment", openapi_url=None)
+    app.include_router(ops_router("assignment", {"broker": bus.ping, "database": database_ready}))
+    return Service(
+        name="assignment",
+        app=app,
+        before_bus=[prepare],
+        after_bus=[relay.start],
+        before_stop=[relay.stop],
+        on_stop=[engine.dispose],
+    )

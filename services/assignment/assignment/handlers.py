@@ -1,0 +1,125 @@
+"""Assignment use cases: one transaction each, cursor and outbox included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leadflow.bus import Delivery
+from leadflow.db import OutboxRelay, add_to_outbox, already_handled
+from leadflow.events import (
+    AssignmentDecided,
+    ConsultantSaved,
+    LeadAssignmentRequested,
+    Role,
+    Temperature,
+    utcnow,
+)
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assignment.domain import (
+    Candidate,
+    eligible_in_rotation_order,
+    next_in_rotation,
+    waiting_order,
+)
+from assignment.models import OUTBOX, ConsultantStats, KnownConsultant, WaitingLead
+
+ADVANCE_CURSOR = text(
+    "UPDATE assignment_cursor SET position = position + 1 WHERE id = 1 RETURNING position"
+)
+
+
+@dataclass
+class AssignmentHandlers:
+    sessions: async_sessionmaker[AsyncSession]
+    relay: OutboxRelay
+
+    async def on_assignment_requested(self, delivery: Delivery) -> None:
+        event = delivery.event()
+        assert isinstance(event, LeadAssignmentRequested)
+        async with self.sessions() as session:
+            if await already_handled(session, OUTBOX, event.event_id):
+                return
+            assigned = await self._assign(session, event.lead_id)
+            if not assigned and await session.get(WaitingLead, event.lead_id) is None:
+                session.add(
+                    WaitingLead(
+                        lead_id=event.lead_id,
+                        temperature=event.temperature.value if event.temperature else None,
+                        lead_created_at=event.lead_created_at,
+                    )
+                )
+            await session.commit()
+        self.relay.wake()
+
+    async def on_consultant_saved(self, delivery: Delivery) -> None:
+        event = delivery.event()
+        assert isinstance(event, ConsultantSaved)
+        consultant = event.consultant
+        async with self.sessions() as session:
+            if await already_handled(session, OUTBOX, event.event_id):
+                return
+            row = await session.get(KnownConsultant, consultant.id)
+            if row is None:
+                row = KnownConsultant(
+                    id=consultant.id,
+                    role=consultant.role.value,
+                    active=consultant.active,
+                    created_at=consultant.created_at,
+                )
+            else:
+                row.role, row.active = consultant.role.value, consultant.active
+            session.add(row)
+            await session.flush()
+            await self._drain_waiting(session)
+            await session.commit()
+        self.relay.wake()
+
+    async def _drain_waiting(self, session: AsyncSession) -> None:
+        """Someone may have become eligible: hand out waiting leads, HOT and oldest first."""
+        waiting = list((await session.exec(select(WaitingLead))).all())
+        waiting.sort(
+            key=lambda w: waiting_order(
+                Temperature(w.temperature) if w.temperature else None, w.lead_created_at
+            )
+        )
+        for lead in waiting:
+            if not await self._assign(session, lead.lead_id):
+                return
+            await session.delete(lead)
+
+    async def _assign(self, session: AsyncSession, lead_id: str) -> bool:
+        """Pick the next eligible consultant for `lead_id`; False if nobody is eligible."""
+        # Advancing the cursor first takes its row lock: concurrent replicas queue here,
+        # so every position is handed out exactly once.
+        position = (await session.execute(ADVANCE_CURSOR)).scalar_one()
+        rows = (await session.exec(select(KnownConsultant))).all()
+        eligible = eligible_in_rotation_order(
+            [Candidate(r.id, Role(r.role), r.active, r.created_at) for r in rows]
+        )
+        if not eligible:
+            await session.execute(
+                text("UPDATE assignment_cursor SET position = position - 1 WHERE id = 1")
+            )
+            return False
+        chosen = next_in_rotation(eligible, position)
+        stats = await session.get(ConsultantStats, chosen.id) or ConsultantStats(
+            consultant_id=chosen.id
+        )
+        stats.assigned_total += 1
+        stats.last_assigned_at = utcnow()
+        session.add(stats)
+        await add_to_outbox(
+            session,
+            OUTBOX,
+            AssignmentDecided(
+                lead_id=lead_id,
+                consultant_id=chosen.id,
+                rule="round_robin",
+                eligible_ids=[c.id for c in eligible],
+            ),
+        )
+        return True

@@ -1,0 +1,57 @@
+"""Tables the assignment service owns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from leadflow.db import UtcDateTime, outbox_tables
+from leadflow.events import utcnow
+from sqlalchemy import BigInteger, Column
+from sqlmodel import Field, SQLModel
+
+
+def _ts() -> Any:
+    return Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class KnownConsultant(SQLModel, table=True):
+    """The assignment service's own copy of who can take leads (from consultant.saved)."""
+
+    __tablename__ = "assignment_consultants"
+
+    id: str = Field(primary_key=True, max_length=32)
+    role: str = Field(max_length=16)
+    active: bool
+    created_at: datetime = _ts()
+
+
+class RotationCursor(SQLModel, table=True):
+    """One row; `position` advances atomically for every round-robin assignment."""
+
+    __tablename__ = "assignment_cursor"
+
+    id: int = Field(primary_key=True)
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ConsultantStats(SQLModel, table=True):
+    __tablename__ = "assignment_stats"
+
+    consultant_id: str = Field(primary_key=True, max_length=32)
+    assigned_total: int = 0
+    last_assigned_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class WaitingLead(SQLModel, table=True):
+    """A lead nobody could take yet; assigned as soon as someone is eligible."""
+
+    __tablename__ = "assignment_waiting"
+
+    lead_id: str = Field(primary_key=True, max_length=32)
+    temperature: str | None = Field(default=None, max_length=8)
+    lead_created_at: datetime = Field(sa_type=UtcDateTime)
+    requested_at: datetime = _ts()
+
+
+OUTBOX = outbox_tables(SQLModel.metadata, "assignment")

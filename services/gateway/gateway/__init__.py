@@ -1,0 +1,1 @@
+"""The gateway: the REST surface of CONTRACT.md; authenticates and forwards."""

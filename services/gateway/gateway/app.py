@@ -1,0 +1,23 @@
+"""Composition root of the gateway: wiring only."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from leadflow.bus import Bus
+from leadflow.bus.topology import LEADS_RPC
+from leadflow.http import install_error_handlers, ops_router
+from leadflow.rpc import RpcClient
+from leadflow.service import Service
+from leadflow.settings import Settings
+
+from gateway.routes import router
+
+
+def build(settings: Settings, bus: Bus) -> Service:
+    app = FastAPI(title="leadflow", version="0.1.0")
+    app.state.settings = settings
+    app.state.leads = RpcClient(bus, LEADS_RPC, timeout=settings.rpc_timeout_s)
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(ops_router("gateway", {"broker": bus.ping}))
+    return Service(name="gateway", app=app)

@@ -1,0 +1,53 @@
+"""FastAPI dependencies as `Annotated` aliases, in one place."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from leadflow.auth import AccessClaims, TokenError, verify_access_token
+from leadflow.events import Role
+from leadflow.rpc import Forbidden, RpcClient, Unauthorized
+from leadflow.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_leads(request: Request) -> RpcClient:
+    client: RpcClient = request.app.state.leads
+    return client
+
+
+def current_claims(request: Request) -> AccessClaims:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token")
+    try:
+        return verify_access_token(request.app.state.settings.jwt_secret, token.strip())
+    except TokenError:
+        raise Unauthorized("invalid or expired token") from None
+
+
+def require_roles(*roles: Role) -> Any:
+    def check(claims: Annotated[AccessClaims, Depends(current_claims)]) -> AccessClaims:
+        if claims.role not in roles:
+            raise Forbidden("your role does not allow this")
+        return claims
+
+    return Depends(check)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LeadsDep = Annotated[RpcClient, Depends(get_leads)]
+Caller = Annotated[AccessClaims, Depends(current_claims)]
+AdminOnly = Annotated[AccessClaims, require_roles(Role.ADMIN)]
+Staff = Annotated[AccessClaims, require_roles(Role.ADMIN, Role.MANAGER)]
+
+
+def actor(claims: AccessClaims) -> dict[str, str]:
+    """How the gateway tells a service who is calling."""
+    return {"id": claims.consultant_id, "role": claims.role.value}

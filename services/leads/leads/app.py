@@ -1,0 +1,87 @@
+"""Composition root of the leads service: wiring only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from leadflow.bus import Bus
+from leadflow.bus.topology import LEADS_PIPELINE, LEADS_RPC, by_routing_key
+from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.http import ops_router
+from leadflow.rpc import rpc_dispatcher
+from leadflow.service import Service
+from leadflow.settings import Settings
+
+from leads.handlers import LeadsHandlers
+from leads.models import OUTBOX
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+VERSION_TABLE = "alembic_version_leads"
+
+
+async def migrate(settings: Settings) -> None:
+    engine = create_engine(settings.database_url_for("leads"))
+    try:
+        await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
+    finally:
+        await engine.dispose()
+
+
+def build(settings: Settings, bus: Bus) -> Service:
+    engine = create_engine(settings.database_url_for("leads"))
+    sessions = session_factory(engine)
+    relay = OutboxRelay(engine, sessions, OUTBOX, bus)
+    handlers = LeadsHandlers(sessions=sessions, relay=relay, hasher=PasswordHasher())
+
+    bus.serve(
+        LEADS_RPC,
+        rpc_dispatcher(
+            {
+                "authenticate": handlers.authenticate,
+                "create_consultant": handlers.create_consultant,
+                "list_consultants": handlers.list_consultants,
+                "get_consultant": handlers.get_consultant,
+                "create_lead": handlers.create_lead,
+                "get_lead": handlers.get_lead,
+                "list_leads": handlers.list_leads,
+            }
+        ),
+    )
+    bus.consume(
+        LEADS_PIPELINE,
+        by_routing_key(
+            {
+                "lead.classified": handlers.on_lead_classified,
+                "assignment.decided": handlers.on_assignment_decided,
+            }
+        ),
+    )
+
+    async def database_ready() -> bool:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+        return True
+
+    async def prepare() -> None:
+        if settings.migrate_on_start:
+            await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
+
+    async def started() -> None:
+        await relay.start()
+        await handlers.ensure_admin(settings.admin_email, settings.admin_password)
+
+    async def stopped() -> None:
+        await engine.dispose()
+
+    app = FastAPI(title="leadflow leads", openapi_url=None)
+    app.include_router(ops_router("leads", {"broker": bus.ping, "database": database_ready}))
+    return Service(
+        name="leads",
+        app=app,
+        before_bus=[prepare],
+        after_bus=[started],
+        before_stop=[relay.stop],
+        on_stop=[stopped],
+    )

@@ -1,0 +1,92 @@
+"""Pure rules of the leads service: no database, broker or HTTP here."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import phonenumbers
+from leadflow.events import LeadSource, LeadStatus, LeadView, Role
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PHONE_PATTERN = re.compile(r"^\+?[1-9]\d{1,14}$")
+PHONE_PUNCTUATION = re.compile(r"[\s\-()]")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def normalise_phone(raw: str) -> str:
+    """CONTRACT.md's phone rule: strip spaces, dashes, parentheses; `+digits`, E.164 length.
+
+    `phonenumbers` rejects numbers that cannot exist (bad country code or length) when
+    it knows the country; numbers it cannot parse but that fit the contract's pattern
+    are kept, since the contract is the rule and operators add new ranges first.
+    """
+    compact = PHONE_PUNCTUATION.sub("", raw or "")
+    if not PHONE_PATTERN.match(compact):
+        raise ValueError("must be E.164: digits with an optional leading +, 2 to 15 digits")
+    e164 = "+" + compact.lstrip("+")
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(parsed) and not phonenumbers.is_possible_number(parsed):
+        raise ValueError("is not a possible phone number for its country")
+    return e164
+
+
+class LeadInput(BaseModel):
+    """A new lead as clients submit it (POST /api/leads and the webhook)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(max_length=1000)
+    phone: str = Field(max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+    source: LeadSource = LeadSource.MANUAL
+    notes: str | None = Field(default=None, max_length=10_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not 1 <= len(value) <= 255:
+            raise ValueError("must be 1 to 255 characters after trimming")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalise_phone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError("is not a valid email address")
+        return value.lower()
+
+
+def may_see(role: Role, actor_id: str, lead: LeadView) -> bool:
+    """Admins and managers see every lead; a consultant only the leads assigned to them."""
+    return role is not Role.CONSULTANT or lead.consultant_id == actor_id
+
+
+def initial_status(source: LeadSource) -> LeadStatus:
+    return LeadStatus.QUALIFYING if source is LeadSource.WHATSAPP else LeadStatus.NEW
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`{field: {"before": x, "after": y}}` for every field whose value differs."""
+    return {
+        key: {"before": before.get(key), "after": after.get(key)}
+        for key in after
+        if before.get(key) != after.get(key)
+    }

@@ -1,0 +1,82 @@
+"""Tables the leads service owns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from leadflow.db import UtcDateTime, outbox_tables
+from leadflow.events import utcnow
+from sqlalchemy import JSON, Column, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _ts() -> Any:
+    return Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Consultant(SQLModel, table=True):
+    __tablename__ = "consultants"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=255)
+    email: str = Field(max_length=320, unique=True)
+    password_hash: str
+    role: str = Field(max_length=16, index=True)
+    phone: str | None = Field(default=None, max_length=20)
+    active: bool = Field(default=True)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "leads"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=255)
+    phone: str = Field(max_length=20, unique=True)
+    email: str | None = Field(default=None, max_length=320)
+    source: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16, index=True)
+    temperature: str | None = Field(default=None, max_length=8, index=True)
+    ai_score: int | None = None
+    ai_reasons: list[str] = Field(default_factory=list, sa_type=JSONType)
+    classified_by: str | None = Field(default=None, max_length=16)
+    consultant_id: str | None = Field(default=None, foreign_key="consultants.id", index=True)
+    created_by: str | None = Field(default=None, max_length=32)
+    notes: str | None = None
+    extra: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSONType, nullable=False)
+    )
+    version: int = Field(default=1)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Interaction(SQLModel, table=True):
+    """The audit trail: who changed what on a lead, before and after, when."""
+
+    __tablename__ = "interactions"
+
+    id: str = Field(primary_key=True, max_length=32)
+    lead_id: str = Field(foreign_key="leads.id", index=True)
+    actor_id: str | None = Field(default=None, max_length=32)
+    kind: str = Field(max_length=32)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    created_at: datetime = _ts()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to a request carrying an `Idempotency-Key`."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(sa_column=Column(String(300), primary_key=True))
+    lead_id: str = Field(max_length=32)
+    created_at: datetime = _ts()
+
+
+OUTBOX = outbox_tables(SQLModel.metadata, "leads")

@@ -1,0 +1,142 @@
+"""Queries of the leads service. Keyword-only arguments; `get_x_or_raise` raises NotFound."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadflow.events import ConsultantRef, ConsultantView, LeadView, Role
+from leadflow.rpc import NotFound
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from leads.models import Consultant, Interaction, Lead
+
+
+def consultant_view(row: Consultant) -> ConsultantView:
+    return ConsultantView(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        role=Role(row.role),
+        phone=row.phone,
+        active=row.active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def get_consultant(session: AsyncSession, *, consultant_id: str) -> Consultant | None:
+    return await session.get(Consultant, consultant_id)
+
+
+async def get_consultant_or_raise(session: AsyncSession, *, consultant_id: str) -> Consultant:
+    row = await get_consultant(session, consultant_id=consultant_id)
+    if row is None:
+        raise NotFound("consultant not found")
+    return row
+
+
+async def get_consultant_by_email(session: AsyncSession, *, email: str) -> Consultant | None:
+    result = await session.exec(select(Consultant).where(Consultant.email == email.lower()))
+    return result.first()
+
+
+async def has_admin(session: AsyncSession) -> bool:
+    result = await session.exec(select(Consultant.id).where(Consultant.role == Role.ADMIN.value))
+    return result.first() is not None
+
+
+async def list_consultants(session: AsyncSession) -> list[Consultant]:
+    result = await session.exec(select(Consultant).order_by(col(Consultant.created_at)))
+    return list(result.all())
+
+
+async def lead_view(session: AsyncSession, lead: Lead) -> LeadView:
+    consultant = None
+    if lead.consultant_id:
+        row = await session.get(Consultant, lead.consultant_id)
+        if row is not None:
+            consultant = ConsultantRef(id=row.id, name=row.name, email=row.email)
+    return LeadView(
+        id=lead.id,
+        name=lead.name,
+        phone=lead.phone,
+        email=lead.email,
+        source=lead.source,
+        status=lead.status,
+        temperature=lead.temperature,
+        ai_score=lead.ai_score,
+        ai_reasons=list(lead.ai_reasons or []),
+        consultant_id=lead.consultant_id,
+        consultant=consultant,
+        notes=lead.notes,
+        metadata=dict(lead.extra or {}),
+        version=lead.version,
+        created_at=lead.created_at,
+        updated_at=lead.updated_at,
+    )
+
+
+async def get_lead(session: AsyncSession, *, lead_id: str, for_update: bool = False) -> Lead | None:
+    query = select(Lead).where(Lead.id == lead_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def get_lead_or_raise(
+    session: AsyncSession, *, lead_id: str, for_update: bool = False
+) -> Lead:
+    lead = await get_lead(session, lead_id=lead_id, for_update=for_update)
+    if lead is None:
+        raise NotFound("lead not found")
+    return lead
+
+
+async def get_lead_by_phone(session: AsyncSession, *, phone: str) -> Lead | None:
+    return (await session.exec(select(Lead).where(Lead.phone == phone))).first()
+
+
+async def recent_interactions(
+    session: AsyncSession, *, lead_id: str, limit: int = 50
+) -> list[Interaction]:
+    result = await session.exec(
+        select(Interaction)
+        .where(Interaction.lead_id == lead_id)
+        .order_by(col(Interaction.created_at).desc(), col(Interaction.id))
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def search_leads(
+    session: AsyncSession,
+    *,
+    filters: dict[str, Any],
+    q: str | None,
+    page: int,
+    page_size: int,
+    newest_first: bool,
+) -> tuple[list[Lead], int]:
+    """One page of leads matching exact-match `filters` and the substring `q`."""
+    conditions = [getattr(Lead, name) == value for name, value in filters.items()]
+    if q:
+        pattern = f"%{q.lower()}%"
+        conditions.append(
+            or_(
+                func.lower(Lead.name).like(pattern),
+                col(Lead.phone).like(pattern),
+                func.lower(func.coalesce(Lead.email, "")).like(pattern),
+            )
+        )
+    total = (await session.exec(select(func.count()).select_from(Lead).where(*conditions))).one()
+    order = col(Lead.created_at).desc() if newest_first else col(Lead.created_at).asc()
+    rows = await session.exec(
+        select(Lead)
+        .where(*conditions)
+        .order_by(order, col(Lead.id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return list(rows.all()), int(total)

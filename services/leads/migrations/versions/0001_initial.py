@@ -1,0 +1,93 @@
+"""consultants, leads, interactions, idempotency keys, outbox
+
+Revision ID: 0001
+Revises:
+"""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+TS = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "consultants",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("email", sa.String(320), nullable=False, unique=True),
+        sa.Column("password_hash", sa.String(), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False, index=True),
+        sa.Column("phone", sa.String(20)),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("updated_at", TS, nullable=False),
+    )
+    op.create_table(
+        "leads",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("phone", sa.String(20), nullable=False, unique=True),
+        sa.Column("email", sa.String(320)),
+        sa.Column("source", sa.String(16), nullable=False, index=True),
+        sa.Column("status", sa.String(16), nullable=False, index=True),
+        sa.Column("temperature", sa.String(8), index=True),
+        sa.Column("ai_score", sa.Integer()),
+        sa.Column("ai_reasons", JSON, nullable=False),
+        sa.Column("classified_by", sa.String(16)),
+        sa.Column("consultant_id", sa.String(32), sa.ForeignKey("consultants.id"), index=True),
+        sa.Column("created_by", sa.String(32)),
+        sa.Column("notes", sa.Text()),
+        sa.Column("metadata", JSON, nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", TS, nullable=False, index=True),
+        sa.Column("updated_at", TS, nullable=False),
+    )
+    op.create_table(
+        "interactions",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("lead_id", sa.String(32), sa.ForeignKey("leads.id"), nullable=False, index=True),
+        sa.Column("actor_id", sa.String(32)),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("changes", JSON, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(300), primary_key=True),
+        sa.Column("lead_id", sa.String(32), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_table(
+        "leads_outbox",
+        sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("routing_key", sa.String(128), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("correlation_id", sa.String(64)),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("published_at", TS, index=True),
+    )
+    op.create_table(
+        "leads_handled_events",
+        sa.Column("event_id", sa.String(128), primary_key=True),
+        sa.Column("handled_at", TS, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    for table in (
+        "leads_handled_events",
+        "leads_outbox",
+        "idempotency_keys",
+        "interactions",
+        "leads",
+        "consultants",
+    ):
+        op.drop_table(table)

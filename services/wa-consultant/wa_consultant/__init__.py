@@ -1,0 +1,1 @@
+"""The wa-consultant service: the WhatsApp session `consultant`."""

@@ -1,0 +1,1 @@
+"""The wa-livia service: the WhatsApp session `livia`."""

@@ -1,0 +1,1 @@
+"""leadflow shared library: the only code every service imports."""

@@ -1,0 +1,133 @@
+"""The bus interface: topic-routed events, competing consumers, bounded retry, RPC."""
+
+from __future__ import annotations
+
+import abc
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadflow.events import Event, parse_event
+
+log = logging.getLogger(__name__)
+
+
+class RpcTimeout(TimeoutError):
+    """The service addressed by a request did not answer before the deadline."""
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A queue bound to the events exchange with topic patterns.
+
+    Durable queues are shared by every replica of a service (competing consumers).
+    A `per_replica` queue is exclusive to one process, so every replica sees every event.
+    """
+
+    name: str
+    bindings: tuple[str, ...]
+    per_replica: bool = False
+    prefetch: int | None = None
+    max_deliveries: int | None = None
+
+
+@dataclass
+class Delivery:
+    """One delivery of one message to a handler."""
+
+    routing_key: str
+    body: bytes
+    message_id: str | None = None
+    correlation_id: str | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1
+
+    def event(self) -> Event:
+        """The typed event this delivery carries (by its routing key)."""
+        return parse_event(self.routing_key, self.body)
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+RpcHandler = Callable[[bytes], Awaitable[bytes]]
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: `*` is exactly one word, `#` zero or more words."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        head, rest = p[0], p[1:]
+        if head == "#":
+            return any(match(rest, k[i:]) for i in range(len(k) + 1))
+        if not k:
+            return False
+        return (head == "*" or head == k[0]) and match(rest, k[1:])
+
+    return match(pattern.split("."), routing_key.split("."))
+
+
+def retry_delay_s(attempt: int, *, base: float = 0.05, cap: float = 2.0) -> float:
+    """Jittered exponential backoff before a failed message is redelivered."""
+    return float(min(cap, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
+
+
+class Bus(abc.ABC):
+    """Publish events, consume queues, serve and call request/reply endpoints."""
+
+    def __init__(self, *, prefetch: int = 32, max_deliveries: int = 5) -> None:
+        self.prefetch = prefetch
+        self.max_deliveries = max_deliveries
+
+    async def publish_event(self, event: Event) -> None:
+        """Publish a domain event, persistent and confirmed, routed by its name."""
+        await self.publish(
+            event.name,
+            event.model_dump_json().encode(),
+            message_id=event.event_id,
+            correlation_id=event.correlation_id,
+        )
+
+    @abc.abstractmethod
+    async def publish(
+        self,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        headers: dict[str, Any] | None = None,
+    ) -> None:
+        """Publish raw bytes to the events exchange; returns once the broker has it."""
+
+    @abc.abstractmethod
+    def consume(self, spec: QueueSpec, handler: Handler) -> None:
+        """Register a handler for a queue; call before `start()`.
+
+        The handler acks by returning. An exception means a retry after a backoff, up
+        to `max_deliveries` deliveries, then the message goes to the dead-letter queue.
+        """
+
+    @abc.abstractmethod
+    def serve(self, endpoint: str, handler: RpcHandler) -> None:
+        """Answer requests sent to `endpoint`; call before `start()`."""
+
+    @abc.abstractmethod
+    async def request(self, endpoint: str, body: bytes, *, timeout: float) -> bytes:
+        """Send a request and wait for its reply; `RpcTimeout` past the deadline."""
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """Is the broker reachable (for /readyz)?"""
+
+    @abc.abstractmethod
+    async def dead_letters(self, queue: str) -> list[Delivery]:
+        """What the dead-letter queue of `queue` holds (inspection and tests)."""

@@ -1,0 +1,146 @@
+"""`leadflow` command: run one service, the whole system in one process, or a local cluster.
+
+leadflow serve <service>   one service, as a container runs it (RabbitMQ + database)
+leadflow embedded          every service in one process, in-process bus, SQLite
+leadflow cluster           every service its own OS process (RABBITMQ_URL, DATABASE_URL)
+leadflow migrate <service> apply a service's migrations and exit (the Kubernetes Job)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from types import ModuleType
+
+from leadflow.bus import Bus, InMemoryBus
+from leadflow.logs import configure_logging
+from leadflow.service import SERVICE_NAMES, Service, default_port, path_router, run_services
+from leadflow.settings import Settings
+
+
+def service_module(name: str) -> ModuleType:
+    """The composition root of a service: `<package>.app` with `build(settings, bus)`."""
+    return importlib.import_module(f"{name.replace('-', '_')}.app")
+
+
+def build_service(name: str, settings: Settings, bus: Bus) -> Service:
+    service: Service = service_module(name).build(settings, bus)
+    return service
+
+
+def rabbit_bus(settings: Settings) -> Bus:
+    from leadflow.bus.rabbit import RabbitBus
+
+    return RabbitBus(
+        settings.rabbitmq_url,
+        namespace=settings.broker_namespace,
+        prefetch=settings.consumer_prefetch,
+        max_deliveries=settings.max_deliveries,
+    )
+
+
+async def serve(name: str, settings: Settings) -> None:
+    bus = rabbit_bus(settings)
+    service = build_service(name, settings, bus)
+    port = settings.port or default_port(name, settings)
+    await run_services([service], bus, service.app, host=settings.host, port=port)
+
+
+async def embedded(settings: Settings) -> None:
+    bus = InMemoryBus(prefetch=settings.consumer_prefetch, max_deliveries=settings.max_deliveries)
+    services = [build_service(name, settings, bus) for name in SERVICE_NAMES]
+    gateway = services[0]
+    routes = [(prefix, s.app) for s in services[1:] for prefix in s.public_prefixes]
+    app = path_router(routes, gateway.app)
+    port = settings.port or settings.gateway_port
+    await run_services(services, bus, app, host=settings.host, port=port)
+
+
+async def migrate(name: str, settings: Settings) -> None:
+    module = service_module(name)
+    await module.migrate(settings)
+
+
+def cluster(settings: Settings, services: list[str]) -> int:
+    """Run each service as its own process; prefix their logs; stop them all on Ctrl-C."""
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    width = max(len(name) for name in services)
+    for name in services:
+        env = dict(os.environ, PORT=str(default_port(name, settings)))
+        processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "leadflow", "serve", name],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    def pump(name: str, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(f"{name:<{width}} | {line.decode(errors='replace')}")
+            sys.stdout.flush()
+
+    pumps = [threading.Thread(target=pump, args=item, daemon=True) for item in processes.items()]
+    for thread in pumps:
+        thread.start()
+    stopping = threading.Event()
+
+    def stop_all(*_: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    exit_code = 0
+    while not stopping.wait(0.5):
+        crashed = [n for n, p in processes.items() if p.poll() is not None]
+        if crashed:
+            print(f"cluster: {', '.join(crashed)} exited; stopping the rest", file=sys.stderr)
+            exit_code = 1
+            break
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    for thread in pumps:
+        thread.join(timeout=2)
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="leadflow", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="run one service")
+    serve_cmd.add_argument("service", choices=SERVICE_NAMES)
+    commands.add_parser("embedded", help="every service in one process")
+    cluster_cmd = commands.add_parser("cluster", help="every service its own process")
+    cluster_cmd.add_argument("services", nargs="*", help="default: all of them")
+    migrate_cmd = commands.add_parser("migrate", help="apply a service's migrations")
+    migrate_cmd.add_argument("service", choices=["leads", "assignment"])
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"leadflow: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "cluster":
+        return cluster(settings, list(args.services) or list(SERVICE_NAMES))
+    name = getattr(args, "service", None) or "embedded"
+    configure_logging(name, settings.log_level)
+    if args.command == "serve":
+        asyncio.run(serve(args.service, settings))
+    elif args.command == "embedded":
+        asyncio.run(embedded(settings))
+    elif args.command == "migrate":
+        asyncio.run(migrate(args.service, settings))
+    return 0

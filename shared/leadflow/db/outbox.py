@@ -1,0 +1,184 @@
+"""Transactional outbox and idempotent consumers.
+
+A service writes its events into its outbox table in the same transaction as the change;
+the relay publishes them (publisher confirms) and marks them sent, so a crash between
+commit and publish loses nothing. Consumers record each handled event id in the same
+transaction as their effect, so a redelivered event changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession as ModelSession
+
+from leadflow.bus import Bus
+from leadflow.db.types import UtcDateTime
+from leadflow.events import Event, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboxTables:
+    outbox: Table
+    handled: Table
+
+
+def outbox_tables(metadata: MetaData, prefix: str) -> OutboxTables:
+    """The outbox and handled-events tables of one service (names prefixed)."""
+    outbox = Table(
+        f"{prefix}_outbox",
+        metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("routing_key", String(128), nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("correlation_id", String(64)),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), index=True),
+    )
+    handled = Table(
+        f"{prefix}_handled_events",
+        metadata,
+        Column("event_id", String(128), primary_key=True),
+        Column("handled_at", UtcDateTime(), nullable=False),
+    )
+    return OutboxTables(outbox, handled)
+
+
+async def add_to_outbox(session: AsyncSession, tables: OutboxTables, *events: Event) -> None:
+    """Stage events in the caller's transaction; they are published after it commits."""
+    for event in events:
+        await session.execute(
+            insert(tables.outbox).values(
+                event_id=event.event_id,
+                routing_key=event.name,
+                body=event.model_dump_json().encode(),
+                correlation_id=event.correlation_id,
+                created_at=utcnow(),
+            )
+        )
+
+
+async def already_handled(session: AsyncSession, tables: OutboxTables, event_id: str) -> bool:
+    """True if `event_id` was handled before; otherwise records it in this transaction.
+
+    Two replicas racing on the same id both insert; the loser's commit fails on the
+    primary key and its message is retried, then seen as handled.
+    """
+    found = await session.execute(
+        select(tables.handled.c.event_id).where(tables.handled.c.event_id == event_id)
+    )
+    if found.first() is not None:
+        return True
+    await session.execute(insert(tables.handled).values(event_id=event_id, handled_at=utcnow()))
+    return False
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order, then marks them published."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[ModelSession],
+        tables: OutboxTables,
+        bus: Bus,
+        *,
+        poll_interval: float = 0.5,
+        batch_size: int = 200,
+        keep_published: timedelta = timedelta(days=1),
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.tables = tables
+        self.bus = bus
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.keep_published = keep_published
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Called after a commit that staged events, so they go out at once."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.publish_pending() == self.batch_size:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay failed; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows it published."""
+        outbox = self.tables.outbox
+        query = (
+            select(
+                outbox.c.seq,
+                outbox.c.event_id,
+                outbox.c.routing_key,
+                outbox.c.body,
+                outbox.c.correlation_id,
+            )
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(self.batch_size)
+        )
+        if self.engine.dialect.name == "postgresql":
+            # Replicas share the outbox: each row is published by whoever locked it.
+            query = query.with_for_update(skip_locked=True)
+        async with self.sessions() as session, session.begin():
+            rows = (await session.execute(query)).all()
+            for row in rows:
+                await self.bus.publish(
+                    row.routing_key,
+                    row.body,
+                    message_id=row.event_id,
+                    correlation_id=row.correlation_id,
+                )
+            if rows:
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_([row.seq for row in rows]))
+                    .values(published_at=utcnow())
+                )
+                await session.execute(
+                    delete(outbox).where(outbox.c.published_at < utcnow() - self.keep_published)
+                )
+        return len(rows)

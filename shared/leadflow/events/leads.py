@@ -1,0 +1,116 @@
+"""Events about leads and consultants, published by the leads service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadflow.events.base import Event
+
+
+class LeadStatus(StrEnum):
+    NEW = "NEW"
+    QUALIFYING = "QUALIFYING"
+    QUALIFIED = "QUALIFIED"
+    CONTACTED = "CONTACTED"
+    PROPOSAL = "PROPOSAL"
+    WON = "WON"
+    LOST = "LOST"
+
+
+class Temperature(StrEnum):
+    HOT = "HOT"
+    WARM = "WARM"
+    COLD = "COLD"
+
+
+class LeadSource(StrEnum):
+    WEBSITE = "website"
+    WHATSAPP = "whatsapp"
+    MANUAL = "manual"
+    WEBHOOK = "webhook"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    CONSULTANT = "consultant"
+
+
+class ConsultantRef(BaseModel):
+    id: str
+    name: str
+    email: str
+
+
+class LeadView(BaseModel):
+    """The lead object of CONTRACT.md, as clients and events carry it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    phone: str
+    email: str | None = None
+    source: LeadSource
+    status: LeadStatus
+    temperature: Temperature | None = None
+    ai_score: int | None = None
+    ai_reasons: list[str] = Field(default_factory=list)
+    consultant_id: str | None = None
+    consultant: ConsultantRef | None = None
+    notes: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConsultantView(BaseModel):
+    """A consultant as clients see it: never the password or its hash."""
+
+    id: str
+    name: str
+    email: str
+    role: Role
+    phone: str | None = None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class LeadCreated(Event):
+    name = "lead.created"
+    lead: LeadView = Field(description="the lead as stored")
+
+
+class LeadUpdated(Event):
+    name = "lead.updated"
+    lead: LeadView = Field(description="the lead after the change")
+    changed: list[str] = Field(description="the fields that changed")
+
+
+class LeadAssigned(Event):
+    name = "lead.assigned"
+    lead: LeadView = Field(description="the lead after the assignment")
+    previous_consultant_id: str | None = Field(None, description="who had it before")
+    rule: str = Field(description="which rule chose the consultant")
+
+
+class LeadAssignmentRequested(Event):
+    """A lead needs a consultant (new, or one became eligible again)."""
+
+    name = "lead.assignment_requested"
+    lead_id: str
+    temperature: Temperature | None = None
+    lead_created_at: datetime
+
+
+class ConsultantSaved(Event):
+    """A consultant was created or changed; carries the whole record."""
+
+    name = "consultant.saved"
+    consultant: ConsultantView

@@ -1,0 +1,145 @@
+"""What every service is at run time, and how a process runs one or many of them.
+
+A service is built by its composition root (`<service>.app:build(settings, bus)`) into a
+`Service`: an HTTP app (ops endpoints, plus the public API for the gateway and realtime),
+hooks to run before and after the bus starts, and hooks to run on stop. Standalone,
+embedded and test processes run the same `Service` objects; only the bus differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from leadflow.bus import Bus
+from leadflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+# Default HTTP ports; PORT overrides the port of a service run alone.
+SERVICE_NAMES = (
+    "gateway",
+    "realtime",
+    "leads",
+    "assignment",
+    "ai",
+    "wa-consultant",
+    "wa-livia",
+)
+
+
+def default_port(name: str, settings: Settings) -> int:
+    if name == "gateway":
+        return settings.gateway_port
+    if name == "realtime":
+        return settings.realtime_port
+    return settings.service_port_base + SERVICE_NAMES.index(name)
+
+
+@dataclass
+class Service:
+    name: str
+    app: FastAPI
+    before_bus: list[Hook] = field(default_factory=list)
+    after_bus: list[Hook] = field(default_factory=list)
+    # Run before the bus stops (stop producing, e.g. the outbox relay) ...
+    before_stop: list[Hook] = field(default_factory=list)
+    # ... and after it has drained (close pools and files).
+    on_stop: list[Hook] = field(default_factory=list)
+    # Path prefixes this service serves publicly when services share one port (embedded).
+    public_prefixes: tuple[str, ...] = ()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the runner decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def path_router(routes: Sequence[tuple[str, ASGIApp]], default: ASGIApp) -> ASGIApp:
+    """One ASGI app that sends each request to the first app whose prefix matches."""
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        for prefix, app in routes:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                await app(scope, receive, send)
+                return
+        await default(scope, receive, send)
+
+    return route
+
+
+async def run_services(
+    services: list[Service],
+    bus: Bus,
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Start services and bus, serve HTTP until SIGINT/SIGTERM (or `stop`), then drain.
+
+    Stop order: HTTP stops taking requests and finishes those in flight; the bus stops
+    consuming and waits for running handlers (unfinished messages return to the broker);
+    then each service closes its resources.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    for service in services:
+        for hook in service.before_bus:
+            await hook()
+    await bus.start()
+    started: list[Service] = []
+    try:
+        for service in services:
+            for hook in service.after_bus:
+                await hook()
+            started.append(service)
+        server = _Server(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                ws="websockets-sansio",
+                timeout_graceful_shutdown=15,
+            )
+        )
+        serving = asyncio.create_task(server.serve())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        await serving
+        stopping.cancel()
+        if not server.started:
+            raise RuntimeError(f"could not serve HTTP on {host}:{port}")
+    finally:
+        for service in reversed(started):
+            for hook in service.before_stop:
+                with contextlib.suppress(Exception):
+                    await hook()
+        await bus.stop()
+        for service in reversed(services):
+            for hook in service.on_stop:
+                with contextlib.suppress(Exception):
+                    await hook()
+        log.info("stopped")

@@ -1,0 +1,120 @@
+"""One Settings object per process, read from the environment (and `.env`).
+
+Nothing else in the code base reads `os.environ`; services receive a `Settings`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
+DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
+DEV_ADMIN_PASSWORD = "leadflow-admin"
+PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "secret",
+    "replace-me",
+    DEV_JWT_SECRET,
+    DEV_WEBHOOK_SECRET,
+}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class WhatsAppTransport(StrEnum):
+    NEONIZE = "neonize"
+    SIMULATOR = "simulator"
+
+
+class Settings(BaseSettings):
+    """Every setting of CONTRACT.md "Running it", plus the operational ones."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: Environment = Field(Environment.DEVELOPMENT, validation_alias="LEADFLOW_ENV")
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    rabbitmq_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", validation_alias="RABBITMQ_URL")
+    broker_namespace: str = Field(
+        "", validation_alias="BROKER_NAMESPACE", description="prefix of every exchange and queue"
+    )
+    data_dir: Path = Field(Path("./data"), validation_alias="DATA_DIR")
+    port: int | None = Field(None, validation_alias="PORT")
+    host: str = Field("127.0.0.1", validation_alias="HOST")
+    gateway_port: int = Field(8000, validation_alias="GATEWAY_PORT")
+    realtime_port: int = Field(8001, validation_alias="REALTIME_PORT")
+    service_port_base: int = Field(
+        8100,
+        validation_alias="SERVICE_PORT_BASE",
+        description="health ports of the internal services",
+    )
+
+    jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET", min_length=32)
+    access_token_ttl: int = Field(15 * 60, validation_alias="ACCESS_TOKEN_TTL", gt=0)
+    refresh_token_ttl: int = Field(7 * 24 * 3600, validation_alias="REFRESH_TOKEN_TTL", gt=0)
+    admin_email: str | None = Field("admin@leadflow.local", validation_alias="ADMIN_EMAIL")
+    admin_password: str | None = Field(DEV_ADMIN_PASSWORD, validation_alias="ADMIN_PASSWORD")
+    webhook_secret: str = Field(DEV_WEBHOOK_SECRET, validation_alias="WEBHOOK_SECRET")
+
+    groq_api_key: str | None = Field(None, validation_alias="GROQ_API_KEY")
+    groq_base_url: str | None = Field(None, validation_alias="GROQ_BASE_URL")
+    groq_model: str = Field("llama-3.3-70b-versatile", validation_alias="GROQ_MODEL")
+
+    whatsapp_transport: WhatsAppTransport = Field(
+        WhatsAppTransport.SIMULATOR, validation_alias="WHATSAPP_TRANSPORT"
+    )
+    whatsapp_session_dir: Path = Field(
+        Path("./data/whatsapp"), validation_alias="WHATSAPP_SESSION_DIR"
+    )
+    livia_typing_delay_ms: int | None = Field(None, validation_alias="LIVIA_TYPING_DELAY_MS", ge=0)
+    livia_debounce_ms: int = Field(1500, validation_alias="LIVIA_DEBOUNCE_MS", ge=0)
+
+    rpc_timeout_s: float = Field(5.0, validation_alias="RPC_TIMEOUT_S", gt=0)
+    consumer_prefetch: int = Field(32, validation_alias="CONSUMER_PREFETCH", gt=0)
+    max_deliveries: int = Field(5, validation_alias="MAX_DELIVERIES", ge=1)
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    migrate_on_start: bool = Field(True, validation_alias="MIGRATE_ON_START")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets_in_production(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems = []
+        if self.jwt_secret in PLACEHOLDERS:
+            problems.append("JWT_SECRET must be set to a real secret (32+ characters)")
+        if self.webhook_secret in PLACEHOLDERS:
+            problems.append("WEBHOOK_SECRET must be set to a real secret")
+        if not self.database_url:
+            problems.append("DATABASE_URL is required in production")
+        if self.whatsapp_transport is WhatsAppTransport.SIMULATOR:
+            problems.append("WHATSAPP_TRANSPORT=simulator is for development only")
+        if self.admin_password in PLACEHOLDERS | {DEV_ADMIN_PASSWORD}:
+            problems.append("ADMIN_PASSWORD must be set to a real password")
+        if problems:
+            raise ValueError("production configuration refused: " + "; ".join(problems))
+        return self
+
+    def database_url_for(self, service: str) -> str:
+        """The service's database: DATABASE_URL, else a SQLite file under DATA_DIR."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and select the async driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    return url
