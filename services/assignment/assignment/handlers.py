@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, add_to_outbox, already_handled
@@ -14,9 +15,9 @@ from leadflow.events import (
     Temperature,
     utcnow,
 )
-from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.domain import (
@@ -25,11 +26,22 @@ from assignment.domain import (
     next_in_rotation,
     waiting_order,
 )
-from assignment.models import OUTBOX, ConsultantStats, KnownConsultant, WaitingLead
-
-ADVANCE_CURSOR = text(
-    "UPDATE assignment_cursor SET position = position + 1 WHERE id = 1 RETURNING position"
+from assignment.models import (
+    OUTBOX,
+    ConsultantStats,
+    KnownConsultant,
+    RotationCursor,
+    WaitingLead,
 )
+
+
+def _move_cursor(step: int) -> Any:
+    return (
+        update(RotationCursor)
+        .where(col(RotationCursor.id) == 1)
+        .values(position=col(RotationCursor.position) + step)
+        .returning(col(RotationCursor.position))
+    )
 
 
 @dataclass
@@ -95,15 +107,13 @@ class AssignmentHandlers:
         """Pick the next eligible consultant for `lead_id`; False if nobody is eligible."""
         # Advancing the cursor first takes its row lock: concurrent replicas queue here,
         # so every position is handed out exactly once.
-        position = (await session.execute(ADVANCE_CURSOR)).scalar_one()
+        position = (await session.exec(_move_cursor(+1))).scalar_one()
         rows = (await session.exec(select(KnownConsultant))).all()
         eligible = eligible_in_rotation_order(
             [Candidate(r.id, Role(r.role), r.active, r.created_at) for r in rows]
         )
         if not eligible:
-            await session.execute(
-                text("UPDATE assignment_cursor SET position = position - 1 WHERE id = 1")
-            )
+            await session.exec(_move_cursor(-1))
             return False
         chosen = next_in_rotation(eligible, position)
         stats = await session.get(ConsultantStats, chosen.id) or ConsultantStats(

@@ -45,6 +45,9 @@ from leadflow.logs import correlation_id_var
 log = logging.getLogger(__name__)
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+# A JSON media type FastStream does not recognise, so it hands handlers the raw bytes
+# instead of parsing every body once more (our handlers parse into typed events).
+CONTENT_TYPE = "application/vnd.leadflow+json"
 
 
 class RabbitBus(Bus):
@@ -98,7 +101,7 @@ class RabbitBus(Bus):
             message_id=message_id,
             correlation_id=correlation_id,
             headers=headers or {},
-            content_type="application/json",
+            content_type=CONTENT_TYPE,
         )
 
     def consume(self, spec: QueueSpec, handler: Handler) -> None:
@@ -176,7 +179,7 @@ class RabbitBus(Bus):
                         result,
                         routing_key=raw.reply_to,
                         correlation_id=raw.correlation_id,
-                        content_type="application/json",
+                        content_type=CONTENT_TYPE,
                     )
             finally:
                 correlation_id_var.reset(token)
@@ -194,7 +197,7 @@ class RabbitBus(Bus):
                     body,
                     correlation_id=correlation_id,
                     reply_to=DIRECT_REPLY_TO,
-                    content_type="application/json",
+                    content_type=CONTENT_TYPE,
                     # A request nobody picked up in time is worthless: let it expire.
                     expiration=timeout,
                 ),

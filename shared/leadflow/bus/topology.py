@@ -36,3 +36,7 @@ def by_routing_key(handlers: dict[str, Callable[[Delivery], Awaitable[None]]]) -
         await handler(delivery)
 
     return dispatch
+
+
+ALL_QUEUES = (LEADS_PIPELINE, AI_CLASSIFY, ASSIGNMENT_REQUESTS, REALTIME_FANOUT)
+ALL_ENDPOINTS = (LEADS_RPC,)

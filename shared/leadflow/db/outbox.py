@@ -26,8 +26,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession as ModelSession
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leadflow.bus import Bus
 from leadflow.db.types import UtcDateTime
@@ -67,7 +67,7 @@ def outbox_tables(metadata: MetaData, prefix: str) -> OutboxTables:
 async def add_to_outbox(session: AsyncSession, tables: OutboxTables, *events: Event) -> None:
     """Stage events in the caller's transaction; they are published after it commits."""
     for event in events:
-        await session.execute(
+        await session.exec(
             insert(tables.outbox).values(
                 event_id=event.event_id,
                 routing_key=event.name,
@@ -84,12 +84,12 @@ async def already_handled(session: AsyncSession, tables: OutboxTables, event_id:
     Two replicas racing on the same id both insert; the loser's commit fails on the
     primary key and its message is retried, then seen as handled.
     """
-    found = await session.execute(
+    found = await session.exec(
         select(tables.handled.c.event_id).where(tables.handled.c.event_id == event_id)
     )
     if found.first() is not None:
         return True
-    await session.execute(insert(tables.handled).values(event_id=event_id, handled_at=utcnow()))
+    await session.exec(insert(tables.handled).values(event_id=event_id, handled_at=utcnow()))
     return False
 
 
@@ -99,7 +99,7 @@ class OutboxRelay:
     def __init__(
         self,
         engine: AsyncEngine,
-        sessions: async_sessionmaker[ModelSession],
+        sessions: async_sessionmaker[AsyncSession],
         tables: OutboxTables,
         bus: Bus,
         *,
@@ -164,7 +164,7 @@ class OutboxRelay:
             # Replicas share the outbox: each row is published by whoever locked it.
             query = query.with_for_update(skip_locked=True)
         async with self.sessions() as session, session.begin():
-            rows = (await session.execute(query)).all()
+            rows = (await session.exec(query)).all()
             for row in rows:
                 await self.bus.publish(
                     row.routing_key,
@@ -173,12 +173,12 @@ class OutboxRelay:
                     correlation_id=row.correlation_id,
                 )
             if rows:
-                await session.execute(
+                await session.exec(
                     update(outbox)
                     .where(outbox.c.seq.in_([row.seq for row in rows]))
                     .values(published_at=utcnow())
                 )
-                await session.execute(
+                await session.exec(
                     delete(outbox).where(outbox.c.published_at < utcnow() - self.keep_published)
                 )
         return len(rows)

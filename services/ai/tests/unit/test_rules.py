@@ -1,0 +1,71 @@
+"""The rule-based classifier scores what a sales manager would."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from ai.rules import classify_by_rules, price_installment
+from leadflow.events import LeadSource, LeadStatus, LeadView, Temperature
+
+
+def lead(
+    source: LeadSource = LeadSource.WEBSITE, email: str | None = None, **metadata: Any
+) -> LeadView:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return LeadView(
+        id="l1",
+        name="Ana",
+        phone="+5511987654321",
+        email=email,
+        source=source,
+        status=LeadStatus.NEW,
+        metadata=metadata,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def test_price_installment_matches_the_known_table_value() -> None:
+    # 100,000 over 12 months at 1% a month: 8,884.88 (standard Price table)
+    assert price_installment(100_000, 0.01, 12) == pytest.approx(8884.88, abs=0.01)
+
+
+def test_an_affordable_urgent_well_documented_lead_is_hot() -> None:
+    result = classify_by_rules(
+        lead(
+            email="a@b.com",
+            asset_value=300_000,
+            down_payment=120_000,
+            monthly_income=25_000,
+            term_months=360,
+            city="Campinas",
+            urgency="agora",
+        )
+    )
+    assert result.temperature is Temperature.HOT and result.score >= 70
+    assert any(r.startswith("affordability") for r in result.reasons)
+
+
+def test_a_lead_with_nothing_but_a_phone_is_cold() -> None:
+    result = classify_by_rules(lead(source=LeadSource.MANUAL))
+    assert result.temperature is Temperature.COLD
+    assert result.reasons == ["source: manual (+5)", "completeness: 0 of 6 details known (+0)"]
+
+
+def test_an_unaffordable_installment_earns_no_affordability_points() -> None:
+    result = classify_by_rules(lead(asset_value=1_000_000, down_payment=0, monthly_income=3_000))
+    assert "affordability: installment is 343% of income (+0)" in result.reasons
+
+
+def test_the_score_is_the_sum_of_its_reasons() -> None:
+    result = classify_by_rules(
+        lead(
+            email="a@b.com",
+            asset_value=200_000,
+            down_payment=40_000,
+            monthly_income=9_000,
+            urgency="em 3 meses",
+        )
+    )
+    assert result.score == sum(int(r.rsplit("(+", 1)[1].rstrip(")")) for r in result.reasons)

@@ -1,0 +1,54 @@
+"""A client never receives an event about a lead it may not see."""
+
+from datetime import UTC, datetime
+
+from leadflow.auth import AccessClaims
+from leadflow.events import LeadAssigned, LeadCreated, LeadSource, LeadStatus, LeadView, Role
+from realtime.domain import frames_for, may_join, may_receive
+
+
+def claims(role: Role, who: str = "me") -> AccessClaims:
+    return AccessClaims(consultant_id=who, role=role, expires_at=2**31, jti="j")
+
+
+def lead(owner: str | None) -> LeadView:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return LeadView(
+        id="l1",
+        name="A",
+        phone="+5511987654321",
+        source=LeadSource.WEBSITE,
+        status=LeadStatus.NEW,
+        consultant_id=owner,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def test_consultants_receive_only_their_own_leads_and_staff_receive_all() -> None:
+    [mine] = frames_for(LeadCreated(lead=lead("me")))
+    [theirs] = frames_for(LeadCreated(lead=lead("other")))
+    [unassigned] = frames_for(LeadCreated(lead=lead(None)))
+    consultant = claims(Role.CONSULTANT)
+    assert may_receive(consultant, mine)
+    assert not may_receive(consultant, theirs) and not may_receive(consultant, unassigned)
+    for role in (Role.ADMIN, Role.MANAGER):
+        assert all(may_receive(claims(role), f) for f in (mine, theirs, unassigned))
+
+
+def test_an_assignment_notifies_the_assigned_consultants_room() -> None:
+    kanban, note = frames_for(LeadAssigned(lead=lead("c7"), rule="round_robin"))
+    assert (kanban.event, kanban.room) == ("kanban:lead_assigned", "kanban")
+    assert (note.event, note.room, note.data["type"]) == (
+        "notification",
+        "consultant:c7",
+        "lead_assigned",
+    )
+
+
+def test_a_consultant_may_not_join_the_admin_room_or_another_consultants_room() -> None:
+    consultant = claims(Role.CONSULTANT)
+    assert may_join(consultant, "kanban") and may_join(consultant, "consultant:me")
+    assert not may_join(consultant, "admin") and not may_join(consultant, "consultant:other")
+    assert may_join(claims(Role.MANAGER), "admin")

@@ -1,0 +1,207 @@
+"""One contract, two buses: the in-memory bus must behave like RabbitMQ where we rely on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aio_pika
+import pytest
+from leadflow.bus import Bus, Delivery, InMemoryBus, QueueSpec, RpcTimeout
+from leadflow.bus.rabbit import RabbitBus
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.01)
+
+
+BusFactory = Callable[..., Awaitable[Bus]]
+
+
+@pytest.fixture(params=["memory", "rabbitmq"])
+async def make_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
+    """Builds buses of one kind sharing one namespace; starts nothing by itself."""
+    made: list[Bus] = []
+    namespace = f"c{uuid.uuid4().hex[:10]}."
+    shared_memory = InMemoryBus(max_deliveries=3)
+    rabbitmq_url = request.getfixturevalue("rabbitmq_url") if request.param == "rabbitmq" else ""
+
+    async def factory(max_deliveries: int = 3) -> Bus:
+        if request.param == "memory":
+            # One process, one in-memory broker: "replicas" share it.
+            shared_memory.max_deliveries = max_deliveries
+            bus: Bus = shared_memory
+        else:
+            bus = RabbitBus(rabbitmq_url, namespace=namespace, max_deliveries=max_deliveries)
+        made.append(bus)
+        return bus
+
+    yield factory
+    for bus in {id(b): b for b in made}.values():
+        await bus.stop()
+    if request.param == "rabbitmq":
+        await _delete_test_namespace(rabbitmq_url, namespace)
+
+
+async def _delete_test_namespace(url: str, namespace: str) -> None:
+    connection = await aio_pika.connect(url)
+    try:
+        for name in CREATED_QUEUES:
+            for full in (f"{namespace}{name}", f"{namespace}{name}.dlq", f"{namespace}rpc.{name}"):
+                channel = await connection.channel()
+                with contextlib.suppress(Exception):
+                    await channel.queue_delete(full)
+        for exchange in ("leadflow.events", "leadflow.dlx"):
+            channel = await connection.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(f"{namespace}{exchange}")
+    finally:
+        await connection.close()
+
+
+CREATED_QUEUES = ("routing", "work", "flaky", "poison", "echo", "slow")
+
+
+async def start_all(*buses: Bus) -> None:
+    for bus in {id(b): b for b in buses}.values():
+        await bus.start()
+
+
+async def test_topic_patterns_route_like_rabbitmq(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+    seen: list[str] = []
+
+    async def record(delivery: Delivery) -> None:
+        seen.append(delivery.routing_key)
+
+    bus.consume(QueueSpec("routing", bindings=("lead.*", "whatsapp.#")), record)
+    await start_all(bus)
+    for key in ("lead.created", "lead.created.extra", "whatsapp", "whatsapp.a.b", "other"):
+        await bus.publish(key, b"{}")
+    await wait_until(lambda: len(seen) >= 3)
+    await asyncio.sleep(0.2)  # give a wrongly routed message the chance to show up
+    assert sorted(seen) == ["lead.created", "whatsapp", "whatsapp.a.b"]
+
+
+async def test_replicas_of_a_service_share_its_queue(make_bus: BusFactory) -> None:
+    first, second = await make_bus(), await make_bus()
+    handled: list[tuple[str, bytes]] = []
+
+    def worker(name: str) -> Callable[[Delivery], Awaitable[None]]:
+        async def handle(delivery: Delivery) -> None:
+            handled.append((name, delivery.body))
+            await asyncio.sleep(0.005)
+
+        return handle
+
+    spec = QueueSpec("work", bindings=("job.run",))
+    first.consume(spec, worker("a"))
+    second.consume(spec, worker("b"))
+    await start_all(first, second)
+    bodies = [str(i).encode() for i in range(60)]
+    for body in bodies:
+        await first.publish("job.run", body)
+    await wait_until(lambda: len(handled) >= 60)
+    await asyncio.sleep(0.2)
+    assert sorted(body for _, body in handled) == sorted(bodies)  # each exactly once
+
+
+async def test_per_replica_queues_each_see_every_event(make_bus: BusFactory) -> None:
+    first, second = await make_bus(), await make_bus()
+    seen: dict[str, list[bytes]] = {"a": [], "b": []}
+
+    def replica(name: str) -> Callable[[Delivery], Awaitable[None]]:
+        async def handle(delivery: Delivery) -> None:
+            seen[name].append(delivery.body)
+
+        return handle
+
+    spec = QueueSpec("fanout", bindings=("news.#",), per_replica=True)
+    first.consume(spec, replica("a"))
+    second.consume(spec, replica("b"))
+    await start_all(first, second)
+    for i in range(5):
+        await first.publish("news.today", str(i).encode())
+    await wait_until(lambda: len(seen["a"]) == 5 and len(seen["b"]) == 5)
+
+
+async def test_a_failing_message_is_retried_then_handled(make_bus: BusFactory) -> None:
+    bus = await make_bus(max_deliveries=4)
+    attempts: list[int] = []
+
+    async def flaky(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        if len(attempts) < 3:
+            raise RuntimeError("transient failure")
+
+    bus.consume(QueueSpec("flaky", bindings=("flaky.job",)), flaky)
+    await start_all(bus)
+    await bus.publish("flaky.job", b"x", message_id="m-1")
+    await wait_until(lambda: len(attempts) == 3)
+    await asyncio.sleep(0.3)
+    assert attempts == [1, 2, 3]
+    assert await bus.dead_letters("flaky") == []
+
+
+async def test_a_poison_message_is_dead_lettered_after_bounded_attempts(
+    make_bus: BusFactory,
+) -> None:
+    bus = await make_bus(max_deliveries=3)
+    attempts: list[int] = []
+
+    async def always_fails(delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        raise RuntimeError("poison")
+
+    bus.consume(QueueSpec("poison", bindings=("poison.job",)), always_fails)
+    await start_all(bus)
+    await bus.publish("poison.job", b'{"bad": true}', message_id="m-poison")
+    await wait_until(lambda: len(attempts) >= 3)
+    dead: list[Delivery] = []
+
+    async def dead_lettered() -> None:
+        while not dead:
+            dead.extend(await bus.dead_letters("poison"))
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(dead_lettered(), 10)
+    await asyncio.sleep(0.3)
+    assert attempts == [1, 2, 3]  # bounded: never a fourth time
+    assert [(d.body, d.message_id, d.routing_key) for d in dead] == [
+        (b'{"bad": true}', "m-poison", "poison.job")
+    ]
+
+
+async def test_requests_get_their_own_replies_concurrently(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+
+    async def echo(body: bytes) -> bytes:
+        await asyncio.sleep(0.01)
+        return b"echo:" + body
+
+    bus.serve("echo", echo)
+    await start_all(bus)
+    bodies = [str(i).encode() for i in range(50)]
+    replies = await asyncio.gather(*(bus.request("echo", b, timeout=5) for b in bodies))
+    assert replies == [b"echo:" + b for b in bodies]
+
+
+async def test_a_request_nobody_answers_times_out(make_bus: BusFactory) -> None:
+    bus = await make_bus()
+
+    async def slow(body: bytes) -> bytes:
+        await asyncio.sleep(5)
+        return body
+
+    bus.serve("slow", slow)
+    await start_all(bus)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(RpcTimeout):
+        await bus.request("slow", b"x", timeout=0.3)
+    assert asyncio.get_running_loop().time() - started < 2

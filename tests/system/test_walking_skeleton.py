@@ -1,0 +1,60 @@
+"""The walking skeleton, with every service its own process, and in embedded mode."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
+from leadflow.testing.processes import Cluster, running_cluster
+
+from tests.system.flows import lead_is_classified_assigned_and_pushed
+
+
+@pytest.fixture
+def cluster(cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    with running_cluster(cluster_env) as running:
+        yield running
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Cluster]:
+    """`leadflow embedded` (what `make run` starts): one process, no servers."""
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "WHATSAPP_SESSION_DIR": str(tmp_path / "data" / "whatsapp"),
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "ADMIN_EMAIL": TEST_ADMIN[0],
+        "ADMIN_PASSWORD": TEST_ADMIN[1],
+        "LIVIA_TYPING_DELAY_MS": "0",
+    }
+    for name in ("DATABASE_URL", "RABBITMQ_URL", "BROKER_NAMESPACE"):
+        env[name] = ""
+    cluster = Cluster(env=env)
+    cluster.start("embedded", command=[sys.executable, "-m", "leadflow", "embedded"])
+    try:
+        cluster.wait_ready()
+        yield cluster
+    except BaseException:
+        print(cluster.logs(), file=sys.stderr)
+        raise
+    finally:
+        cluster.stop_all()
+
+
+async def test_a_lead_flows_through_every_service_process(cluster: Cluster) -> None:
+    await lead_is_classified_assigned_and_pushed(cluster.gateway, cluster.realtime)
+
+
+async def test_the_embedded_mode_runs_the_same_flow_in_one_process(embedded: Cluster) -> None:
+    url = embedded.processes["embedded"][0].url
+    await lead_is_classified_assigned_and_pushed(url, url)
+
+
+def test_every_service_process_stops_cleanly_on_sigterm(cluster: Cluster) -> None:
+    codes = {
+        name: cluster.stop(replicas[0], timeout=20) for name, replicas in cluster.processes.items()
+    }
+    assert codes == {name: 0 for name in codes}, cluster.logs()
