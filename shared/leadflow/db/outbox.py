@@ -23,10 +23,11 @@ from sqlalchemy import (
     Table,
     delete,
     insert,
-    select,
     update,
 )
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leadflow.bus import Bus
@@ -149,13 +150,7 @@ class OutboxRelay:
         """Publish one batch; returns how many rows it published."""
         outbox = self.tables.outbox
         query = (
-            select(
-                outbox.c.seq,
-                outbox.c.event_id,
-                outbox.c.routing_key,
-                outbox.c.body,
-                outbox.c.correlation_id,
-            )
+            sa_select(outbox)
             .where(outbox.c.published_at.is_(None))
             .order_by(outbox.c.seq)
             .limit(self.batch_size)
@@ -164,7 +159,8 @@ class OutboxRelay:
             # Replicas share the outbox: each row is published by whoever locked it.
             query = query.with_for_update(skip_locked=True)
         async with self.sessions() as session, session.begin():
-            rows = (await session.exec(query)).all()
+            # sqlmodel's `exec` stubs cover ORM selects only; this is a Core table select.
+            rows = (await session.exec(query)).all()  # type: ignore[call-overload]
             for row in rows:
                 await self.bus.publish(
                     row.routing_key,
