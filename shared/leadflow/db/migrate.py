@@ -33,7 +33,8 @@ async def run_migrations(engine: AsyncEngine, script_location: Path, version_tab
             lock_id = zlib.crc32(version_table.encode())
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": each feature may keep its own migration branch off the same base.
+        command.upgrade(config, "heads")
 
     async with engine.begin() as connection:
         await connection.run_sync(upgrade)

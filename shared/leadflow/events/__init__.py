@@ -22,7 +22,24 @@ from leadflow.events.leads import (
     Role,
     Temperature,
 )
+from leadflow.events.livia import (
+    ConversationLine,
+    LiviaStage,
+    LiviaTurnDecided,
+    LiviaTurnRequested,
+)
 from leadflow.events.pipeline import AssignmentDecided, LeadClassified
+from leadflow.events.whatsapp import (
+    MessageStatus,
+    SendConsultantMessage,
+    SendLiviaMessage,
+    SendMessage,
+    SessionName,
+    SessionStatus,
+    WhatsAppMessageReceived,
+    WhatsAppMessageStatusChanged,
+    WhatsAppSessionStatusChanged,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -30,6 +47,7 @@ __all__ = [
     "ConsultantRef",
     "ConsultantSaved",
     "ConsultantView",
+    "ConversationLine",
     "Event",
     "LeadAssigned",
     "LeadAssignmentRequested",
@@ -39,9 +57,21 @@ __all__ = [
     "LeadStatus",
     "LeadUpdated",
     "LeadView",
+    "LiviaStage",
+    "LiviaTurnDecided",
+    "LiviaTurnRequested",
+    "MessageStatus",
     "Role",
+    "SendConsultantMessage",
+    "SendLiviaMessage",
+    "SendMessage",
+    "SessionName",
+    "SessionStatus",
     "Temperature",
     "UnknownEvent",
+    "WhatsAppMessageReceived",
+    "WhatsAppMessageStatusChanged",
+    "WhatsAppSessionStatusChanged",
     "derived_event_id",
     "parse_event",
     "utcnow",
