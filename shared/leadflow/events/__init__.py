@@ -25,6 +25,7 @@ from leadflow.events.leads import (
 from leadflow.events.livia import (
     ConversationLine,
     LiviaStage,
+    LiviaStageChanged,
     LiviaTurnDecided,
     LiviaTurnRequested,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "LeadUpdated",
     "LeadView",
     "LiviaStage",
+    "LiviaStageChanged",
     "LiviaTurnDecided",
     "LiviaTurnRequested",
     "MessageStatus",

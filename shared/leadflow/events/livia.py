@@ -45,3 +45,14 @@ class LiviaTurnDecided(Event):
     stage: LiviaStage
     collected: dict[str, Any]
     answered_by: str = Field(description="`groq` or `script`")
+
+
+class LiviaStageChanged(Event):
+    """A Lívia conversation moved to another stage (published by the leads service)."""
+
+    name = "livia.stage_changed"
+    lead_id: str
+    conversation_id: str
+    previous_stage: LiviaStage | None = None
+    stage: LiviaStage
+    consultant_id: str | None = Field(None, description="the lead's consultant, for visibility")
