@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     livia_typing_delay_ms: int | None = Field(None, validation_alias="LIVIA_TYPING_DELAY_MS", ge=0)
     livia_debounce_ms: int = Field(1500, validation_alias="LIVIA_DEBOUNCE_MS", ge=0)
 
+    rate_limit_per_minute: int = Field(1200, validation_alias="RATE_LIMIT_PER_MINUTE", gt=0)
+    rate_limit_burst: int = Field(200, validation_alias="RATE_LIMIT_BURST", gt=0)
+    login_rate_limit_per_minute: int = Field(
+        30, validation_alias="LOGIN_RATE_LIMIT_PER_MINUTE", gt=0
+    )
     rpc_timeout_s: float = Field(5.0, validation_alias="RPC_TIMEOUT_S", gt=0)
     consumer_prefetch: int = Field(32, validation_alias="CONSUMER_PREFETCH", gt=0)
     max_deliveries: int = Field(5, validation_alias="MAX_DELIVERIES", ge=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -26,10 +27,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def unique_phone() -> str:
+    """A Brazilian mobile number no other test uses."""
+    return "+55119" + str(uuid.uuid4().int)[:8]
+
+
 async def create_consultant(
     client: httpx.AsyncClient, admin_token: str, name: str, **extra: Any
 ) -> dict[str, Any]:
-    body = {"name": name, "email": f"{name.lower()}@example.com", "password": "password-123"}
+    email = extra.pop("email", f"{name.lower()}@example.com")
+    body = {"name": name, "email": email, "password": "password-123"}
     response = await client.post(
         "/api/consultants", json={**body, **extra}, headers=bearer(admin_token)
     )

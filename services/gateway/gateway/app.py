@@ -10,6 +10,7 @@ from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
 
+from gateway.limits import BodyLimit, RateLimit
 from gateway.routes import router
 
 
@@ -18,6 +19,15 @@ def build(settings: Settings, bus: Bus) -> Service:
     app.state.settings = settings
     app.state.leads = RpcClient(bus, LEADS_RPC, timeout=settings.rpc_timeout_s)
     install_error_handlers(app)
+    # Outermost first: the body limit sees raw bytes before anything reads them.
+    app.add_middleware(
+        RateLimit,
+        secret=settings.jwt_secret,
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+        login_per_minute=settings.login_rate_limit_per_minute,
+    )
+    app.add_middleware(BodyLimit)
     app.include_router(router)
     app.include_router(ops_router("gateway", {"broker": bus.ping}))
     return Service(name="gateway", app=app)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from leadflow.auth import issue_access_token
 from leadflow.events import LeadSource, LeadStatus, Role, Temperature
-from pydantic import BaseModel, Field
+from leadflow.rpc import Invalid, Unauthorized, describe_validation_errors
+from leadflow.settings import Settings
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.deps import AdminOnly, Caller, LeadsDep, SettingsDep, Staff, actor
 
@@ -20,6 +24,8 @@ class LoginBody(BaseModel):
 
 
 class LeadBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     phone: str
     email: str | None = None
@@ -29,6 +35,8 @@ class LeadBody(BaseModel):
 
 
 class ConsultantBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     email: str
     password: str
@@ -37,16 +45,67 @@ class ConsultantBody(BaseModel):
     active: bool = True
 
 
-@router.post("/auth/login")
-async def login(body: LoginBody, leads: LeadsDep, settings: SettingsDep) -> dict[str, Any]:
-    consultant = await leads.call("authenticate", email=body.email, password=body.password)
-    token = issue_access_token(
+class RefreshBody(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class ConsultantPatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    role: Role | None = None
+    phone: str | None = None
+    active: bool | None = None
+    password: str | None = None
+
+
+class LeadPatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int
+    status: LeadStatus | None = None
+    notes: str | None = None
+    name: str | None = None
+    email: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class AssignBody(BaseModel):
+    consultant_id: str = Field(min_length=1, max_length=64)
+
+
+def _token_pair(settings: Settings, session: dict[str, Any]) -> dict[str, Any]:
+    consultant = session["consultant"]
+    access = issue_access_token(
         settings.jwt_secret,
         consultant_id=consultant["id"],
         role=Role(consultant["role"]),
         ttl_s=settings.access_token_ttl,
     )
-    return {"access_token": token, "token_type": "bearer", "expires_in": settings.access_token_ttl}
+    return {
+        "access_token": access,
+        "refresh_token": session["refresh_token"],
+        "token_type": "bearer",
+        "expires_in": settings.access_token_ttl,
+    }
+
+
+@router.post("/auth/login")
+async def login(body: LoginBody, leads: LeadsDep, settings: SettingsDep) -> dict[str, Any]:
+    session = await leads.call("login", email=body.email, password=body.password)
+    return _token_pair(settings, session)
+
+
+@router.post("/auth/refresh")
+async def refresh(body: RefreshBody, leads: LeadsDep, settings: SettingsDep) -> dict[str, Any]:
+    session = await leads.call("refresh", refresh_token=body.refresh_token)
+    return _token_pair(settings, session)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(body: RefreshBody, leads: LeadsDep) -> Response:
+    await leads.call("logout", refresh_token=body.refresh_token)
+    return Response(status_code=204)
 
 
 @router.get("/auth/me")
@@ -60,6 +119,19 @@ async def create_consultant(
 ) -> dict[str, Any]:
     data = await leads.call(
         "create_consultant", actor=actor(caller), data=body.model_dump(mode="json")
+    )
+    return {"data": data}
+
+
+@router.patch("/consultants/{consultant_id}")
+async def update_consultant(
+    consultant_id: str, body: ConsultantPatchBody, caller: AdminOnly, leads: LeadsDep
+) -> dict[str, Any]:
+    data = await leads.call(
+        "update_consultant",
+        actor=actor(caller),
+        id=consultant_id,
+        data=body.model_dump(mode="json", exclude_unset=True),
     )
     return {"data": data}
 
@@ -118,3 +190,61 @@ async def get_lead(lead_id: str, caller: Caller, leads: LeadsDep) -> dict[str, A
     lead = await leads.call("get_lead", actor=actor(caller), id=lead_id)
     interactions = lead.pop("interactions", [])
     return {"data": lead, "interactions": interactions}
+
+
+@router.patch("/leads/{lead_id}")
+async def update_lead(
+    lead_id: str, body: LeadPatchBody, caller: Caller, leads: LeadsDep
+) -> dict[str, Any]:
+    data = await leads.call(
+        "update_lead",
+        actor=actor(caller),
+        id=lead_id,
+        data=body.model_dump(mode="json", exclude_unset=True),
+    )
+    return {"data": data}
+
+
+@router.post("/leads/{lead_id}/assign")
+async def assign_lead(
+    lead_id: str, body: AssignBody, caller: Staff, leads: LeadsDep
+) -> dict[str, Any]:
+    data = await leads.call(
+        "assign_lead", actor=actor(caller), id=lead_id, consultant_id=body.consultant_id
+    )
+    return {"data": data}
+
+
+@router.post("/webhooks/leads", status_code=202)
+async def lead_webhook(
+    request: Request,
+    leads: LeadsDep,
+    settings: SettingsDep,
+    x_signature: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> dict[str, Any]:
+    """Website forms: HMAC-SHA256 of the raw body, compared in constant time."""
+    raw = await request.body()
+    if not signature_matches(settings.webhook_secret, raw, x_signature):
+        raise Unauthorized("bad or missing X-Signature")
+    try:
+        body = LeadBody.model_validate_json(raw)
+    except ValidationError as exc:
+        message, details = describe_validation_errors(exc.errors(include_url=False))
+        raise Invalid(message, details=details) from None
+    data = body.model_dump(mode="json", exclude_none=True)
+    data.setdefault("source", LeadSource.WEBHOOK.value)
+    result = await leads.call(
+        "create_lead",
+        actor=None,
+        data=data,
+        idempotency_key=idempotency_key and f"webhook:{idempotency_key}",
+    )
+    return {"data": {"id": result["lead"]["id"]}}
+
+
+def signature_matches(secret: str, raw: bytes, header: str | None) -> bool:
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())

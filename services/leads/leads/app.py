@@ -14,6 +14,7 @@ from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
 
+from leads.accounts import AccountsHandlers
 from leads.handlers import LeadsHandlers
 from leads.models import OUTBOX
 
@@ -33,19 +34,30 @@ def build(settings: Settings, bus: Bus) -> Service:
     engine = create_engine(settings.database_url_for("leads"))
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, sessions, OUTBOX, bus)
-    handlers = LeadsHandlers(sessions=sessions, relay=relay, hasher=PasswordHasher())
+    handlers = LeadsHandlers(sessions=sessions, relay=relay)
+    accounts = AccountsHandlers(
+        sessions=sessions,
+        relay=relay,
+        hasher=PasswordHasher(),
+        refresh_ttl_s=settings.refresh_token_ttl,
+    )
 
     bus.serve(
         LEADS_RPC,
         rpc_dispatcher(
             {
-                "authenticate": handlers.authenticate,
-                "create_consultant": handlers.create_consultant,
-                "list_consultants": handlers.list_consultants,
-                "get_consultant": handlers.get_consultant,
+                "login": accounts.login,
+                "refresh": accounts.refresh,
+                "logout": accounts.logout,
+                "create_consultant": accounts.create_consultant,
+                "update_consultant": accounts.update_consultant,
+                "list_consultants": accounts.list_consultants,
+                "get_consultant": accounts.get_consultant,
                 "create_lead": handlers.create_lead,
                 "get_lead": handlers.get_lead,
                 "list_leads": handlers.list_leads,
+                "update_lead": handlers.update_lead,
+                "assign_lead": handlers.assign_lead,
             }
         ),
     )
@@ -70,7 +82,7 @@ def build(settings: Settings, bus: Bus) -> Service:
 
     async def started() -> None:
         await relay.start()
-        await handlers.ensure_admin(settings.admin_email, settings.admin_password)
+        await accounts.ensure_admin(settings.admin_email, settings.admin_password)
 
     async def stopped() -> None:
         await engine.dispose()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
 
 import phonenumbers
 from leadflow.events import LeadSource, LeadStatus, LeadView, Role
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PHONE_PATTERN = re.compile(r"^\+?[1-9]\d{1,14}$")
 PHONE_PUNCTUATION = re.compile(r"[\s\-()]")
@@ -38,6 +39,23 @@ def normalise_phone(raw: str) -> str:
     return e164
 
 
+def trimmed_name(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 255:
+        raise ValueError("must be 1 to 255 characters after trimming")
+    return value
+
+
+def normalised_email(value: str | None) -> str | None:
+    """Empty means no email; otherwise a plausible address, lower-cased."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError("is not a valid email address")
+    return value.lower()
+
+
 class LeadInput(BaseModel):
     """A new lead as clients submit it (POST /api/leads and the webhook)."""
 
@@ -53,10 +71,7 @@ class LeadInput(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        value = value.strip()
-        if not 1 <= len(value) <= 255:
-            raise ValueError("must be 1 to 255 characters after trimming")
-        return value
+        return trimmed_name(value)
 
     @field_validator("phone")
     @classmethod
@@ -66,12 +81,7 @@ class LeadInput(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            raise ValueError("is not a valid email address")
-        return value.lower()
+        return normalised_email(value)
 
 
 def may_see(role: Role, actor_id: str, lead: LeadView) -> bool:
@@ -90,3 +100,62 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
         for key in after
         if before.get(key) != after.get(key)
     }
+
+
+PATCHABLE = ("status", "notes", "name", "email", "metadata")
+
+
+class LeadPatch(BaseModel):
+    """PATCH /api/leads/{id}: only these fields, and the version the client read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+    status: LeadStatus | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
+    name: str | None = Field(default=None, max_length=1000)
+    email: str | None = Field(default=None, max_length=320)
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else trimmed_name(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return normalised_email(value)
+
+    @model_validator(mode="after")
+    def _required_fields_are_not_nulled(self) -> LeadPatch:
+        for name in ("status", "name", "metadata"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name}: cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, as plain values."""
+        sent = self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+        return {name: sent[name] for name in PATCHABLE if name in sent}
+
+
+def lead_fields(lead: Any) -> dict[str, Any]:
+    """The patchable fields of a stored lead, as plain values."""
+    return {
+        "status": lead.status,
+        "notes": lead.notes,
+        "name": lead.name,
+        "email": lead.email,
+        "metadata": dict(lead.extra or {}),
+    }
+
+
+def apply_changes(lead: Any, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(lead, "extra" if name == "metadata" else name, value)
+
+
+def jsonable(value: Any) -> Any:
+    """Audit values as JSON-safe data."""
+    return json.loads(json.dumps(value, default=str))

@@ -6,18 +6,13 @@ change writes its events to the outbox in the same transaction.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay, add_to_outbox, already_handled
+from leadflow.db import OutboxRelay, already_handled
 from leadflow.events import (
     AssignmentDecided,
-    ConsultantSaved,
     Event,
     LeadAssigned,
     LeadAssignmentRequested,
@@ -28,8 +23,7 @@ from leadflow.events import (
     Role,
     utcnow,
 )
-from leadflow.rpc import Conflict, Forbidden, NotFound, Unauthorized
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,130 +31,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from leads import repository as repo
 from leads.domain import (
     LeadInput,
+    LeadPatch,
+    apply_changes,
     changes_between,
     initial_status,
+    jsonable,
+    lead_fields,
     may_see,
     new_id,
-    normalise_phone,
 )
-from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
-
-
-class Actor(BaseModel):
-    """Who is calling, as the gateway authenticated them."""
-
-    id: str
-    role: Role
-
-
-class ConsultantInput(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: str = Field(min_length=1, max_length=255)
-    email: str = Field(max_length=320)
-    password: str = Field(min_length=8, max_length=1024)
-    role: Role = Role.CONSULTANT
-    phone: str | None = None
-    active: bool = True
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        value = value.strip().lower()
-        if "@" not in value or value.startswith("@") or value.endswith("@"):
-            raise ValueError("is not a valid email address")
-        return value
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return normalise_phone(value) if value else None
+from leads.models import OUTBOX, IdempotencyRecord, Interaction, Lead
+from leads.unit_of_work import Actor, commit_with_events
 
 
 @dataclass
 class LeadsHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
-    hasher: PasswordHasher
 
     async def _commit(self, session: AsyncSession, *events: Event) -> None:
-        await add_to_outbox(session, OUTBOX, *events)
-        await session.commit()
-        if events:
-            self.relay.wake()
-
-    # --- consultants and auth -------------------------------------------------------
-
-    async def ensure_admin(self, email: str | None, password: str | None) -> None:
-        """First start: create the admin from ADMIN_EMAIL / ADMIN_PASSWORD if none exists."""
-        if not email or not password:
-            return
-        async with self.sessions() as session:
-            if await repo.has_admin(session):
-                return
-        with contextlib.suppress(Conflict):  # another replica created it first
-            await self._create_consultant(
-                ConsultantInput(
-                    name="Administrator", email=email, password=password, role=Role.ADMIN
-                )
-            )
-
-    async def _create_consultant(self, data: ConsultantInput) -> dict[str, Any]:
-        password_hash = await asyncio.to_thread(self.hasher.hash, data.password)
-        async with self.sessions() as session:
-            if await repo.get_consultant_by_email(session, email=data.email):
-                raise Conflict("a consultant with this email already exists")
-            row = Consultant(
-                id=new_id(),
-                name=data.name.strip(),
-                email=data.email,
-                password_hash=password_hash,
-                role=data.role.value,
-                phone=data.phone,
-                active=data.active,
-            )
-            session.add(row)
-            view = repo.consultant_view(row)
-            try:
-                await self._commit(session, ConsultantSaved(consultant=view))
-            except IntegrityError as exc:
-                raise Conflict("a consultant with this email already exists") from exc
-        return view.model_dump(mode="json")
-
-    async def create_consultant(self, params: dict[str, Any]) -> dict[str, Any]:
-        actor = Actor.model_validate(params["actor"])
-        if actor.role is not Role.ADMIN:
-            raise Forbidden("only an admin can create consultants")
-        return await self._create_consultant(ConsultantInput.model_validate(params["data"]))
-
-    async def list_consultants(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        actor = Actor.model_validate(params["actor"])
-        if actor.role is Role.CONSULTANT:
-            raise Forbidden("only admins and managers list consultants")
-        async with self.sessions() as session:
-            rows = await repo.list_consultants(session)
-        return [repo.consultant_view(row).model_dump(mode="json") for row in rows]
-
-    async def get_consultant(self, params: dict[str, Any]) -> dict[str, Any]:
-        async with self.sessions() as session:
-            row = await repo.get_consultant_or_raise(session, consultant_id=str(params["id"]))
-        return repo.consultant_view(row).model_dump(mode="json")
-
-    async def authenticate(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The consultant whose credentials these are; the same error whatever was wrong."""
-        email = str(params.get("email", "")).strip().lower()
-        password = str(params.get("password", ""))
-        async with self.sessions() as session:
-            row = await repo.get_consultant_by_email(session, email=email)
-        # Verify against a real hash even for unknown emails, so timing tells nothing.
-        stored = row.password_hash if row is not None else _DUMMY_HASH
-        try:
-            await asyncio.to_thread(self.hasher.verify, stored, password)
-        except (VerificationError, InvalidHashError):
-            raise Unauthorized("invalid email or password") from None
-        if row is None or not row.active:
-            raise Unauthorized("invalid email or password")
-        return repo.consultant_view(row).model_dump(mode="json")
+        await commit_with_events(session, self.relay, *events)
 
     # --- leads ----------------------------------------------------------------------
 
@@ -273,6 +163,77 @@ class LeadsHandlers:
             data = [(await repo.lead_view(session, row)).model_dump(mode="json") for row in rows]
         return {"data": data, "page": page, "page_size": page_size, "total": total}
 
+    async def update_lead(self, params: dict[str, Any]) -> dict[str, Any]:
+        """PATCH: optimistic concurrency on `version`; every change audited."""
+        actor = Actor.model_validate(params["actor"])
+        patch = LeadPatch.model_validate(params["data"])
+        async with self.sessions() as session:
+            lead = await repo.get_lead_or_raise(session, lead_id=str(params["id"]), for_update=True)
+            view = await repo.lead_view(session, lead)
+            if not may_see(actor.role, actor.id, view):
+                raise NotFound("lead not found")
+            if patch.version != lead.version:
+                raise Conflict(
+                    "the lead changed since you read it", details=view.model_dump(mode="json")
+                )
+            changes = changes_between(lead_fields(lead), patch.changes())
+            if not changes:
+                return view.model_dump(mode="json")
+            apply_changes(lead, {name: change["after"] for name, change in changes.items()})
+            lead.version += 1
+            lead.updated_at = utcnow()
+            session.add(
+                Interaction(
+                    id=new_id(),
+                    lead_id=lead.id,
+                    actor_id=actor.id,
+                    kind="updated",
+                    changes=jsonable(changes),
+                )
+            )
+            await session.flush()
+            view = await repo.lead_view(session, lead)
+            await self._commit(session, LeadUpdated(lead=view, changed=sorted(changes)))
+        return view.model_dump(mode="json")
+
+    async def assign_lead(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A manager's manual (re)assignment; honoured and recorded like any other."""
+        actor = Actor.model_validate(params["actor"])
+        if actor.role is Role.CONSULTANT:
+            raise Forbidden("only admins and managers assign leads")
+        consultant_id = str(params.get("consultant_id") or "")
+        async with self.sessions() as session:
+            lead = await repo.get_lead_or_raise(session, lead_id=str(params["id"]), for_update=True)
+            consultant = await repo.get_consultant(session, consultant_id=consultant_id)
+            if consultant is None:
+                raise Invalid("consultant_id: no such consultant")
+            if not consultant.active:
+                raise Invalid("consultant_id: the consultant is inactive")
+            if lead.consultant_id == consultant.id:
+                return (await repo.lead_view(session, lead)).model_dump(mode="json")
+            previous = lead.consultant_id
+            lead.consultant_id = consultant.id
+            lead.version += 1
+            lead.updated_at = utcnow()
+            session.add(
+                Interaction(
+                    id=new_id(),
+                    lead_id=lead.id,
+                    actor_id=actor.id,
+                    kind="assigned",
+                    changes={
+                        "consultant_id": {"before": previous, "after": consultant.id},
+                        "rule": "manual",
+                    },
+                )
+            )
+            await session.flush()
+            view = await repo.lead_view(session, lead)
+            await self._commit(
+                session, LeadAssigned(lead=view, previous_consultant_id=previous, rule="manual")
+            )
+        return view.model_dump(mode="json")
+
     # --- pipeline events ------------------------------------------------------------
 
     async def on_lead_classified(self, delivery: Delivery) -> None:
@@ -352,6 +313,3 @@ class LeadsHandlers:
             await self._commit(
                 session, LeadAssigned(lead=view, previous_consultant_id=previous, rule=event.rule)
             )
-
-
-_DUMMY_HASH = PasswordHasher().hash("not-a-real-password")

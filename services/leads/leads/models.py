@@ -80,3 +80,27 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 OUTBOX = outbox_tables(SQLModel.metadata, "leads")
+
+
+class TokenFamily(SQLModel, table=True):
+    """All refresh tokens descended from one login; revoked together."""
+
+    __tablename__ = "refresh_token_families"
+
+    id: str = Field(primary_key=True, max_length=32)
+    consultant_id: str = Field(foreign_key="consultants.id", index=True)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_reason: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+
+
+class RefreshToken(SQLModel, table=True):
+    """One refresh token, stored as its SHA-256; spent once used."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    family_id: str = Field(foreign_key="refresh_token_families.id", index=True)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = _ts()

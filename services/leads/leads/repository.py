@@ -140,3 +140,8 @@ async def search_leads(
         .limit(page_size)
     )
     return list(rows.all()), int(total)
+
+
+def select_for_update(model: Any) -> Any:
+    """`SELECT ... FOR UPDATE` (a no-op on SQLite, which locks the whole database)."""
+    return select(model).with_for_update()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -51,6 +52,20 @@ async def namespace(rabbitmq_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 def cluster_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[str, str]:
     """Environment for service processes of one system test."""
+    return service_env(rabbitmq_url, database_url, namespace)
+
+
+@pytest.fixture(scope="module")
+def module_cluster_env(rabbitmq_url: str, postgres_server_url: str) -> Iterator[dict[str, str]]:
+    """Like `cluster_env`, shared by the tests of one module (each uses its own data)."""
+    database = asyncio.run(create_database(postgres_server_url))
+    prefix = new_namespace()
+    yield service_env(rabbitmq_url, database, prefix)
+    asyncio.run(delete_namespace(rabbitmq_url, prefix))
+    asyncio.run(drop_database(postgres_server_url, database))
+
+
+def service_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[str, str]:
     return {
         "RABBITMQ_URL": rabbitmq_url,
         "DATABASE_URL": database_url,

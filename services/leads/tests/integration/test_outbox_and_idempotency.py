@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from argon2 import PasswordHasher
 from leadflow.bus import Delivery, InMemoryBus, QueueSpec
 from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
 from leadflow.events import LeadClassified, Temperature
@@ -40,7 +39,7 @@ async def leads(database_url: str) -> AsyncIterator[LeadsUnderTest]:
     bus.consume(QueueSpec("everything", bindings=("#",)), record)
     await bus.start()
     relay = OutboxRelay(engine, sessions, OUTBOX, bus)
-    yield LeadsUnderTest(LeadsHandlers(sessions, relay, PasswordHasher()), relay, published)
+    yield LeadsUnderTest(LeadsHandlers(sessions, relay), relay, published)
     await bus.stop()
     await engine.dispose()
 
