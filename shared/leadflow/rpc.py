@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -57,6 +57,20 @@ class Unavailable(ServiceError):
 
 
 Method = Callable[[dict[str, Any]], Awaitable[Any]]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], data: Any) -> Model:
+    """Validate a caller's parameters: their mistakes are `Invalid` (400).
+
+    Any other validation failure inside a method (say, of data read back from storage)
+    is the service's fault and surfaces as an internal error.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        message, details = describe_validation_errors(exc.errors(include_url=False))
+        raise Invalid(message, details=details) from None
 
 
 def rpc_dispatcher(methods: dict[str, Method]) -> Callable[[bytes], Awaitable[bytes]]:
@@ -73,9 +87,6 @@ def rpc_dispatcher(methods: dict[str, Method]) -> Callable[[bytes], Awaitable[by
             result = await method(request.get("params") or {})
         except ServiceError as exc:
             return _error(exc.code, exc.message, exc.details)
-        except ValidationError as exc:
-            message, details = describe_validation_errors(exc.errors(include_url=False))
-            return _error("validation_error", message, details)
         except Exception:
             log.exception("rpc method %s failed", request.get("method"))
             return _error("internal_error", "internal error")

@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from leadflow.db import OutboxRelay
 from leadflow.events import ConsultantSaved, Role, utcnow
-from leadflow.rpc import Conflict, Forbidden, Unauthorized
+from leadflow.rpc import Conflict, Forbidden, Unauthorized, parse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -133,17 +133,17 @@ class AccountsHandlers:
         return view.model_dump(mode="json")
 
     async def create_consultant(self, params: dict[str, Any]) -> dict[str, Any]:
-        actor = Actor.model_validate(params["actor"])
+        actor = parse(Actor, params["actor"])
         if actor.role is not Role.ADMIN:
             raise Forbidden("only an admin can create consultants")
-        return await self._create(ConsultantInput.model_validate(params["data"]))
+        return await self._create(parse(ConsultantInput, params["data"]))
 
     async def update_consultant(self, params: dict[str, Any]) -> dict[str, Any]:
         """Admin changes a consultant; deactivation, role or password change ends sessions."""
-        actor = Actor.model_validate(params["actor"])
+        actor = parse(Actor, params["actor"])
         if actor.role is not Role.ADMIN:
             raise Forbidden("only an admin can change consultants")
-        patch = ConsultantPatch.model_validate(params["data"])
+        patch = parse(ConsultantPatch, params["data"])
         changes = patch.model_dump(exclude_unset=True)
         password_hash = None
         if patch.password:
@@ -170,7 +170,7 @@ class AccountsHandlers:
         return view.model_dump(mode="json")
 
     async def list_consultants(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        actor = Actor.model_validate(params["actor"])
+        actor = parse(Actor, params["actor"])
         if actor.role is Role.CONSULTANT:
             raise Forbidden("only admins and managers list consultants")
         async with self.sessions() as session:

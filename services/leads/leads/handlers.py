@@ -23,7 +23,7 @@ from leadflow.events import (
     Role,
     utcnow,
 )
-from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound
+from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound, parse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -56,8 +56,8 @@ class LeadsHandlers:
 
     async def create_lead(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{"lead": ..., "created": bool}`; a known phone returns the existing lead."""
-        actor = Actor.model_validate(params["actor"]) if params.get("actor") else None
-        data = LeadInput.model_validate(params["data"])
+        actor = parse(Actor, params["actor"]) if params.get("actor") else None
+        data = parse(LeadInput, params["data"])
         key = params.get("idempotency_key")
         scoped_key = f"{actor.id if actor else 'anonymous'}:{key}" if key else None
         for _ in range(3):
@@ -120,7 +120,7 @@ class LeadsHandlers:
         return {"lead": view.model_dump(mode="json"), "created": created}
 
     async def get_lead(self, params: dict[str, Any]) -> dict[str, Any]:
-        actor = Actor.model_validate(params["actor"])
+        actor = parse(Actor, params["actor"])
         async with self.sessions() as session:
             lead = await repo.get_lead_or_raise(session, lead_id=str(params["id"]))
             view = await repo.lead_view(session, lead)
@@ -141,7 +141,7 @@ class LeadsHandlers:
         return result
 
     async def list_leads(self, params: dict[str, Any]) -> dict[str, Any]:
-        actor = Actor.model_validate(params["actor"])
+        actor = parse(Actor, params["actor"])
         query = dict(params.get("query") or {})
         filters = {
             name: query[name]
@@ -165,8 +165,8 @@ class LeadsHandlers:
 
     async def update_lead(self, params: dict[str, Any]) -> dict[str, Any]:
         """PATCH: optimistic concurrency on `version`; every change audited."""
-        actor = Actor.model_validate(params["actor"])
-        patch = LeadPatch.model_validate(params["data"])
+        actor = parse(Actor, params["actor"])
+        patch = parse(LeadPatch, params["data"])
         async with self.sessions() as session:
             lead = await repo.get_lead_or_raise(session, lead_id=str(params["id"]), for_update=True)
             view = await repo.lead_view(session, lead)
@@ -198,7 +198,7 @@ class LeadsHandlers:
 
     async def assign_lead(self, params: dict[str, Any]) -> dict[str, Any]:
         """A manager's manual (re)assignment; honoured and recorded like any other."""
-        actor = Actor.model_validate(params["actor"])
+        actor = parse(Actor, params["actor"])
         if actor.role is Role.CONSULTANT:
             raise Forbidden("only admins and managers assign leads")
         consultant_id = str(params.get("consultant_id") or "")
