@@ -1,0 +1,193 @@
+"""Tokens cannot be forged, replayed or stretched; a consultant never sees another's lead."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import jwt
+import pytest
+from leadflow.testing.fixtures import TEST_JWT_SECRET
+from leadflow.testing.processes import Cluster
+
+from tests.system.flows import bearer
+from tests.system.people import Team, make_team, new_lead
+
+
+@pytest.fixture
+async def client(api: Cluster) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api.gateway, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture
+async def team(client: httpx.AsyncClient) -> Team:
+    return await make_team(client)
+
+
+def b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def claims_of(token: str) -> dict[str, object]:
+    decoded: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+    return decoded
+
+
+async def me_status(client: httpx.AsyncClient, token: str) -> int:
+    return (await client.get("/api/auth/me", headers=bearer(token))).status_code
+
+
+async def test_a_token_with_a_forged_payload_is_refused(
+    client: httpx.AsyncClient, team: Team
+) -> None:
+    header, _, signature = team.ana.token.split(".")
+    promoted = {**claims_of(team.ana.token), "role": "admin"}
+    forged = f"{header}.{b64(promoted)}.{signature}"
+    assert await me_status(client, forged) == 401
+    assert (await client.get("/api/consultants", headers=bearer(forged))).status_code == 401
+
+
+async def test_an_unsigned_alg_none_token_is_refused(client: httpx.AsyncClient, team: Team) -> None:
+    claims = {**claims_of(team.ana.token), "role": "admin"}
+    unsigned = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+    assert await me_status(client, unsigned) == 401
+
+
+async def test_a_token_signed_with_another_key_or_algorithm_is_refused(
+    client: httpx.AsyncClient, team: Team
+) -> None:
+    claims = claims_of(team.ana.token)
+    wrong_key = jwt.encode(claims, "another-secret-that-is-long-enough-to-pass", algorithm="HS256")
+    other_alg = jwt.encode(claims, TEST_JWT_SECRET + "x" * 32, algorithm="HS512")
+    assert [await me_status(client, t) for t in (wrong_key, other_alg, "garbage")] == [401] * 3
+
+
+async def test_an_expired_token_is_refused(client: httpx.AsyncClient, team: Team) -> None:
+    expired = jwt.encode(
+        {**claims_of(team.ana.token), "exp": int(time.time()) - 1}, TEST_JWT_SECRET, "HS256"
+    )
+    assert await me_status(client, expired) == 401
+    assert await me_status(client, team.ana.token) == 200
+
+
+async def test_a_consultant_cannot_reach_another_consultants_lead_by_id(
+    client: httpx.AsyncClient, team: Team
+) -> None:
+    theirs = await new_lead(client, team.bia, "Segredo")
+    url = f"/api/leads/{theirs['id']}"
+    assert (await client.get(url, headers=team.ana.auth)).status_code == 404
+    patch = await client.patch(url, json={"notes": "mine now", "version": 1}, headers=team.ana.auth)
+    assert patch.status_code == 404
+    untouched = (await client.get(url, headers=team.bia.auth)).json()["data"]
+    assert (untouched["notes"], untouched["version"]) == (None, 1)
+
+
+async def test_a_consultant_never_sees_another_consultants_lead_in_lists_filters_search_or_counts(
+    client: httpx.AsyncClient, team: Team
+) -> None:
+    theirs = await new_lead(client, team.bia, "Oculto Bia")
+    mine = await new_lead(client, team.ana, "Visivel Ana")
+    queries: list[dict[str, str | int]] = [
+        {},
+        {"consultant_id": team.bia.id},
+        {"q": "Oculto"},
+        {"q": theirs["phone"][3:]},
+        {"status": "NEW", "page_size": 200},
+    ]
+    for query in queries:
+        body = (await client.get("/api/leads", params=query, headers=team.ana.auth)).json()
+        assert all(lead["consultant_id"] == team.ana.id for lead in body["data"]), query
+        assert theirs["id"] not in {lead["id"] for lead in body["data"]}, query
+        assert (
+            body["total"]
+            == len([lead for lead in body["data"] if lead["consultant_id"] == team.ana.id])
+            or body["total"] <= body["page_size"]
+        ), query
+    searched = (
+        await client.get("/api/leads", params={"q": "Oculto"}, headers=team.ana.auth)
+    ).json()
+    assert (searched["total"], searched["data"]) == (0, [])
+    own = (await client.get("/api/leads", params={"q": "Visivel"}, headers=team.ana.auth)).json()
+    assert [lead["id"] for lead in own["data"]] == [mine["id"]]
+    staff = (
+        await client.get("/api/leads", params={"q": "Oculto"}, headers=team.manager.auth)
+    ).json()
+    assert [lead["id"] for lead in staff["data"]] == [theirs["id"]]
+
+
+async def test_a_consultant_cannot_learn_of_another_consultants_lead_by_its_phone(
+    client: httpx.AsyncClient, team: Team
+) -> None:
+    theirs = await new_lead(client, team.bia, "Bia Lead")
+    probe = await client.post(
+        "/api/leads", json={"name": "Probe", "phone": theirs["phone"]}, headers=team.ana.auth
+    )
+    assert probe.status_code == 409
+    assert theirs["id"] not in probe.text and "Bia Lead" not in probe.text
+
+
+async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_whole_family(
+    client: httpx.AsyncClient,
+) -> None:
+    login = (
+        await client.post(
+            "/api/auth/login", json={"email": "admin@test.local", "password": "admin-password-123"}
+        )
+    ).json()
+    first = login["refresh_token"]
+    rotated = await client.post("/api/auth/refresh", json={"refresh_token": first})
+    assert rotated.status_code == 200
+    second = rotated.json()["refresh_token"]
+    assert second != first and await me_status(client, rotated.json()["access_token"]) == 200
+
+    replay = await client.post("/api/auth/refresh", json={"refresh_token": first})
+    assert replay.status_code == 401 and replay.json()["error"]["code"] == "unauthorized"
+    # The thief's replay also burned the legitimate holder's newer token.
+    assert (
+        await client.post("/api/auth/refresh", json={"refresh_token": second})
+    ).status_code == 401
+
+
+async def test_logout_revokes_the_refresh_token_family(client: httpx.AsyncClient) -> None:
+    login = (
+        await client.post(
+            "/api/auth/login", json={"email": "admin@test.local", "password": "admin-password-123"}
+        )
+    ).json()
+    out = await client.post("/api/auth/logout", json={"refresh_token": login["refresh_token"]})
+    assert out.status_code == 204
+    again = await client.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]})
+    assert again.status_code == 401
+
+
+async def test_a_deactivated_consultant_can_neither_log_in_nor_refresh(
+    client: httpx.AsyncClient, team: Team
+) -> None:
+    email = (await client.get("/api/auth/me", headers=team.ana.auth)).json()["data"]["email"]
+    session = (
+        await client.post("/api/auth/login", json={"email": email, "password": "password-123"})
+    ).json()
+    off = await client.patch(
+        f"/api/consultants/{team.ana.id}", json={"active": False}, headers=team.admin.auth
+    )
+    assert off.status_code == 200 and off.json()["data"]["active"] is False
+    relogin = await client.post(
+        "/api/auth/login", json={"email": email, "password": "password-123"}
+    )
+    refreshed = await client.post(
+        "/api/auth/refresh", json={"refresh_token": session["refresh_token"]}
+    )
+    assert (relogin.status_code, refreshed.status_code) == (401, 401)
+
+
+async def test_a_consultant_record_never_contains_the_password_or_its_hash(
+    client: httpx.AsyncClient, team: Team
+) -> None:
+    listing = await client.get("/api/consultants", headers=team.admin.auth)
+    me = await client.get("/api/auth/me", headers=team.ana.auth)
+    for text in (listing.text, me.text):
+        assert "password" not in text and "argon2" not in text
