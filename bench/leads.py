@@ -1,0 +1,142 @@
+"""Lead creation and listing through the running gateway, beside a bare FastAPI endpoint.
+
+    .venv/bin/python -m bench.leads [--seconds 10] [--connections 64]
+
+Starts every service as its own process on a fresh database and broker namespace, then
+drives them with wrk (a separate process on loopback) and prints requests/s and latency
+percentiles, with the ratio to the bare endpoint measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import httpx
+from leadflow.testing.fixtures import TEST_ADMIN, service_env
+from leadflow.testing.processes import Cluster, running_cluster
+from leadflow.testing.services import (
+    LOCAL_POSTGRES,
+    LOCAL_RABBITMQ,
+    create_database,
+    delete_namespace,
+    drop_database,
+    new_namespace,
+)
+
+CREATE_SCRIPT = """
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", thread_id)
+  thread_id = thread_id + 1
+end
+counter = 0
+request = function()
+  counter = counter + 1
+  local phone = string.format("+5521%d%08d", id, counter)
+  local body = string.format('{"name":"Bench %d","phone":"%s","metadata":{"asset_value":300000}}', counter, phone)
+  return wrk.format("POST", "/api/leads", {["Content-Type"]="application/json",
+    ["Authorization"]="Bearer TOKEN"}, body)
+end
+"""
+
+LATENCY = re.compile(r"^\s+(50|90|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+STATUS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+
+
+def run_wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", lua.name, url],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"wrk failed: {result.stderr}{result.stdout}")
+    out = result.stdout
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    figures = {f"p{p}": float(v) * scale[u] for p, v, u in LATENCY.findall(out)}
+    figures["rps"] = float(RATE.search(out).group(1))  # type: ignore[union-attr]
+    errors = STATUS.search(out)
+    figures["errors"] = float(errors.group(1)) if errors else 0.0
+    return figures
+
+
+def row(name: str, f: dict[str, float], base: float | None = None) -> str:
+    ratio = f"{100 * f['rps'] / base:5.1f}%" if base else "   —  "
+    return (
+        f"{name:<34} {f['rps']:>8.0f} req/s  p50 {f['p50']:6.1f} ms  "
+        f"p99 {f['p99']:6.1f} ms  errors {f['errors']:.0f}  vs bare {ratio}"
+    )
+
+
+async def token(gateway: str) -> str:
+    async with httpx.AsyncClient(base_url=gateway) as client:
+        response = await client.post(
+            "/api/auth/login", json={"email": TEST_ADMIN[0], "password": TEST_ADMIN[1]}
+        )
+        return str(response.json()["access_token"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench.leads needs wrk: apt-get install wrk", file=sys.stderr)
+        return 2
+    database = asyncio.run(create_database(LOCAL_POSTGRES))
+    namespace = new_namespace()
+    env = service_env(LOCAL_RABBITMQ, database, namespace)
+    env |= {
+        "RATE_LIMIT_PER_MINUTE": "100000000",
+        "RATE_LIMIT_BURST": "1000000",
+        "LOG_LEVEL": "WARNING",
+        "ACCESS_TOKEN_TTL": "3600",
+    }
+    try:
+        baseline = Cluster(env={})
+        baseline.start("bare", command=[sys.executable, "-m", "bench.bare_endpoint"])
+        baseline.wait_ready()
+        with running_cluster(env) as cluster:
+            bearer = asyncio.run(token(cluster.gateway))
+            script = CREATE_SCRIPT.replace("TOKEN", bearer)
+            bare = run_wrk(
+                baseline.processes["bare"][0].url + "/api/leads",
+                script,
+                args.seconds,
+                args.connections,
+            )
+            create = run_wrk(cluster.gateway + "/api/leads", script, args.seconds, args.connections)
+            listing_script = f'wrk.headers["Authorization"] = "Bearer {bearer}"'
+            listing = run_wrk(
+                cluster.gateway + "/api/leads?page_size=50",
+                listing_script,
+                args.seconds,
+                args.connections,
+            )
+        baseline.stop_all()
+        print(
+            f"\n{args.connections} connections, {args.seconds} s each, 2 wrk threads, "
+            "every service its own process\n"
+        )
+        print(row("bare FastAPI endpoint (validate)", bare))
+        print(row("POST /api/leads (stored, outbox)", create, bare["rps"]))
+        print(row("GET /api/leads?page_size=50", listing, bare["rps"]))
+    finally:
+        asyncio.run(delete_namespace(LOCAL_RABBITMQ, namespace))
+        asyncio.run(drop_database(LOCAL_POSTGRES, database))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
