@@ -40,7 +40,8 @@ counter = 0
 request = function()
   counter = counter + 1
   local phone = string.format("+5521%d%08d", id, counter)
-  local body = string.format('{"name":"Bench %d","phone":"%s","metadata":{"asset_value":300000}}', counter, phone)
+  local body = string.format(
+    '{"name":"Bench %d","phone":"%s","metadata":{"asset_value":300000}}', counter, phone)
   return wrk.format("POST", "/api/leads", {["Content-Type"]="application/json",
     ["Authorization"]="Bearer TOKEN"}, body)
 end
