@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import threading
 from types import ModuleType
 
+from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus, InMemoryBus
 from leadflow.logs import configure_logging
 from leadflow.service import SERVICE_NAMES, Service, default_port, path_router, run_services
@@ -126,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     cluster_cmd.add_argument("services", nargs="*", help="default: all of them")
     migrate_cmd = commands.add_parser("migrate", help="apply a service's migrations")
     migrate_cmd.add_argument("service", choices=["leads", "assignment"])
+    commands.add_parser("asyncapi", help="print the AsyncAPI document of the broker")
+    dlq_cmd = commands.add_parser("dlq", help="inspect or replay dead-lettered messages")
+    dlq_cmd.add_argument("action", choices=["list", "replay"])
+    dlq_cmd.add_argument("queue", help="e.g. leads.pipeline")
     args = parser.parse_args(argv)
+    if args.command == "asyncapi":
+        print(json.dumps(asyncapi_document(), indent=2))
+        return 0
 
     try:
         settings = Settings()
@@ -143,4 +152,18 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(embedded(settings))
     elif args.command == "migrate":
         asyncio.run(migrate(args.service, settings))
+    elif args.command == "dlq":
+        return asyncio.run(dead_letters(args.action, args.queue, settings))
+    return 0
+
+
+async def dead_letters(action: str, queue: str, settings: Settings) -> int:
+    """Print a queue's dead letters, or publish them again once the cause is fixed."""
+    bus = rabbit_bus(settings)
+    if action == "replay":
+        print(f"replayed {await bus.replay_dead_letters(queue)} message(s) of {queue}")
+        return 0
+    for delivery in await bus.dead_letters(queue):
+        reason = delivery.headers.get("x-first-death-reason", "")
+        print(f"{delivery.message_id}\t{delivery.routing_key}\t{reason}\t{delivery.body.decode()}")
     return 0

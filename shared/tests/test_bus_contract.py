@@ -21,6 +21,16 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> No
         await asyncio.sleep(0.01)
 
 
+async def until_truthy(
+    fetch: Callable[[], Awaitable[list[Delivery]]], timeout: float = 10.0
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await fetch():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("nothing arrived before the deadline")
+        await asyncio.sleep(0.05)
+
+
 BusFactory = Callable[..., Awaitable[Bus]]
 
 
@@ -65,7 +75,7 @@ async def _delete_test_namespace(url: str, namespace: str) -> None:
         await connection.close()
 
 
-CREATED_QUEUES = ("routing", "work", "flaky", "poison", "echo", "slow")
+CREATED_QUEUES = ("routing", "work", "flaky", "poison", "echo", "slow", "replayable")
 
 
 async def start_all(*buses: Bus) -> None:
@@ -205,3 +215,24 @@ async def test_a_request_nobody_answers_times_out(make_bus: BusFactory) -> None:
     with pytest.raises(RpcTimeout):
         await bus.request("slow", b"x", timeout=0.3)
     assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_dead_letters_can_be_replayed_once_the_cause_is_fixed(make_bus: BusFactory) -> None:
+    bus = await make_bus(max_deliveries=2)
+    fixed = False
+    handled: list[bytes] = []
+
+    async def until_fixed(delivery: Delivery) -> None:
+        if not fixed:
+            raise RuntimeError("bug")
+        handled.append(delivery.body)
+
+    bus.consume(QueueSpec("replayable", bindings=("replay.job",)), until_fixed)
+    await start_all(bus)
+    await bus.publish("replay.job", b"1", message_id="r-1")
+
+    await until_truthy(lambda: bus.dead_letters("replayable"))
+    fixed = True
+    assert await bus.replay_dead_letters("replayable") == 1
+    await wait_until(lambda: handled == [b"1"])
+    assert await bus.dead_letters("replayable") == []

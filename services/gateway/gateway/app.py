@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus
 from leadflow.bus.topology import LEADS_RPC
 from leadflow.http import install_error_handlers, ops_router
@@ -29,5 +32,10 @@ def build(settings: Settings, bus: Bus) -> Service:
     )
     app.add_middleware(BodyLimit)
     app.include_router(router)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> dict[str, Any]:
+        return asyncapi_document(app.version)
+
     app.include_router(ops_router("gateway", {"broker": bus.ping}))
     return Service(name="gateway", app=app)

@@ -131,3 +131,7 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def dead_letters(self, queue: str) -> list[Delivery]:
         """What the dead-letter queue of `queue` holds (inspection and tests)."""
+
+    @abc.abstractmethod
+    async def replay_dead_letters(self, queue: str) -> int:
+        """Send `queue`'s dead letters through again (after a fix); returns how many."""

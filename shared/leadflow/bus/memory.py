@@ -115,6 +115,15 @@ class InMemoryBus(Bus):
     async def dead_letters(self, queue: str) -> list[Delivery]:
         return [d for key, q in self._queues.items() if q.spec.name == queue for d in q.dead]
 
+    async def replay_dead_letters(self, queue: str) -> int:
+        replayed = 0
+        for q in self._queues.values():
+            if q.spec.name == queue:
+                while q.dead:
+                    q.items.put_nowait(replace(q.dead.pop(0), attempt=1))
+                    replayed += 1
+        return replayed
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)

@@ -40,6 +40,7 @@ from leadflow.bus.base import (
     RpcTimeout,
     retry_delay_s,
 )
+from leadflow.bus.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from leadflow.logs import correlation_id_var
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ class RabbitBus(Bus):
             logger=log,
             log_level=logging.DEBUG,
         )
-        self.events = RabbitExchange(f"{namespace}leadflow.events", type=ExchangeType.TOPIC)
-        self.dlx = RabbitExchange(f"{namespace}leadflow.dlx", type=ExchangeType.DIRECT)
+        self.events = RabbitExchange(f"{namespace}{EVENTS_EXCHANGE}", type=ExchangeType.TOPIC)
+        self.dlx = RabbitExchange(f"{namespace}{DEAD_LETTER_EXCHANGE}", type=ExchangeType.DIRECT)
         self._extra_bindings: list[tuple[RabbitQueue, str]] = []
         self._dlqs: list[RabbitQueue] = []
         self._rpc_connection: AbstractRobustConnection | None = None
@@ -248,6 +249,35 @@ class RabbitBus(Bus):
 
     async def ping(self) -> bool:
         return bool(await self.broker.ping(timeout=2.0))
+
+    async def replay_dead_letters(self, queue: str) -> int:
+        """Publish every dead-lettered message of `queue` again, with its routing key."""
+        connection = await aio_pika.connect_robust(self.url)
+        replayed = 0
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            dlq = await channel.declare_queue(f"{self.queue_name(queue)}.dlq", passive=True)
+            exchange = await channel.get_exchange(self.events.name)
+            while (message := await dlq.get(no_ack=False, fail=False)) is not None:
+                headers = {
+                    k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")
+                }
+                await exchange.publish(
+                    aio_pika.Message(
+                        message.body,
+                        headers=headers,
+                        message_id=message.message_id,
+                        correlation_id=message.correlation_id,
+                        content_type=message.content_type,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=_original_routing_key(message),
+                )
+                await message.ack()
+                replayed += 1
+            return replayed
+        finally:
+            await connection.close()
 
     async def dead_letters(self, queue: str) -> list[Delivery]:
         """Peek at a DLQ without consuming it (every message is returned to it)."""

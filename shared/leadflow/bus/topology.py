@@ -10,6 +10,9 @@ from collections.abc import Awaitable, Callable
 
 from leadflow.bus.base import Delivery, Handler, QueueSpec
 
+EVENTS_EXCHANGE = "leadflow.events"
+DEAD_LETTER_EXCHANGE = "leadflow.dlx"
+
 # request/reply endpoints
 LEADS_RPC = "leads"
 

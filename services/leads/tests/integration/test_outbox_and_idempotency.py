@@ -113,3 +113,33 @@ async def _settle() -> None:
 
     for _ in range(20):
         await asyncio.sleep(0.01)
+
+
+class BrokerDown(Exception):
+    pass
+
+
+async def test_a_publish_that_fails_leaves_the_events_for_the_next_attempt(
+    leads: LeadsUnderTest,
+) -> None:
+    await leads.handlers.create_lead(
+        {"actor": ADMIN, "data": {"name": "Lia", "phone": "+5511912349999"}}
+    )
+    real_publish = leads.relay.bus.publish
+    calls = 0
+
+    async def flaky_publish(*args: object, **kwargs: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise BrokerDown("connection reset")
+        await real_publish(*args, **kwargs)  # type: ignore[arg-type]
+
+    leads.relay.bus.publish = flaky_publish  # type: ignore[method-assign]
+    with pytest.raises(BrokerDown):
+        await leads.relay.publish_pending()
+    assert await unpublished(leads) == 1 and leads.published == []
+    assert await leads.relay.publish_pending() == 1
+    await _settle()
+    assert [d.routing_key for d in leads.published] == ["lead.created"]
+    assert await unpublished(leads) == 0
