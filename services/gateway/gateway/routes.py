@@ -189,7 +189,8 @@ async def list_leads(
 async def get_lead(lead_id: str, caller: Caller, leads: LeadsDep) -> dict[str, Any]:
     lead = await leads.call("get_lead", actor=actor(caller), id=lead_id)
     interactions = lead.pop("interactions", [])
-    return {"data": lead, "interactions": interactions}
+    conversation = lead.pop("conversation", None)
+    return {"data": lead, "interactions": interactions, "conversation": conversation}
 
 
 @router.patch("/leads/{lead_id}")
@@ -248,3 +249,9 @@ def signature_matches(secret: str, raw: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+
+
+@router.post("/leads/{lead_id}/livia/resume")
+async def resume_livia(lead_id: str, caller: Staff, leads: LeadsDep) -> dict[str, Any]:
+    """Let Lívia continue a conversation a person had taken over."""
+    return {"data": await leads.call("resume_livia", actor=actor(caller), id=lead_id)}

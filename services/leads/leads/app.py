@@ -7,7 +7,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.bus.topology import LEADS_PIPELINE, LEADS_RPC, by_routing_key
+from leadflow.bus.topology import LEADS_LIVIA, LEADS_PIPELINE, LEADS_RPC, by_routing_key
 from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
 from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
@@ -15,6 +15,7 @@ from leadflow.service import Service
 from leadflow.settings import Settings
 
 from leads.accounts import AccountsHandlers
+from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
 from leads.models import OUTBOX
 
@@ -34,7 +35,13 @@ def build(settings: Settings, bus: Bus) -> Service:
     engine = create_engine(settings.database_url_for("leads"))
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, sessions, OUTBOX, bus)
-    handlers = LeadsHandlers(sessions=sessions, relay=relay)
+    conversations = ConversationHandlers(
+        sessions=sessions,
+        relay=relay,
+        debounce_ms=settings.livia_debounce_ms,
+        typing_override_ms=settings.livia_typing_delay_ms,
+    )
+    handlers = LeadsHandlers(sessions=sessions, relay=relay, conversations=conversations)
     accounts = AccountsHandlers(
         sessions=sessions,
         relay=relay,
@@ -58,6 +65,7 @@ def build(settings: Settings, bus: Bus) -> Service:
                 "list_leads": handlers.list_leads,
                 "update_lead": handlers.update_lead,
                 "assign_lead": handlers.assign_lead,
+                "resume_livia": conversations.resume,
             }
         ),
     )
@@ -67,6 +75,16 @@ def build(settings: Settings, bus: Bus) -> Service:
             {
                 "lead.classified": handlers.on_lead_classified,
                 "assignment.decided": handlers.on_assignment_decided,
+            }
+        ),
+    )
+
+    bus.consume(
+        LEADS_LIVIA,
+        by_routing_key(
+            {
+                "whatsapp.message_received": conversations.on_whatsapp_message,
+                "livia.turn_decided": conversations.on_turn_decided,
             }
         ),
     )
@@ -82,6 +100,7 @@ def build(settings: Settings, bus: Bus) -> Service:
 
     async def started() -> None:
         await relay.start()
+        await conversations.start()
         await accounts.ensure_admin(settings.admin_email, settings.admin_password)
 
     async def stopped() -> None:
@@ -94,6 +113,6 @@ def build(settings: Settings, bus: Bus) -> Service:
         app=app,
         before_bus=[prepare],
         after_bus=[started],
-        before_stop=[relay.stop],
+        before_stop=[conversations.stop, relay.stop],
         on_stop=[stopped],
     )

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
+from leads.conversations import ConversationHandlers
 from leads.domain import (
     LeadInput,
     LeadPatch,
@@ -48,6 +49,7 @@ from leads.unit_of_work import Actor, commit_with_events
 class LeadsHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
+    conversations: ConversationHandlers
 
     async def _commit(self, session: AsyncSession, *events: Event) -> None:
         await commit_with_events(session, self.relay, *events)
@@ -127,7 +129,9 @@ class LeadsHandlers:
             if not may_see(actor.role, actor.id, view):
                 raise NotFound("lead not found")
             interactions = await repo.recent_interactions(session, lead_id=lead.id)
+            conversation = await self.conversations.view(session, lead.id)
         result = view.model_dump(mode="json")
+        result["conversation"] = conversation
         result["interactions"] = [
             {
                 "id": row.id,
@@ -310,6 +314,9 @@ class LeadsHandlers:
             )
             await session.flush()
             view = await repo.lead_view(session, lead)
+            handoff = await self.conversations.handoff(session, lead, consultant)
             await self._commit(
-                session, LeadAssigned(lead=view, previous_consultant_id=previous, rule=event.rule)
+                session,
+                LeadAssigned(lead=view, previous_consultant_id=previous, rule=event.rule),
+                *handoff,
             )

@@ -18,6 +18,7 @@ LEADS_RPC = "leads"
 
 # queues
 LEADS_PIPELINE = QueueSpec("leads.pipeline", bindings=("lead.classified", "assignment.decided"))
+LEADS_LIVIA = QueueSpec("leads.livia", bindings=("whatsapp.message_received", "livia.turn_decided"))
 AI_CLASSIFY = QueueSpec("ai.classify", bindings=("lead.created",))
 ASSIGNMENT_REQUESTS = QueueSpec(
     "assignment.requests", bindings=("lead.assignment_requested", "consultant.saved")
@@ -41,5 +42,5 @@ def by_routing_key(handlers: dict[str, Callable[[Delivery], Awaitable[None]]]) -
     return dispatch
 
 
-ALL_QUEUES = (LEADS_PIPELINE, AI_CLASSIFY, ASSIGNMENT_REQUESTS, REALTIME_FANOUT)
+ALL_QUEUES = (LEADS_PIPELINE, LEADS_LIVIA, AI_CLASSIFY, ASSIGNMENT_REQUESTS, REALTIME_FANOUT)
 ALL_ENDPOINTS = (LEADS_RPC,)

@@ -2,46 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
 import pytest
-from leadflow.bus import Delivery, InMemoryBus, QueueSpec
-from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.bus import Delivery
 from leadflow.events import LeadClassified, Temperature
-from leadflow.settings import normalise_database_url
-from leads.app import MIGRATIONS, VERSION_TABLE
-from leads.handlers import LeadsHandlers
 from leads.models import OUTBOX, Interaction, Lead
+from leads.testing import LeadsUnderTest
 from sqlmodel import func, select
 
 ADMIN = {"id": "admin-1", "role": "admin"}
-
-
-@dataclass
-class LeadsUnderTest:
-    handlers: LeadsHandlers
-    relay: OutboxRelay
-    published: list[Delivery]
-
-
-@pytest.fixture
-async def leads(database_url: str) -> AsyncIterator[LeadsUnderTest]:
-    engine = create_engine(normalise_database_url(database_url))
-    await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-    sessions = session_factory(engine)
-    bus = InMemoryBus()
-    published: list[Delivery] = []
-
-    async def record(delivery: Delivery) -> None:
-        published.append(delivery)
-
-    bus.consume(QueueSpec("everything", bindings=("#",)), record)
-    await bus.start()
-    relay = OutboxRelay(engine, sessions, OUTBOX, bus)
-    yield LeadsUnderTest(LeadsHandlers(sessions, relay), relay, published)
-    await bus.stop()
-    await engine.dispose()
 
 
 async def unpublished(leads: LeadsUnderTest) -> int:

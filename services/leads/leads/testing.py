@@ -1,0 +1,59 @@
+"""Test support: a leads service on real PostgreSQL with a bus that records what it publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from leadflow.bus import Delivery, InMemoryBus, QueueSpec
+from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.settings import normalise_database_url
+
+from leads.app import MIGRATIONS, VERSION_TABLE
+from leads.conversations import ConversationHandlers
+from leads.handlers import LeadsHandlers
+from leads.models import OUTBOX
+
+
+@dataclass
+class LeadsUnderTest:
+    handlers: LeadsHandlers
+    conversations: ConversationHandlers
+    relay: OutboxRelay
+    published: list[Delivery]
+
+    async def flush_outbox(self) -> list[Delivery]:
+        """Publish what is pending and return everything published so far."""
+        while await self.relay.publish_pending():
+            pass
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        return self.published
+
+
+@contextlib.asynccontextmanager
+async def leads_under_test(
+    database_url: str, debounce_ms: int = 0
+) -> AsyncIterator[LeadsUnderTest]:
+    engine = create_engine(normalise_database_url(database_url))
+    await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
+    sessions = session_factory(engine)
+    bus = InMemoryBus()
+    published: list[Delivery] = []
+
+    async def record(delivery: Delivery) -> None:
+        published.append(delivery)
+
+    bus.consume(QueueSpec("everything", bindings=("#",), prefetch=1), record)
+    await bus.start()
+    relay = OutboxRelay(engine, sessions, OUTBOX, bus)
+    conversations = ConversationHandlers(
+        sessions, relay, debounce_ms=debounce_ms, typing_override_ms=0
+    )
+    yield LeadsUnderTest(
+        LeadsHandlers(sessions, relay, conversations), conversations, relay, published
+    )
+    await bus.stop()
+    await engine.dispose()
