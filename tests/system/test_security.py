@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import jwt
 import pytest
-from leadflow.testing.fixtures import TEST_JWT_SECRET
-from leadflow.testing.processes import Cluster
+from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
+from leadflow.testing.processes import Cluster, running_cluster
 
 from tests.system.flows import bearer
 from tests.system.people import Team, make_team, new_lead
@@ -186,3 +186,30 @@ async def test_a_consultant_record_never_contains_the_password_or_its_hash(
     me = await client.get("/api/auth/me", headers=team.ana.auth)
     for text in (listing.text, me.text):
         assert "password" not in text and "argon2" not in text
+
+
+def test_revocation_holds_across_gateway_replicas_and_survives_a_restart(
+    cluster_env: dict[str, str],
+) -> None:
+    with running_cluster(cluster_env, services=("gateway", "gateway", "leads")) as cluster:
+        first, second = (replica.url for replica in cluster.processes["gateway"])
+        login = httpx.post(
+            f"{first}/api/auth/login", json={"email": TEST_ADMIN[0], "password": TEST_ADMIN[1]}
+        ).json()
+        rotated = httpx.post(
+            f"{second}/api/auth/refresh", json={"refresh_token": login["refresh_token"]}
+        )
+        assert rotated.status_code == 200
+        replay = httpx.post(
+            f"{first}/api/auth/refresh", json={"refresh_token": login["refresh_token"]}
+        )
+        assert replay.status_code == 401
+
+        [leads] = cluster.processes["leads"]
+        assert cluster.stop(leads) == 0
+        cluster.processes["leads"] = []
+        cluster.start("leads")
+        cluster.wait_ready()
+        newest = rotated.json()["refresh_token"]
+        after_restart = httpx.post(f"{second}/api/auth/refresh", json={"refresh_token": newest})
+        assert after_restart.status_code == 401  # the family stayed revoked
