@@ -91,6 +91,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--leads-replicas", type=int, default=1)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench.leads needs wrk: apt-get install wrk", file=sys.stderr)
@@ -109,6 +110,9 @@ def main() -> int:
         baseline.start("bare", command=[sys.executable, "-m", "bench.bare_endpoint"])
         baseline.wait_ready()
         with running_cluster(env) as cluster:
+            for _ in range(args.leads_replicas - 1):
+                cluster.start("leads")
+            cluster.wait_ready()
             bearer = asyncio.run(token(cluster.gateway))
             script = CREATE_SCRIPT.replace("TOKEN", bearer)
             bare = run_wrk(

@@ -11,6 +11,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     )
     rpc_timeout_s: float = Field(5.0, validation_alias="RPC_TIMEOUT_S", gt=0)
     consumer_prefetch: int = Field(32, validation_alias="CONSUMER_PREFETCH", gt=0)
+    db_pool_size: int = Field(20, validation_alias="DB_POOL_SIZE", gt=0)
     max_deliveries: int = Field(5, validation_alias="MAX_DELIVERIES", ge=1)
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     migrate_on_start: bool = Field(True, validation_alias="MIGRATE_ON_START")
@@ -107,6 +109,12 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("production configuration refused: " + "; ".join(problems))
         return self
+
+    def engine_for(self, service: str) -> AsyncEngine:
+        """The service's database engine, sized by DB_POOL_SIZE."""
+        from leadflow.db import create_engine
+
+        return create_engine(self.database_url_for(service), pool_size=self.db_pool_size)
 
     def database_url_for(self, service: str) -> str:
         """The service's database: DATABASE_URL, else a SQLite file under DATA_DIR."""

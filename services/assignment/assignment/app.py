@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from leadflow.bus import Bus
 from leadflow.bus.topology import ASSIGNMENT_REQUESTS, by_routing_key
-from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.db import OutboxRelay, run_migrations, session_factory
 from leadflow.http import ops_router
 from leadflow.service import Service
 from leadflow.settings import Settings
@@ -20,7 +20,7 @@ VERSION_TABLE = "alembic_version_assignment"
 
 
 async def migrate(settings: Settings) -> None:
-    engine = create_engine(settings.database_url_for("assignment"))
+    engine = settings.engine_for("assignment")
     try:
         await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
     finally:
@@ -28,7 +28,7 @@ async def migrate(settings: Settings) -> None:
 
 
 def build(settings: Settings, bus: Bus) -> Service:
-    engine = create_engine(settings.database_url_for("assignment"))
+    engine = settings.engine_for("assignment")
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, sessions, OUTBOX, bus)
     handlers = AssignmentHandlers(sessions=sessions, relay=relay)

@@ -11,17 +11,17 @@ from leadflow.rpc import Forbidden, RpcClient, Unauthorized
 from leadflow.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_leads(request: Request) -> RpcClient:
+async def get_leads(request: Request) -> RpcClient:
     client: RpcClient = request.app.state.leads
     return client
 
 
-def current_claims(request: Request) -> AccessClaims:
+async def current_claims(request: Request) -> AccessClaims:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -33,7 +33,7 @@ def current_claims(request: Request) -> AccessClaims:
 
 
 def require_roles(*roles: Role) -> Any:
-    def check(claims: Annotated[AccessClaims, Depends(current_claims)]) -> AccessClaims:
+    async def check(claims: Annotated[AccessClaims, Depends(current_claims)]) -> AccessClaims:
         if claims.role not in roles:
             raise Forbidden("your role does not allow this")
         return claims

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from leadflow.bus import Bus
 from leadflow.bus.topology import LEADS_LIVIA, LEADS_PIPELINE, LEADS_RPC, by_routing_key
-from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.db import OutboxRelay, run_migrations, session_factory
 from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
@@ -24,7 +24,7 @@ VERSION_TABLE = "alembic_version_leads"
 
 
 async def migrate(settings: Settings) -> None:
-    engine = create_engine(settings.database_url_for("leads"))
+    engine = settings.engine_for("leads")
     try:
         await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
     finally:
@@ -32,7 +32,7 @@ async def migrate(settings: Settings) -> None:
 
 
 def build(settings: Settings, bus: Bus) -> Service:
-    engine = create_engine(settings.database_url_for("leads"))
+    engine = settings.engine_for("leads")
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, sessions, OUTBOX, bus)
     conversations = ConversationHandlers(
