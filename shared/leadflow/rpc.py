@@ -6,11 +6,11 @@ CONTRACT.md's error codes; the gateway maps codes to HTTP statuses in one table.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from leadflow.bus import Bus
@@ -78,7 +78,7 @@ def rpc_dispatcher(methods: dict[str, Method]) -> Callable[[bytes], Awaitable[by
 
     async def handle(body: bytes) -> bytes:
         try:
-            request = json.loads(body)
+            request = orjson.loads(body)
             method = methods[request["method"]]
         except (ValueError, KeyError, TypeError):
             return _error("validation_error", "malformed request")
@@ -94,7 +94,7 @@ def rpc_dispatcher(methods: dict[str, Method]) -> Callable[[bytes], Awaitable[by
             correlation_id_var.reset(token)
         if isinstance(result, BaseModel):
             result = result.model_dump(mode="json")
-        return json.dumps({"ok": True, "result": result}, default=str).encode()
+        return orjson.dumps({"ok": True, "result": result}, default=str)
 
     return handle
 
@@ -115,10 +115,10 @@ def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, list[dict[st
 
 
 def _error(code: str, message: str, details: Any = None) -> bytes:
-    return json.dumps(
+    return orjson.dumps(
         {"ok": False, "error": {"code": code, "message": message, "details": details}},
         default=str,
-    ).encode()
+    )
 
 
 class RpcClient:
@@ -131,15 +131,15 @@ class RpcClient:
 
     async def call(self, method: str, **params: Any) -> Any:
         """The method's result, or its `ServiceError` raised here."""
-        body = json.dumps(
+        body = orjson.dumps(
             {"method": method, "params": params, "correlation_id": current_correlation_id()},
             default=str,
-        ).encode()
+        )
         try:
             raw = await self.bus.request(self.endpoint, body, timeout=self.timeout)
         except TimeoutError as exc:
             raise Unavailable(f"{self.endpoint} did not answer in time") from exc
-        reply = json.loads(raw)
+        reply = orjson.loads(raw)
         if reply.get("ok"):
             return reply.get("result")
         error = reply.get("error") or {}

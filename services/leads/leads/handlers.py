@@ -164,8 +164,7 @@ class LeadsHandlers:
                 page_size=page_size,
                 newest_first=query.get("sort", "-created_at") == "-created_at",
             )
-            data = [(await repo.lead_view(session, row)).model_dump(mode="json") for row in rows]
-        return {"data": data, "page": page, "page_size": page_size, "total": total}
+        return {"data": rows, "page": page, "page_size": page_size, "total": total}
 
     async def update_lead(self, params: dict[str, Any]) -> dict[str, Any]:
         """PATCH: optimistic concurrency on `version`; every change audited."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from leadflow.events import ConsultantRef, ConsultantView, LeadView, Role
 from leadflow.rpc import NotFound
 from sqlalchemy import func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -110,6 +112,46 @@ async def recent_interactions(
     return list(result.all())
 
 
+LEADS = Lead.__table__  # type: ignore[attr-defined]
+CONSULTANTS = Consultant.__table__  # type: ignore[attr-defined]
+
+
+def _json_time(value: datetime) -> str:
+    """The same text pydantic writes for a UTC datetime, so every path agrees."""
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def lead_json(row: Any) -> dict[str, Any]:
+    """A lead row (joined with its consultant's name and email) as CONTRACT.md's object.
+
+    Listing builds this directly from rows: hydrating ORM objects and pydantic models
+    for every row of every page was most of the listing's CPU time (measured).
+    """
+    consultant = (
+        {"id": row.consultant_id, "name": row.consultant_name, "email": row.consultant_email}
+        if row.consultant_id and row.consultant_name is not None
+        else None
+    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "phone": row.phone,
+        "email": row.email,
+        "source": row.source,
+        "status": row.status,
+        "temperature": row.temperature,
+        "ai_score": row.ai_score,
+        "ai_reasons": list(row.ai_reasons or []),
+        "consultant_id": row.consultant_id,
+        "consultant": consultant,
+        "notes": row.notes,
+        "metadata": dict(row.metadata or {}),
+        "version": row.version,
+        "created_at": _json_time(row.created_at),
+        "updated_at": _json_time(row.updated_at),
+    }
+
+
 async def search_leads(
     session: AsyncSession,
     *,
@@ -118,28 +160,35 @@ async def search_leads(
     page: int,
     page_size: int,
     newest_first: bool,
-) -> tuple[list[Lead], int]:
-    """One page of leads matching exact-match `filters` and the substring `q`."""
-    conditions = [getattr(Lead, name) == value for name, value in filters.items()]
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of leads (as JSON-ready dicts) matching `filters` and the substring `q`."""
+    conditions = [LEADS.c[name] == value for name, value in filters.items()]
     if q:
         pattern = f"%{q.lower()}%"
         conditions.append(
             or_(
-                func.lower(Lead.name).like(pattern),
-                col(Lead.phone).like(pattern),
-                func.lower(func.coalesce(Lead.email, "")).like(pattern),
+                func.lower(LEADS.c.name).like(pattern),
+                LEADS.c.phone.like(pattern),
+                func.lower(func.coalesce(LEADS.c.email, "")).like(pattern),
             )
         )
-    total = (await session.exec(select(func.count()).select_from(Lead).where(*conditions))).one()
-    order = col(Lead.created_at).desc() if newest_first else col(Lead.created_at).asc()
-    rows = await session.exec(
-        select(Lead)
+    count = sa_select(func.count()).select_from(LEADS).where(*conditions)
+    total = (await session.exec(count)).one()[0]  # type: ignore[call-overload]
+    order = LEADS.c.created_at.desc() if newest_first else LEADS.c.created_at.asc()
+    page_query = (
+        sa_select(
+            LEADS,
+            CONSULTANTS.c.name.label("consultant_name"),
+            CONSULTANTS.c.email.label("consultant_email"),
+        )
+        .select_from(LEADS.outerjoin(CONSULTANTS, LEADS.c.consultant_id == CONSULTANTS.c.id))
         .where(*conditions)
-        .order_by(order, col(Lead.id))
+        .order_by(order, LEADS.c.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    return list(rows.all()), int(total)
+    rows = (await session.exec(page_query)).all()  # type: ignore[call-overload]
+    return [lead_json(row) for row in rows], int(total)
 
 
 def select_for_update(model: Any) -> Any:

@@ -1,0 +1,69 @@
+"""The listing's hand-built lead JSON is exactly what the LeadView model would produce."""
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from leadflow.events import ConsultantRef, LeadView
+from leads.repository import lead_json
+
+CREATED = datetime(2026, 11, 24, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def row(**overrides: Any) -> SimpleNamespace:
+    base: dict[str, Any] = {
+        "id": "l1",
+        "name": "Ana",
+        "phone": "+5511987654321",
+        "email": None,
+        "source": "website",
+        "status": "NEW",
+        "temperature": "HOT",
+        "ai_score": 80,
+        "ai_reasons": ["x (+80)"],
+        "consultant_id": "c1",
+        "consultant_name": "Carla",
+        "consultant_email": "carla@example.com",
+        "notes": None,
+        "metadata": {"k": [1, 2]},
+        "version": 3,
+        "created_at": CREATED,
+        "updated_at": CREATED,
+    }
+    return SimpleNamespace(**(base | overrides))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"consultant_id": None, "consultant_name": None, "consultant_email": None},
+        {"temperature": None, "ai_score": None, "ai_reasons": []},
+    ],
+)
+def test_a_listed_lead_matches_the_lead_model_field_for_field(overrides: dict[str, Any]) -> None:
+    r = row(**overrides)
+    model = LeadView(
+        id=r.id,
+        name=r.name,
+        phone=r.phone,
+        email=r.email,
+        source=r.source,
+        status=r.status,
+        temperature=r.temperature,
+        ai_score=r.ai_score,
+        ai_reasons=r.ai_reasons,
+        consultant_id=r.consultant_id,
+        consultant=ConsultantRef(
+            id=r.consultant_id, name=r.consultant_name, email=r.consultant_email
+        )
+        if r.consultant_id
+        else None,
+        notes=r.notes,
+        metadata=r.metadata,
+        version=r.version,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+    assert lead_json(r) == model.model_dump(mode="json")
