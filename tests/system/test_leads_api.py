@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from leadflow.bus import Delivery, QueueSpec
+from leadflow.bus.rabbit import RabbitBus
 from leadflow.testing.fixtures import TEST_WEBHOOK_SECRET
 from leadflow.testing.processes import Cluster
 
@@ -187,3 +189,36 @@ async def test_a_webhook_with_a_bad_or_missing_signature_is_refused_and_stores_n
     assert [r.status_code for r in (forged, missing, altered)] == [401, 401, 401]
     found = await client.get("/api/leads", params={"q": phone[3:]}, headers=team.admin.auth)
     assert found.json()["total"] == 0
+
+
+async def test_a_requests_correlation_id_follows_its_work_onto_the_broker(
+    client: httpx.AsyncClient, team: Team, api: Cluster
+) -> None:
+    bus = RabbitBus(api.env["RABBITMQ_URL"], namespace=api.env["BROKER_NAMESPACE"])
+    seen: list[Delivery] = []
+
+    async def record(delivery: Delivery) -> None:
+        seen.append(delivery)
+
+    bus.consume(QueueSpec("test-observer", bindings=("lead.created",), per_replica=True), record)
+    await bus.start()
+    try:
+        response = await client.post(
+            "/api/leads",
+            json={"name": "Trace", "phone": unique_phone()},
+            headers={**team.admin.auth, "X-Correlation-ID": "trace-42"},
+        )
+        assert response.headers["X-Correlation-ID"] == "trace-42"
+        lead_id = response.json()["data"]["id"]
+        for _ in range(200):
+            mine = [d for d in seen if d.event().lead.id == lead_id]  # type: ignore[attr-defined]
+            if mine:
+                break
+            await asyncio.sleep(0.05)
+        assert [(d.correlation_id, d.event().correlation_id) for d in mine] == [
+            ("trace-42", "trace-42")
+        ]
+    finally:
+        await bus.stop()
+    fresh = await client.get("/api/leads", headers=team.admin.auth)
+    assert len(fresh.headers["X-Correlation-ID"]) == 32  # made up when the caller sent none

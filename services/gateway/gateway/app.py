@@ -9,6 +9,7 @@ from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus
 from leadflow.bus.topology import LEADS_RPC
 from leadflow.http import install_error_handlers, ops_router
+from leadflow.http.correlation import CorrelationId
 from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
@@ -31,6 +32,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         login_per_minute=settings.login_rate_limit_per_minute,
     )
     app.add_middleware(BodyLimit)
+    app.add_middleware(CorrelationId)
     app.include_router(router)
 
     @app.get("/asyncapi.json", include_in_schema=False)

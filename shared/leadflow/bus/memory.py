@@ -24,6 +24,7 @@ from leadflow.bus.base import (
     retry_delay_s,
     topic_matches,
 )
+from leadflow.bus.metrics import DEAD_LETTERED, instrumented
 from leadflow.logs import correlation_id_var
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class InMemoryBus(Bus):
         if queue is None:
             queue = _Queue(spec, asyncio.Queue(), [], [])
             self._queues[key] = queue
-        queue.handlers.append(handler)
+        queue.handlers.append(instrumented(spec.name, handler))
         if self._running:
             self._start_workers(queue, handler)
 
@@ -147,6 +148,7 @@ class InMemoryBus(Bus):
             except Exception:
                 if delivery.attempt >= limit:
                     log.exception("dead-lettered %s after %d attempts", queue.spec.name, limit)
+                    DEAD_LETTERED.labels(queue.spec.name).inc()
                     queue.dead.append(delivery)
                 else:
                     log.warning("handler failed, retrying", exc_info=True)

@@ -41,6 +41,7 @@ from leadflow.bus.base import (
     RpcTimeout,
     retry_delay_s,
 )
+from leadflow.bus.metrics import DEAD_LETTERED, instrumented
 from leadflow.bus.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from leadflow.logs import correlation_id_var
 
@@ -112,6 +113,7 @@ class RabbitBus(Bus):
 
     def consume(self, spec: QueueSpec, handler: Handler) -> None:
         limit = spec.max_deliveries or self.max_deliveries
+        handler = instrumented(spec.name, handler)
         if spec.per_replica:
             queue = RabbitQueue(
                 self.queue_name(f"{spec.name}.{uuid.uuid4().hex[:12]}"),
@@ -157,6 +159,7 @@ class RabbitBus(Bus):
             except Exception:
                 if attempt >= limit or spec.per_replica:
                     log.exception("dead-lettering %s after %d attempts", queue.name, attempt)
+                    DEAD_LETTERED.labels(spec.name).inc()
                     await msg.reject(requeue=False)
                 else:
                     log.warning("handler failed (attempt %d), will retry", attempt, exc_info=True)
