@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from leadflow.events import ConsultantRef, ConsultantView, LeadView, Role
 from leadflow.rpc import NotFound
-from sqlalchemy import func, or_
+from sqlalchemy import func, insert, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from leads.models import Consultant, Interaction, Lead
+from leads.models import Consultant, IdempotencyRecord, Interaction, Lead
 
 
 def consultant_view(row: Consultant) -> ConsultantView:
@@ -114,6 +118,7 @@ async def recent_interactions(
 
 LEADS = Lead.__table__  # type: ignore[attr-defined]
 CONSULTANTS = Consultant.__table__  # type: ignore[attr-defined]
+INTERACTIONS = Interaction.__table__  # type: ignore[attr-defined]
 
 
 def _json_time(value: datetime) -> str:
@@ -189,6 +194,50 @@ async def search_leads(
     )
     rows = (await session.exec(page_query)).all()  # type: ignore[call-overload]
     return [lead_json(row) for row in rows], int(total)
+
+
+async def insert_lead(session: AsyncSession, *, values: dict[str, Any]) -> Any | None:
+    """Insert a lead unless its phone exists; the new row, or None if the phone won."""
+    dialect = session.bind.dialect.name if session.bind else "postgresql"
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(LEADS).values(**values).on_conflict_do_nothing(index_elements=["phone"])
+    ).returning(*LEADS.c)
+    result = await session.exec(statement)
+    return result.mappings().first()
+
+
+async def insert_interaction(
+    session: AsyncSession, *, lead_id: str, actor_id: str | None, kind: str, changes: dict[str, Any]
+) -> None:
+    await session.exec(
+        insert(INTERACTIONS).values(
+            id=uuid.uuid4().hex,
+            lead_id=lead_id,
+            actor_id=actor_id,
+            kind=kind,
+            changes=changes,
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+async def insert_idempotency_key(session: AsyncSession, *, key: str, lead_id: str) -> None:
+    await session.exec(
+        insert(IdempotencyRecord.__table__).values(  # type: ignore[attr-defined]
+            key=key, lead_id=lead_id, created_at=datetime.now(UTC)
+        )
+    )
+
+
+async def created_lead_json(session: AsyncSession, row: Any) -> dict[str, Any]:
+    """The JSON of a freshly inserted lead row, with its consultant's name and email."""
+    name = email = None
+    if row["consultant_id"]:
+        consultant = await session.get(Consultant, row["consultant_id"])
+        if consultant is not None:
+            name, email = consultant.name, consultant.email
+    return lead_json(SimpleNamespace(**row, consultant_name=name, consultant_email=email))
 
 
 def select_for_update(model: Any) -> Any:
