@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -52,7 +52,8 @@ class Service:
     app: FastAPI
     before_bus: list[Hook] = field(default_factory=list)
     after_bus: list[Hook] = field(default_factory=list)
-    # Run before the bus stops (stop producing, e.g. the outbox relay) ...
+    # Run as soon as the stop signal arrives, before HTTP stops: say goodbye to
+    # clients, stop producing (outbox relays) ...
     before_stop: list[Hook] = field(default_factory=list)
     # ... and after it has drained (close pools and files).
     on_stop: list[Hook] = field(default_factory=list)
@@ -93,9 +94,10 @@ async def run_services(
 ) -> None:
     """Start services and bus, serve HTTP until SIGINT/SIGTERM (or `stop`), then drain.
 
-    Stop order: HTTP stops taking requests and finishes those in flight; the bus stops
-    consuming and waits for running handlers (unfinished messages return to the broker);
-    then each service closes its resources.
+    Stop order: `before_stop` hooks (realtime closes sockets with 1001, relays stop);
+    HTTP stops taking requests and finishes those in flight; the bus stops consuming and
+    waits for running handlers (unfinished messages return to the broker); then each
+    service closes its resources.
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -107,6 +109,7 @@ async def run_services(
             await hook()
     await bus.start()
     started: list[Service] = []
+    started_hooks_done = False
     try:
         for service in services:
             for hook in service.after_bus:
@@ -127,19 +130,27 @@ async def run_services(
         serving = asyncio.create_task(server.serve())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await _run_hooks(hook for service in reversed(started) for hook in service.before_stop)
+        started_hooks_done = True
         server.should_exit = True
         await serving
         stopping.cancel()
         if not server.started:
             raise RuntimeError(f"could not serve HTTP on {host}:{port}")
     finally:
-        for service in reversed(started):
-            for hook in service.before_stop:
-                with contextlib.suppress(Exception):
-                    await hook()
+        if not started_hooks_done:
+            await _run_hooks(hook for service in reversed(started) for hook in service.before_stop)
         await bus.stop()
         for service in reversed(services):
             for hook in service.on_stop:
                 with contextlib.suppress(Exception):
                     await hook()
         log.info("stopped")
+
+
+async def _run_hooks(hooks: Iterable[Hook]) -> None:
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:
+            log.exception("stop hook failed")

@@ -1,13 +1,31 @@
-"""Pure fanout rules: which frames an event makes, and who may receive them."""
+"""Pure fanout rules: which frames an event makes, who may receive them, what to replay.
+
+Visibility: a consultant receives a frame only about a lead assigned to them; admins and
+managers receive everything. WhatsApp events name a phone, not a lead, so each replica
+keeps an index phone → lead owner fed by the lead events it sees; a chat whose lead it
+does not know yet is shown to admins and managers only (never wrongly to a consultant).
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from leadflow.auth import AccessClaims
-from leadflow.events import Event, LeadAssigned, LeadCreated, LeadUpdated, LeadView, Role
+from leadflow.events import (
+    Event,
+    LeadAssigned,
+    LeadCreated,
+    LeadUpdated,
+    LeadView,
+    LiviaStageChanged,
+    Role,
+    WhatsAppMessageReceived,
+    WhatsAppMessageStatusChanged,
+    WhatsAppSessionStatusChanged,
+)
 
 KANBAN = "kanban"
 ADMIN = "admin"
@@ -31,6 +49,25 @@ class Frame:
         )
 
 
+@dataclass
+class LeadOwners:
+    """phone → (lead id, consultant id) of the leads this replica has seen; bounded."""
+
+    capacity: int = 100_000
+    by_phone: OrderedDict[str, tuple[str, str | None]] = field(default_factory=OrderedDict)
+
+    def learn(self, lead: LeadView) -> None:
+        self.by_phone.pop(lead.phone, None)
+        self.by_phone[lead.phone] = (lead.id, lead.consultant_id)
+        if len(self.by_phone) > self.capacity:
+            self.by_phone.popitem(last=False)
+
+    def owner_of_chat(self, chat_jid: str) -> tuple[str | None, str | None]:
+        """(lead id, consultant id) of a chat's phone, or (None, None) if unknown."""
+        phone = "+" + chat_jid.split("@", 1)[0].split(":", 1)[0]
+        return self.by_phone.get(phone, (None, None))
+
+
 def _lead_frame(event: Event, name: str, room: str, lead: LeadView, suffix: str = "") -> Frame:
     return Frame(
         id=event.event_id + suffix,
@@ -43,8 +80,10 @@ def _lead_frame(event: Event, name: str, room: str, lead: LeadView, suffix: str 
     )
 
 
-def frames_for(event: Event) -> list[Frame]:
-    """The client frames one broker event becomes."""
+def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
+    """The client frames one broker event becomes (and what the replica learns from it)."""
+    if isinstance(event, LeadCreated | LeadUpdated | LeadAssigned):
+        owners.learn(event.lead)
     if isinstance(event, LeadCreated):
         return [_lead_frame(event, "kanban:lead_created", KANBAN, event.lead)]
     if isinstance(event, LeadUpdated):
@@ -52,22 +91,96 @@ def frames_for(event: Event) -> list[Frame]:
     if isinstance(event, LeadAssigned):
         frames = [_lead_frame(event, "kanban:lead_assigned", KANBAN, event.lead)]
         if event.lead.consultant_id:
-            note = _lead_frame(
-                event, "notification", f"consultant:{event.lead.consultant_id}", event.lead, ":n"
-            )
             frames.append(
                 Frame(
-                    id=note.id,
-                    event=note.event,
-                    room=note.room,
-                    data={"type": "lead_assigned", "lead": note.data},
-                    ts=note.ts,
-                    lead_owner=note.lead_owner,
+                    id=event.event_id + ":n",
+                    event="notification",
+                    room=f"consultant:{event.lead.consultant_id}",
+                    data={"type": "lead_assigned", "lead": event.lead.model_dump(mode="json")},
+                    ts=event.occurred_at.isoformat(),
+                    lead_owner=event.lead.consultant_id,
                     lead_scoped=True,
                 )
             )
         return frames
+    if isinstance(event, WhatsAppMessageReceived):
+        lead_id, owner = owners.owner_of_chat(event.chat_jid)
+        data = {
+            "id": event.wa_message_id,
+            "session": event.session.value,
+            "chat_jid": event.chat_jid,
+            "phone": event.phone,
+            "direction": "out" if event.from_me else "in",
+            "text": event.text,
+            "timestamp": event.sent_at.isoformat(),
+            "sender": event.push_name or event.phone,
+            "lead_id": lead_id,
+        }
+        return [_chat_frame(event, "whatsapp:message", event.chat_jid, data, owner)]
+    if isinstance(event, WhatsAppMessageStatusChanged):
+        lead_id, owner = owners.owner_of_chat(event.chat_jid)
+        data = {
+            "id": event.message_id,
+            "wa_message_id": event.wa_message_id,
+            "session": event.session.value,
+            "chat_jid": event.chat_jid,
+            "status": event.status.value,
+            "reason": event.reason,
+            "lead_id": lead_id,
+        }
+        return [_chat_frame(event, "whatsapp:message_status", event.chat_jid, data, owner)]
+    if isinstance(event, WhatsAppSessionStatusChanged):
+        # The pairing code stays out of frames: only an admin fetches it, over REST.
+        data = {
+            "name": event.session.value,
+            "status": event.status.value,
+            "phone": event.phone,
+            "since": event.since.isoformat(),
+        }
+        return [
+            Frame(
+                event.event_id,
+                "whatsapp:session",
+                ADMIN,
+                data,
+                event.occurred_at.isoformat(),
+                None,
+                False,
+            )
+        ]
+    if isinstance(event, LiviaStageChanged):
+        data = {
+            "lead_id": event.lead_id,
+            "conversation_id": event.conversation_id,
+            "previous_stage": event.previous_stage.value if event.previous_stage else None,
+            "stage": event.stage.value,
+        }
+        return [
+            Frame(
+                event.event_id,
+                "livia:stage_changed",
+                KANBAN,
+                data,
+                event.occurred_at.isoformat(),
+                event.consultant_id,
+                True,
+            )
+        ]
     return []
+
+
+def _chat_frame(
+    event: Event, name: str, chat_jid: str, data: dict[str, Any], owner: str | None
+) -> Frame:
+    return Frame(
+        id=event.event_id,
+        event=name,
+        room=f"chat:{chat_jid}",
+        data=data,
+        ts=event.occurred_at.isoformat(),
+        lead_owner=owner,
+        lead_scoped=True,
+    )
 
 
 def may_join(claims: AccessClaims, room: str) -> bool:
@@ -77,7 +190,7 @@ def may_join(claims: AccessClaims, room: str) -> bool:
         return claims.role in (Role.ADMIN, Role.MANAGER)
     if room.startswith("consultant:"):
         return room == f"consultant:{claims.consultant_id}" or claims.role is not Role.CONSULTANT
-    return room.startswith("chat:")
+    return room.startswith("chat:") and len(room) > len("chat:")
 
 
 def may_receive(claims: AccessClaims, frame: Frame) -> bool:
@@ -85,3 +198,29 @@ def may_receive(claims: AccessClaims, frame: Frame) -> bool:
     if claims.role is not Role.CONSULTANT or not frame.lead_scoped:
         return True
     return frame.lead_owner == claims.consultant_id
+
+
+@dataclass
+class ReplayBuffer:
+    """The last `capacity` frames of this replica, for clients resuming after a drop."""
+
+    capacity: int = 5000
+    frames: deque[Frame] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.frames = deque(self.frames, maxlen=self.capacity)
+
+    def append(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+    def after(self, last_event_id: str) -> list[Frame] | None:
+        """Frames since `last_event_id`, or None if it fell out of the buffer (a gap)."""
+        for index in range(len(self.frames) - 1, -1, -1):
+            if self.frames[index].id == last_event_id:
+                return list(self.frames)[index + 1 :]
+        return None
+
+
+def resync_frame() -> Frame:
+    """Tells a resuming client its gap is larger than the replay buffer: refetch."""
+    return Frame("", "resync", "", {"reason": "gap larger than the replay buffer"}, "", None, False)

@@ -1,4 +1,4 @@
-"""WebSocket endpoint and the broker handler that feeds the hub."""
+"""WebSocket and SSE endpoints, and the broker handler that feeds the hub."""
 
 from __future__ import annotations
 
@@ -6,17 +6,36 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 
-from leadflow.auth import TokenError, verify_access_token
+from leadflow.auth import AccessClaims, TokenError, verify_access_token
 from leadflow.bus import Delivery
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime.domain import frames_for, may_join
-from realtime.hub import Client, Hub
+from realtime.hub import (
+    CLOSE_UNAUTHORIZED,
+    EVENTS_IN,
+    FANOUT_LATENCY,
+    Client,
+    Hub,
+)
 
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_TRY_AGAIN_LATER = 1013
+SSE_KEEPALIVE_S = 15.0
+
+
+def _unauthorized() -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": "unauthorized", "message": "invalid or expired token"}},
+        status_code=401,
+    )
+
+
+def _rooms(value: str | None) -> list[str]:
+    return [room.strip() for room in (value or "").split(",") if room.strip()]
 
 
 class RealtimeHandlers:
@@ -25,78 +44,130 @@ class RealtimeHandlers:
         self.jwt_secret = jwt_secret
 
     async def on_event(self, delivery: Delivery) -> None:
-        for frame in frames_for(delivery.event()):
+        event = delivery.event()
+        EVENTS_IN.inc()
+        for frame in frames_for(event, self.hub.owners):
             self.hub.fan_out(frame)
+        FANOUT_LATENCY.observe(max(0.0, (datetime.now(UTC) - event.occurred_at).total_seconds()))
+
+    def _claims(self, token: str | None) -> AccessClaims | None:
+        try:
+            return verify_access_token(self.jwt_secret, token or "")
+        except TokenError:
+            return None
+
+    # --- WebSocket ------------------------------------------------------------------
 
     async def websocket(self, websocket: WebSocket) -> None:
-        token = websocket.query_params.get("token") or ""
-        try:
-            claims = verify_access_token(self.jwt_secret, token)
-        except TokenError:
-            await websocket.send_denial_response(
-                JSONResponse(
-                    {"error": {"code": "unauthorized", "message": "invalid or expired token"}},
-                    status_code=401,
-                )
-            )
+        claims = self._claims(websocket.query_params.get("token"))
+        if claims is None:
+            await websocket.send_denial_response(_unauthorized())
             return
         await websocket.accept()
-        client = self.hub.connect(claims)
+        client = self.hub.connect(claims, "ws", _rooms(websocket.query_params.get("rooms")))
+        if last := websocket.query_params.get("last_event_id"):
+            self.hub.replay(client, last)
         sender = asyncio.create_task(self._send_loop(websocket, client))
         try:
             await self._receive_loop(websocket, client)
         finally:
             self.hub.disconnect(client)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            if not sender.done():
+                client.close(1000)
+            with contextlib.suppress(Exception):
                 await sender
 
     async def _receive_loop(self, websocket: WebSocket, client: Client) -> None:
         with contextlib.suppress(WebSocketDisconnect):
-            while True:
+            while client.close_code is None:
                 message = await websocket.receive_text()
                 try:
                     request = json.loads(message)
                     action, room = request.get("action"), request.get("room")
                 except (ValueError, AttributeError):
-                    await self._reply(client, "error", {"message": "frames must be JSON objects"})
+                    self._reply(client, "error", {"message": "frames must be JSON objects"})
                     continue
                 if action == "ping":
-                    await self._reply(client, "pong", {})
+                    self._reply(client, "pong", {})
                 elif (
                     action == "join_room"
                     and isinstance(room, str)
                     and may_join(client.claims, room)
                 ):
                     client.rooms.add(room)
-                    await self._reply(client, "room_joined", {"room": room})
+                    self._reply(client, "room_joined", {"room": room})
                 elif action == "leave_room" and isinstance(room, str):
                     client.rooms.discard(room)
-                    await self._reply(client, "room_left", {"room": room})
+                    self._reply(client, "room_left", {"room": room})
                 else:
-                    await self._reply(client, "error", {"message": f"not allowed: {action} {room}"})
+                    self._reply(client, "error", {"message": f"not allowed: {action} {room}"})
 
-    async def _reply(self, client: Client, event: str, data: dict[str, object]) -> None:
-        frame = {"id": "", "event": event, "data": data, "ts": ""}
-        with contextlib.suppress(asyncio.QueueFull):
-            client.queue.put_nowait(json.dumps(frame))
+    def _reply(self, client: Client, event: str, data: dict[str, object]) -> None:
+        client.offer(json.dumps({"id": "", "event": event, "data": data, "ts": ""}))
 
     async def _send_loop(self, websocket: WebSocket, client: Client) -> None:
-        """Sends queued frames; closes on token expiry (4401) or overflow (1013)."""
-        expires_in = max(0.0, client.claims.expires_at - time.time())
-        expiry = asyncio.get_running_loop().time() + expires_in
-        while True:
-            next_frame = asyncio.create_task(client.queue.get())
-            overflow = asyncio.create_task(client.overflowed.wait())
-            timeout = max(0.0, expiry - asyncio.get_running_loop().time())
-            done, _ = await asyncio.wait(
-                {next_frame, overflow}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            overflow.cancel()
-            if next_frame in done:
-                await websocket.send_text(next_frame.result())
-                continue
-            next_frame.cancel()
-            code = CLOSE_TRY_AGAIN_LATER if overflow in done else CLOSE_UNAUTHORIZED
-            await websocket.close(code=code)
-            return
+        """Send queued frames; close at token expiry (4401), overflow (1013), shutdown (1001)."""
+        deadline = client.claims.expires_at - time.time()
+        try:
+            async with asyncio.timeout(max(0.0, deadline)):
+                await self._pump(client, websocket.send_text)
+        except TimeoutError:
+            client.close(CLOSE_UNAUTHORIZED)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=client.close_code or 1000)
+
+    async def _pump(self, client: Client, send: Callable[[str], Awaitable[None]]) -> None:
+        """Send frames until the client is closed; drain bursts without extra tasks."""
+        closing = asyncio.ensure_future(client.closing.wait())
+        try:
+            while not closing.done():
+                if client.queue.empty():
+                    getter = asyncio.ensure_future(client.queue.get())
+                    await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        return
+                    text = getter.result()
+                else:
+                    text = client.queue.get_nowait()
+                await send(text)
+        finally:
+            closing.cancel()
+
+    # --- Server-Sent Events ---------------------------------------------------------
+
+    async def events(self, request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        claims = self._claims(token or request.query_params.get("token"))
+        if claims is None:
+            return _unauthorized()
+        client = self.hub.connect(claims, "sse", _rooms(request.query_params.get("rooms")))
+        last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        if last:
+            self.hub.replay(client, last)
+        return StreamingResponse(
+            self._sse_stream(client),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def _sse_stream(self, client: Client) -> AsyncIterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            expires = client.claims.expires_at
+            while client.close_code is None and time.time() < expires:
+                wait = min(SSE_KEEPALIVE_S, max(0.0, expires - time.time()))
+                try:
+                    async with asyncio.timeout(wait):
+                        encoded = await client.queue.get()
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                frame = json.loads(encoded)
+                event_id = f"id: {frame['id']}\n" if frame["id"] else ""
+                yield f"{event_id}event: {frame['event']}\ndata: {encoded}\n\n"
+            reason = "unauthorized" if client.close_code is None else "closing"
+            yield f"event: {reason}\ndata: {json.dumps({'code': client.close_code})}\n\n"
+        finally:
+            self.hub.disconnect(client)

@@ -25,7 +25,15 @@ ASSIGNMENT_REQUESTS = QueueSpec(
 )
 REALTIME_FANOUT = QueueSpec(
     "realtime.fanout",
-    bindings=("lead.created", "lead.updated", "lead.assigned"),
+    bindings=(
+        "lead.created",
+        "lead.updated",
+        "lead.assigned",
+        "whatsapp.message_received",
+        "whatsapp.message_status_changed",
+        "whatsapp.session_status_changed",
+        "livia.stage_changed",
+    ),
     per_replica=True,
 )
 

@@ -79,4 +79,6 @@ def service_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[st
         "LIVIA_DEBOUNCE_MS": "0",
         "GROQ_API_KEY": "",
         "LOG_LEVEL": "INFO",
+        # Every test logs in from 127.0.0.1; the login limit has its own test.
+        "LOGIN_RATE_LIMIT_PER_MINUTE": "6000",
     }

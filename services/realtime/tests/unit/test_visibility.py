@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from leadflow.auth import AccessClaims
 from leadflow.events import LeadAssigned, LeadCreated, LeadSource, LeadStatus, LeadView, Role
-from realtime.domain import frames_for, may_join, may_receive
+from realtime.domain import LeadOwners, frames_for, may_join, may_receive
 
 
 def claims(role: Role, who: str = "me") -> AccessClaims:
@@ -27,9 +27,9 @@ def lead(owner: str | None) -> LeadView:
 
 
 def test_consultants_receive_only_their_own_leads_and_staff_receive_all() -> None:
-    [mine] = frames_for(LeadCreated(lead=lead("me")))
-    [theirs] = frames_for(LeadCreated(lead=lead("other")))
-    [unassigned] = frames_for(LeadCreated(lead=lead(None)))
+    [mine] = frames_for(LeadCreated(lead=lead("me")), LeadOwners())
+    [theirs] = frames_for(LeadCreated(lead=lead("other")), LeadOwners())
+    [unassigned] = frames_for(LeadCreated(lead=lead(None)), LeadOwners())
     consultant = claims(Role.CONSULTANT)
     assert may_receive(consultant, mine)
     assert not may_receive(consultant, theirs) and not may_receive(consultant, unassigned)
@@ -38,7 +38,7 @@ def test_consultants_receive_only_their_own_leads_and_staff_receive_all() -> Non
 
 
 def test_an_assignment_notifies_the_assigned_consultants_room() -> None:
-    kanban, note = frames_for(LeadAssigned(lead=lead("c7"), rule="round_robin"))
+    kanban, note = frames_for(LeadAssigned(lead=lead("c7"), rule="round_robin"), LeadOwners())
     assert (kanban.event, kanban.room) == ("kanban:lead_assigned", "kanban")
     assert (note.event, note.room, note.data["type"]) == (
         "notification",

@@ -1,0 +1,123 @@
+"""Chat visibility by lead owner, the replay buffer, and slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from leadflow.auth import AccessClaims
+from leadflow.events import (
+    LeadAssigned,
+    LeadSource,
+    LeadStatus,
+    LeadView,
+    Role,
+    SessionName,
+    SessionStatus,
+    WhatsAppMessageReceived,
+    WhatsAppSessionStatusChanged,
+)
+from realtime.domain import Frame, LeadOwners, ReplayBuffer, frames_for, may_receive
+from realtime.handlers import RealtimeHandlers
+from realtime.hub import CLOSE_TRY_AGAIN_LATER, Hub
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+def claims(role: Role, who: str) -> AccessClaims:
+    return AccessClaims(consultant_id=who, role=role, expires_at=2**31, jti="j")
+
+
+def lead(phone: str, owner: str | None) -> LeadView:
+    return LeadView(
+        id=f"lead-{phone}",
+        name="A",
+        phone=phone,
+        source=LeadSource.WHATSAPP,
+        status=LeadStatus.NEW,
+        consultant_id=owner,
+        version=1,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def message(phone: str) -> WhatsAppMessageReceived:
+    return WhatsAppMessageReceived(
+        session=SessionName.CONSULTANT,
+        wa_message_id="w1",
+        chat_jid=f"{phone[1:]}@s.whatsapp.net",
+        phone=phone,
+        text="oi",
+        sent_at=NOW,
+    )
+
+
+def test_a_chat_message_reaches_only_the_consultant_of_its_lead_and_staff() -> None:
+    owners = LeadOwners()
+    frames_for(LeadAssigned(lead=lead("+5511911110000", "ana"), rule="round_robin"), owners)
+    [frame] = frames_for(message("+5511911110000"), owners)
+    assert (frame.event, frame.room, frame.data["lead_id"]) == (
+        "whatsapp:message",
+        "chat:5511911110000@s.whatsapp.net",
+        "lead-+5511911110000",
+    )
+    assert may_receive(claims(Role.CONSULTANT, "ana"), frame)
+    assert not may_receive(claims(Role.CONSULTANT, "bia"), frame)
+    assert may_receive(claims(Role.MANAGER, "gil"), frame)
+
+
+def test_a_chat_of_an_unknown_lead_goes_to_staff_only() -> None:
+    [frame] = frames_for(message("+5511922220000"), LeadOwners())
+    assert not may_receive(claims(Role.CONSULTANT, "ana"), frame)
+    assert may_receive(claims(Role.ADMIN, "root"), frame)
+
+
+def test_session_frames_never_carry_the_pairing_code() -> None:
+    event = WhatsAppSessionStatusChanged(
+        session=SessionName.LIVIA,
+        status=SessionStatus.PAIRING,
+        qr="2@secret-pairing-code",
+        since=NOW,
+    )
+    [frame] = frames_for(event, LeadOwners())
+    assert frame.room == "admin" and "secret-pairing-code" not in frame.encode()
+
+
+def test_the_replay_buffer_returns_what_came_after_or_reports_a_gap() -> None:
+    buffer = ReplayBuffer(capacity=3)
+    for i in range(5):
+        buffer.append(Frame(f"e{i}", "x", "kanban", {}, "", None, False))
+    assert [f.id for f in buffer.after("e2") or []] == ["e3", "e4"]
+    assert buffer.after("e4") == []
+    assert buffer.after("e0") is None  # fell out: the client must refetch
+
+
+async def test_a_slow_client_is_dropped_without_delaying_a_fast_one() -> None:
+    hub = Hub(send_queue_size=16)
+    handlers = RealtimeHandlers(hub, "secret")
+    fast = hub.connect(claims(Role.ADMIN, "a"), "ws", ["kanban"])
+    slow = hub.connect(claims(Role.ADMIN, "b"), "ws", ["kanban"])
+    received: list[str] = []
+    never = asyncio.Event()
+
+    async def fast_send(text: str) -> None:
+        received.append(text)
+
+    async def stuck_send(text: str) -> None:
+        await never.wait()  # a client whose socket stopped draining
+
+    pumps = [
+        asyncio.create_task(handlers._pump(fast, fast_send)),
+        asyncio.create_task(handlers._pump(slow, stuck_send)),
+    ]
+    for i in range(100):
+        hub.fan_out(Frame(f"e{i}", "kanban:lead_updated", "kanban", {"n": i}, "", None, False))
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one more turn for the pump: nothing is waiting on the slow one
+    assert [json.loads(t)["id"] for t in received] == [f"e{i}" for i in range(100)]
+    assert slow.close_code == CLOSE_TRY_AGAIN_LATER and fast.close_code is None
+    fast.close(1000)
+    await asyncio.gather(pumps[0])
+    pumps[1].cancel()
