@@ -6,9 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.bus.topology import ASSIGNMENT_REQUESTS, by_routing_key
+from leadflow.bus.topology import ASSIGNMENT_REQUESTS, ASSIGNMENT_RPC, by_routing_key
 from leadflow.db import OutboxRelay, run_migrations, session_factory
 from leadflow.http import ops_router
+from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
 
@@ -38,9 +39,14 @@ def build(settings: Settings, bus: Bus) -> Service:
             {
                 "lead.assignment_requested": handlers.on_assignment_requested,
                 "consultant.saved": handlers.on_consultant_saved,
+                "lead.created": handlers.on_lead_event,
+                "lead.updated": handlers.on_lead_event,
+                "lead.assigned": handlers.on_lead_event,
             }
         ),
     )
+
+    bus.serve(ASSIGNMENT_RPC, rpc_dispatcher({"consultant_stats": handlers.consultant_stats}))
 
     async def database_ready() -> bool:
         async with engine.connect() as connection:

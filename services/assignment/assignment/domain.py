@@ -41,3 +41,27 @@ def waiting_order(
 ) -> tuple[int, datetime]:
     """Sort key for leads waiting for a consultant: HOT first, oldest first within."""
     return TEMPERATURE_PRIORITY[temperature], lead_created_at
+
+
+CLOSED_STATUSES = {"WON", "LOST"}
+COUNTED_OVERRIDES = {"manual", "creator"}
+
+
+def is_newer(stored_version: int | None, incoming_version: int) -> bool:
+    """Lead events may arrive out of order across replicas; keep the newest state only."""
+    return stored_version is None or incoming_version > stored_version
+
+
+def stats_from(
+    assigned_total: int, last_assigned_at: datetime | None, statuses: list[str]
+) -> dict[str, object]:
+    """The stats CONTRACT.md shows for one consultant."""
+    won = sum(1 for s in statuses if s == "WON")
+    lost = sum(1 for s in statuses if s == "LOST")
+    return {
+        "assigned_total": assigned_total,
+        "open": len(statuses) - won - lost,
+        "won": won,
+        "lost": lost,
+        "last_assigned_at": last_assigned_at.isoformat() if last_assigned_at else None,
+    }

@@ -55,3 +55,14 @@ class WaitingLead(SQLModel, table=True):
 
 
 OUTBOX = outbox_tables(SQLModel.metadata, "assignment")
+
+
+class LeadState(SQLModel, table=True):
+    """Who has each lead and in which column: the source of open/won/lost counts."""
+
+    __tablename__ = "assignment_lead_states"
+
+    lead_id: str = Field(primary_key=True, max_length=32)
+    consultant_id: str | None = Field(default=None, max_length=32, index=True)
+    status: str = Field(max_length=16)
+    version: int = 0

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus
-from leadflow.bus.topology import LEADS_RPC
+from leadflow.bus.topology import ASSIGNMENT_RPC, LEADS_RPC
 from leadflow.http import install_error_handlers, ops_router
 from leadflow.http.correlation import CorrelationId
 from leadflow.rpc import RpcClient
@@ -22,6 +22,7 @@ def build(settings: Settings, bus: Bus) -> Service:
     app = FastAPI(title="leadflow", version="0.1.0")
     app.state.settings = settings
     app.state.leads = RpcClient(bus, LEADS_RPC, timeout=settings.rpc_timeout_s)
+    app.state.assignment = RpcClient(bus, ASSIGNMENT_RPC, timeout=settings.rpc_timeout_s)
     install_error_handlers(app)
     # Outermost first: the body limit sees raw bytes before anything reads them.
     app.add_middleware(

@@ -21,6 +21,11 @@ async def get_leads(request: Request) -> RpcClient:
     return client
 
 
+async def get_assignment(request: Request) -> RpcClient:
+    client: RpcClient = request.app.state.assignment
+    return client
+
+
 async def current_claims(request: Request) -> AccessClaims:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -43,6 +48,7 @@ def require_roles(*roles: Role) -> Any:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LeadsDep = Annotated[RpcClient, Depends(get_leads)]
+AssignmentDep = Annotated[RpcClient, Depends(get_assignment)]
 Caller = Annotated[AccessClaims, Depends(current_claims)]
 AdminOnly = Annotated[AccessClaims, require_roles(Role.ADMIN)]
 Staff = Annotated[AccessClaims, require_roles(Role.ADMIN, Role.MANAGER)]

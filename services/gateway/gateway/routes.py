@@ -14,7 +14,7 @@ from leadflow.rpc import Invalid, Unauthorized, describe_validation_errors
 from leadflow.settings import Settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.deps import AdminOnly, Caller, LeadsDep, SettingsDep, Staff, actor
+from gateway.deps import AdminOnly, AssignmentDep, Caller, LeadsDep, SettingsDep, Staff, actor
 
 router = APIRouter(prefix="/api")
 
@@ -135,6 +135,15 @@ async def update_consultant(
         data=body.model_dump(mode="json", exclude_unset=True),
     )
     return {"data": data}
+
+
+@router.get("/consultants/{consultant_id}/stats")
+async def consultant_stats(
+    consultant_id: str, caller: Caller, assignment: AssignmentDep
+) -> dict[str, Any]:
+    """Admins and managers see anyone's; a consultant only their own."""
+    data = await assignment.call("consultant_stats", actor=actor(caller), id=consultant_id)
+    return {"data": {"consultant_id": consultant_id, **data}}
 
 
 @router.get("/consultants")

@@ -159,3 +159,30 @@ def apply_changes(lead: Any, values: dict[str, Any]) -> None:
 def jsonable(value: Any) -> Any:
     """Audit values as JSON-safe data."""
     return json.loads(json.dumps(value, default=str))
+
+
+def _brl(value: Any) -> str | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return "R$ " + f"{number:,.0f}".replace(",", ".")
+
+
+def assignment_notice(lead: LeadView) -> str:
+    """The WhatsApp message a consultant gets for a new lead: who, how hot, one line more."""
+    data = {**lead.metadata, **(lead.metadata.get("collected") or {})}
+    facts = []
+    asset = {"property": "imóvel", "vehicle": "veículo"}.get(str(data.get("asset_type")), "")
+    if value := _brl(data.get("asset_value")):
+        facts.append(f"{asset or 'bem'} de {value}")
+    if down := _brl(data.get("down_payment")):
+        facts.append(f"entrada {down}")
+    if income := _brl(data.get("monthly_income")):
+        facts.append(f"renda {income}")
+    if city := data.get("city"):
+        facts.append(str(city))
+    summary = ", ".join(facts) if facts else (lead.ai_reasons[0] if lead.ai_reasons else "")
+    temperature = lead.temperature.value if lead.temperature else "sem classificação"
+    text = f"Novo lead para você: {lead.name} ({lead.phone}) — {temperature}"
+    return f"{text}. {summary}" if summary else text

@@ -22,6 +22,7 @@ from leadflow.events import (
     LeadUpdated,
     LeadView,
     Role,
+    SendConsultantMessage,
     utcnow,
 )
 from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound, parse
@@ -35,6 +36,7 @@ from leads.domain import (
     LeadInput,
     LeadPatch,
     apply_changes,
+    assignment_notice,
     changes_between,
     initial_status,
     jsonable,
@@ -42,7 +44,8 @@ from leads.domain import (
     may_see,
     new_id,
 )
-from leads.models import OUTBOX, IdempotencyRecord, Interaction, Lead
+from leads.livia import chat_jid_for
+from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
 from leads.unit_of_work import Actor, commit_with_events
 
 
@@ -238,7 +241,9 @@ class LeadsHandlers:
             await session.flush()
             view = await repo.lead_view(session, lead)
             await self._commit(
-                session, LeadAssigned(lead=view, previous_consultant_id=previous, rule="manual")
+                session,
+                LeadAssigned(lead=view, previous_consultant_id=previous, rule="manual"),
+                *notify_consultant(consultant, view),
             )
         return view.model_dump(mode="json")
 
@@ -323,4 +328,20 @@ class LeadsHandlers:
                 session,
                 LeadAssigned(lead=view, previous_consultant_id=previous, rule=event.rule),
                 *handoff,
+                *notify_consultant(consultant, view),
             )
+
+
+def notify_consultant(consultant: Consultant, lead: LeadView) -> list[Event]:
+    """A WhatsApp message from the consultant session to the consultant's own phone."""
+    if not consultant.phone:
+        return []
+    return [
+        SendConsultantMessage(
+            message_id=new_id(),
+            chat_jid=chat_jid_for(consultant.phone),
+            text=assignment_notice(lead),
+            lead_id=lead.id,
+            sender="system",
+        )
+    ]

@@ -15,13 +15,21 @@ DEAD_LETTER_EXCHANGE = "leadflow.dlx"
 
 # request/reply endpoints
 LEADS_RPC = "leads"
+ASSIGNMENT_RPC = "assignment"
 
 # queues
 LEADS_PIPELINE = QueueSpec("leads.pipeline", bindings=("lead.classified", "assignment.decided"))
 LEADS_LIVIA = QueueSpec("leads.livia", bindings=("whatsapp.message_received", "livia.turn_decided"))
 AI_CLASSIFY = QueueSpec("ai.classify", bindings=("lead.created",))
 ASSIGNMENT_REQUESTS = QueueSpec(
-    "assignment.requests", bindings=("lead.assignment_requested", "consultant.saved")
+    "assignment.requests",
+    bindings=(
+        "lead.assignment_requested",
+        "consultant.saved",
+        "lead.created",
+        "lead.updated",
+        "lead.assigned",
+    ),
 )
 REALTIME_FANOUT = QueueSpec(
     "realtime.fanout",
@@ -51,4 +59,4 @@ def by_routing_key(handlers: dict[str, Callable[[Delivery], Awaitable[None]]]) -
 
 
 ALL_QUEUES = (LEADS_PIPELINE, LEADS_LIVIA, AI_CLASSIFY, ASSIGNMENT_REQUESTS, REALTIME_FANOUT)
-ALL_ENDPOINTS = (LEADS_RPC,)
+ALL_ENDPOINTS = (LEADS_RPC, ASSIGNMENT_RPC)

@@ -81,4 +81,6 @@ def service_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[st
         "LOG_LEVEL": "INFO",
         # Every test logs in from 127.0.0.1; the login limit has its own test.
         "LOGIN_RATE_LIMIT_PER_MINUTE": "6000",
+        "RATE_LIMIT_PER_MINUTE": "60000",
+        "RATE_LIMIT_BURST": "5000",
     }

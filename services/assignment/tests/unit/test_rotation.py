@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from assignment.domain import (
     Candidate,
     eligible_in_rotation_order,
+    is_newer,
     next_in_rotation,
+    stats_from,
     waiting_order,
 )
 from hypothesis import given
@@ -50,3 +52,20 @@ def test_waiting_leads_go_hot_first_then_oldest_first(
     rank = {Temperature.HOT: 0, Temperature.WARM: 1, Temperature.COLD: 2, None: 3}
     keys = [(rank[t], s) for t, s in ordered]
     assert keys == sorted(keys)
+
+
+def test_stats_count_open_won_and_lost_from_the_lead_columns() -> None:
+    last = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    stats = stats_from(7, last, ["NEW", "WON", "LOST", "PROPOSAL", "WON"])
+    assert stats == {
+        "assigned_total": 7,
+        "open": 2,
+        "won": 2,
+        "lost": 1,
+        "last_assigned_at": "2026-11-24T12:00:00+00:00",
+    }
+
+
+def test_an_older_lead_event_never_overwrites_a_newer_state() -> None:
+    assert is_newer(None, 1) and is_newer(2, 3)
+    assert not is_newer(3, 3) and not is_newer(4, 2)

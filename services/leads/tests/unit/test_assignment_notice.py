@@ -1,0 +1,51 @@
+from datetime import UTC, datetime
+from typing import Any
+
+from leadflow.events import LeadSource, LeadStatus, LeadView, Temperature
+from leads.domain import assignment_notice
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+def lead(**fields: Any) -> LeadView:
+    base: dict[str, Any] = {
+        "id": "l",
+        "name": "Marina Lopes",
+        "phone": "+5511987654321",
+        "source": LeadSource.WHATSAPP,
+        "status": LeadStatus.QUALIFIED,
+        "version": 2,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return LeadView(**(base | fields))
+
+
+def test_the_notice_names_the_lead_its_phone_temperature_and_what_they_want() -> None:
+    text = assignment_notice(
+        lead(
+            temperature=Temperature.HOT,
+            metadata={
+                "collected": {
+                    "asset_type": "property",
+                    "asset_value": 450000,
+                    "down_payment": 90000,
+                    "monthly_income": 15000,
+                    "city": "Campinas",
+                }
+            },
+        )
+    )
+    assert text == (
+        "Novo lead para você: Marina Lopes (+5511987654321) — HOT. "
+        "imóvel de R$ 450.000, entrada R$ 90.000, renda R$ 15.000, Campinas"
+    )
+
+
+def test_without_data_the_notice_falls_back_to_the_first_reason_or_nothing() -> None:
+    assert assignment_notice(lead(ai_reasons=["source: whatsapp (+15)"])).endswith(
+        "— sem classificação. source: whatsapp (+15)"
+    )
+    assert assignment_notice(lead()) == (
+        "Novo lead para você: Marina Lopes (+5511987654321) — sem classificação"
+    )
