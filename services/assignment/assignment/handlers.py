@@ -167,16 +167,16 @@ class AssignmentHandlers:
 
     async def _assign(self, session: AsyncSession, lead_id: str) -> bool:
         """Pick the next eligible consultant for `lead_id`; False if nobody is eligible."""
-        # Advancing the cursor first takes its row lock: concurrent replicas queue here,
-        # so every position is handed out exactly once.
-        position = (await session.exec(_move_cursor(+1))).scalar_one()
         rows = (await session.exec(select(KnownConsultant))).all()
         eligible = eligible_in_rotation_order(
             [Candidate(r.id, Role(r.role), r.active, r.created_at) for r in rows]
         )
         if not eligible:
-            await session.exec(_move_cursor(-1))
             return False
+        # Advancing the cursor takes its row lock until commit: concurrent replicas queue
+        # here, so every position is handed out exactly once. Everything that can be done
+        # before taking it is done before.
+        position = (await session.exec(_move_cursor(+1))).scalar_one()
         chosen = next_in_rotation(eligible, position)
         await self._count(session, chosen.id)
         await add_to_outbox(

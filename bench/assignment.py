@@ -1,0 +1,167 @@
+"""Assignment latency: lead.assignment_requested published -> assignment.decided consumed.
+
+    .venv/bin/python -m bench.assignment [--rate 500] [--seconds 6]
+
+Sustained rate with 1 and 3 assignment replicas (separate processes, fresh database),
+beside a bare publish -> consume round trip on the same broker in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from datetime import UTC, datetime
+
+from leadflow.bus import Delivery, QueueSpec
+from leadflow.bus.rabbit import RabbitBus
+from leadflow.events import (
+    AssignmentDecided,
+    ConsultantSaved,
+    ConsultantView,
+    LeadAssignmentRequested,
+    Role,
+    Temperature,
+)
+from leadflow.testing.fixtures import service_env
+from leadflow.testing.processes import running_cluster
+from leadflow.testing.services import (
+    LOCAL_POSTGRES,
+    LOCAL_RABBITMQ,
+    create_database,
+    delete_namespace,
+    drop_database,
+    new_namespace,
+)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def paced(count: int, rate: float, send: object) -> None:
+    assert callable(send)
+    started = time.perf_counter()
+    for i in range(count):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await send(i)
+
+
+async def measure(
+    bus: RabbitBus, key: str, count: int, rate: float, make: object, lead_of: object
+) -> list[float]:
+    assert callable(make) and callable(lead_of)
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def received(delivery: Delivery) -> None:
+        lead_id = lead_of(delivery)
+        if lead_id in sent:
+            latencies.append(time.perf_counter() - sent.pop(lead_id))
+            if len(latencies) == count:
+                done.set()
+
+    bus.consume(QueueSpec(f"bench-{key}", (key,), per_replica=True, prefetch=256), received)
+    await bus.start()
+
+    async def send(i: int) -> None:
+        routing_key, body, lead_id = make(i)
+        sent[lead_id] = time.perf_counter()
+        await bus.publish(routing_key, body)
+
+    await paced(count, rate, send)
+    await asyncio.wait_for(done.wait(), 120)
+    return latencies
+
+
+def report(name: str, latencies: list[float]) -> str:
+    return (
+        f"{name:<34} p50 {1000 * statistics.median(latencies):6.1f} ms  "
+        f"p99 {1000 * percentile(latencies, 99):6.1f} ms  ({len(latencies)} messages)"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=6)
+    args = parser.parse_args()
+    count = int(args.rate * args.seconds)
+    lines = []
+    namespace = new_namespace()
+    bare = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+    try:
+        latencies = await measure(
+            bare,
+            "bench.ping",
+            count,
+            args.rate,
+            lambda i: ("bench.ping", str(i).encode(), str(i)),
+            lambda d: d.body.decode(),
+        )
+        lines.append(report("bare publish -> consume", latencies))
+    finally:
+        await bare.stop()
+        await delete_namespace(LOCAL_RABBITMQ, namespace)
+
+    for replicas in (1, 3):
+        database = await create_database(LOCAL_POSTGRES)
+        namespace = new_namespace()
+        env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
+        try:
+            with running_cluster(env, services=("assignment",) * replicas):
+                seeder = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+                await seeder.start()
+                now = datetime.now(UTC)
+                for i in range(3):
+                    await seeder.publish_event(
+                        ConsultantSaved(
+                            consultant=ConsultantView(
+                                id=f"c{i}",
+                                name=f"C{i}",
+                                email=f"c{i}@x.com",
+                                role=Role.CONSULTANT,
+                                active=True,
+                                created_at=now,
+                                updated_at=now,
+                            )
+                        )
+                    )
+                await seeder.stop()
+                await asyncio.sleep(1)  # let every replica learn the consultants
+                bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+
+                def request(i: int) -> tuple[str, bytes, str]:
+                    event = LeadAssignmentRequested(
+                        lead_id=f"lead-{i}",
+                        temperature=Temperature.WARM,
+                        lead_created_at=datetime.now(UTC),
+                    )
+                    return event.name, event.model_dump_json().encode(), event.lead_id
+
+                def decided_lead(delivery: Delivery) -> str:
+                    event = delivery.event()
+                    assert isinstance(event, AssignmentDecided)
+                    return event.lead_id
+
+                try:
+                    latencies = await measure(
+                        bus, "assignment.decided", count, args.rate, request, decided_lead
+                    )
+                finally:
+                    await bus.stop()
+                lines.append(report(f"requested -> decided, {replicas} replica(s)", latencies))
+        finally:
+            await delete_namespace(LOCAL_RABBITMQ, namespace)
+            await drop_database(LOCAL_POSTGRES, database)
+    print(f"\n{args.rate:.0f} messages/s for {args.seconds:.0f} s\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
