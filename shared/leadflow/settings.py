@@ -40,7 +40,10 @@ class WhatsAppTransport(StrEnum):
 class Settings(BaseSettings):
     """Every setting of CONTRACT.md "Running it", plus the operational ones."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # An empty variable means "not set": compose and ConfigMaps list every setting.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     environment: Environment = Field(Environment.DEVELOPMENT, validation_alias="LEADFLOW_ENV")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")

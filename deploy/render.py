@@ -1,0 +1,631 @@
+"""Render docker-compose.yml and the Kubernetes manifests from one table.
+
+    .venv/bin/python deploy/render.py          # rewrite the files
+    .venv/bin/python deploy/render.py --check  # exit 1 if they differ (CI does this)
+
+Ports and setting names come from the code (`leadflow.service`, `leadflow.settings`), so
+a service or setting added there shows up here, and the consistency tests notice drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from leadflow.service import SERVICE_NAMES, default_port
+from leadflow.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGE = "ghcr.io/leadflow/leadflow:latest"
+PART_OF = {"app.kubernetes.io/part-of": "leadflow"}
+SECRET_SETTINGS = (
+    "JWT_SECRET",
+    "WEBHOOK_SECRET",
+    "ADMIN_PASSWORD",
+    "GROQ_API_KEY",
+    "DATABASE_URL",
+    "RABBITMQ_URL",
+)
+# Settings a single process sets for itself, not shared configuration.
+PER_PROCESS = ("PORT",)
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    singleton: bool = False  # a WhatsApp session: one replica, its own volume
+    replicas: int = 2
+    max_replicas: int = 8
+    cpu: tuple[str, str] = ("100m", "1000m")
+    memory: tuple[str, str] = ("192Mi", "512Mi")
+    public: bool = False  # reached through the ingress
+    egress_internet: tuple[int, ...] = ()  # WhatsApp or Groq
+
+    @property
+    def port(self) -> int:
+        return default_port(self.name, Settings(_env_file=None))
+
+
+SPECS = {
+    spec.name: spec
+    for spec in (
+        Spec("gateway", public=True, max_replicas=10),
+        Spec("realtime", public=True, max_replicas=10, memory=("256Mi", "1Gi")),
+        Spec("leads", max_replicas=8),
+        Spec("assignment", max_replicas=6),
+        Spec("ai", max_replicas=8, egress_internet=(443,)),
+        Spec("wa-consultant", singleton=True, replicas=1, egress_internet=(443, 5222)),
+        Spec("wa-livia", singleton=True, replicas=1, egress_internet=(443, 5222)),
+    )
+}
+assert tuple(SPECS) == SERVICE_NAMES or set(SPECS) == set(SERVICE_NAMES), "a service is missing"
+
+# Production values of every shared, non-secret setting (the ConfigMap).
+CONFIG: dict[str, str] = {
+    "LEADFLOW_ENV": "production",
+    "BROKER_NAMESPACE": "",
+    "DATA_DIR": "/data",
+    "HOST": "0.0.0.0",
+    "GATEWAY_PORT": "8000",
+    "REALTIME_PORT": "8001",
+    "SERVICE_PORT_BASE": "8100",
+    "ACCESS_TOKEN_TTL": "900",
+    "REFRESH_TOKEN_TTL": "604800",
+    "ADMIN_EMAIL": "admin@example.com",
+    "GROQ_BASE_URL": "",
+    "GROQ_MODEL": "llama-3.3-70b-versatile",
+    "WHATSAPP_TRANSPORT": "neonize",
+    "WHATSAPP_SESSION_DIR": "/data/whatsapp",
+    "LIVIA_TYPING_DELAY_MS": "",
+    "LIVIA_DEBOUNCE_MS": "1500",
+    "RATE_LIMIT_PER_MINUTE": "1200",
+    "RATE_LIMIT_BURST": "200",
+    "LOGIN_RATE_LIMIT_PER_MINUTE": "30",
+    "RPC_TIMEOUT_S": "5",
+    "CONSUMER_PREFETCH": "32",
+    "DB_POOL_SIZE": "20",
+    "MAX_DELIVERIES": "5",
+    "LOG_LEVEL": "INFO",
+    "MIGRATE_ON_START": "false",  # the migration Job / one-shot service does it
+}
+
+
+def setting_names() -> list[str]:
+    return sorted(str(f.validation_alias) for f in Settings.model_fields.values())
+
+
+def labels(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, **PART_OF}
+
+
+def container(spec: Spec) -> dict[str, Any]:
+    probe = {
+        "httpGet": {"path": "/readyz", "port": "http"},
+        "periodSeconds": 5,
+        "timeoutSeconds": 3,
+        "failureThreshold": 3,
+    }
+    volume_mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    if spec.singleton:
+        volume_mounts.append({"name": "sessions", "mountPath": "/data/whatsapp"})
+    return {
+        "name": spec.name,
+        "image": IMAGE,
+        "args": ["serve", spec.name],
+        "ports": [{"name": "http", "containerPort": spec.port}],
+        "env": [
+            {"name": "PORT", "value": str(spec.port)},
+            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+        ],
+        "envFrom": [
+            {"configMapRef": {"name": "leadflow-config"}},
+            {"secretRef": {"name": "leadflow-secrets"}},
+        ],
+        "readinessProbe": probe,
+        "livenessProbe": {
+            **probe,
+            "httpGet": {"path": "/healthz", "port": "http"},
+            "periodSeconds": 10,
+            "failureThreshold": 6,
+        },
+        "startupProbe": {
+            **probe,
+            "httpGet": {"path": "/healthz", "port": "http"},
+            "failureThreshold": 30,
+            "periodSeconds": 2,
+        },
+        "resources": {
+            "requests": {"cpu": spec.cpu[0], "memory": spec.memory[0]},
+            "limits": {"cpu": spec.cpu[1], "memory": spec.memory[1]},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": volume_mounts,
+    }
+
+
+def pod_spec(spec: Spec) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "labels": labels(spec.name),
+            "annotations": {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(spec.port),
+                "prometheus.io/path": "/metrics",
+            },
+        },
+        "spec": {
+            # Drain: HTTP in flight (15 s), then running handlers (20 s), then exit.
+            "terminationGracePeriodSeconds": 45,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "fsGroup": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [container(spec)],
+            "volumes": [{"name": "tmp", "emptyDir": {}}],
+        },
+    }
+
+
+def workload(spec: Spec) -> list[dict[str, Any]]:
+    meta = {"name": spec.name, "labels": labels(spec.name)}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {
+            "selector": labels(spec.name),
+            "ports": [{"name": "http", "port": spec.port, "targetPort": "http"}],
+        },
+    }
+    if spec.singleton:
+        service["spec"]["clusterIP"] = "None"
+        statefulset = {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": meta,
+            "spec": {
+                "serviceName": spec.name,
+                "replicas": 1,
+                "selector": {"matchLabels": labels(spec.name)},
+                "template": pod_spec(spec),
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "sessions"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}},
+                        },
+                    }
+                ],
+            },
+        }
+        return [statefulset, service]
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": spec.replicas,
+            "selector": {"matchLabels": labels(spec.name)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": pod_spec(spec),
+        },
+    }
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": meta,
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+            "minReplicas": spec.replicas,
+            "maxReplicas": spec.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+        },
+    }
+    pdb = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta,
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": labels(spec.name)}},
+    }
+    return [deployment, service, hpa, pdb]
+
+
+def network_policies() -> list[dict[str, Any]]:
+    dns = {
+        "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+    backing = {"ports": [{"protocol": "TCP", "port": 5672}, {"protocol": "TCP", "port": 5432}]}
+    policies: list[dict[str, Any]] = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "default-deny", "labels": PART_OF},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }
+    ]
+    for spec in SPECS.values():
+        sources: list[dict[str, Any]] = [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+        ]
+        if spec.public:
+            sources.append(
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+                    }
+                }
+            )
+        egress = [dns, backing]
+        if spec.egress_internet:
+            egress.append({"ports": [{"protocol": "TCP", "port": p} for p in spec.egress_internet]})
+        policies.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": spec.name, "labels": labels(spec.name)},
+                "spec": {
+                    "podSelector": {"matchLabels": labels(spec.name)},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [
+                        {"from": sources, "ports": [{"protocol": "TCP", "port": spec.port}]}
+                    ],
+                    "egress": egress,
+                },
+            }
+        )
+    policies.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "migrate", "labels": labels("migrate")},
+            "spec": {
+                "podSelector": {"matchLabels": labels("migrate")},
+                "policyTypes": ["Egress"],
+                "egress": [dns, {"ports": [{"protocol": "TCP", "port": 5432}]}],
+            },
+        }
+    )
+    return policies
+
+
+def shared_objects() -> dict[str, list[dict[str, Any]]]:
+    secret_template = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "leadflow-secrets", "labels": PART_OF},
+        "type": "Opaque",
+        # A template: fill these in (or use an external secrets operator); never commit values.
+        "stringData": {name: "" for name in SECRET_SETTINGS},
+    }
+    config = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "leadflow-config", "labels": PART_OF},
+        "data": CONFIG,
+    }
+    migrate = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "leadflow-migrate", "labels": labels("migrate")},
+        "spec": {
+            "backoffLimit": 3,
+            "ttlSecondsAfterFinished": 3600,
+            "template": {
+                "metadata": {"labels": labels("migrate")},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+                    "containers": [
+                        {
+                            "name": "migrate",
+                            "image": IMAGE,
+                            "command": [
+                                "sh",
+                                "-c",
+                                "leadflow migrate leads && leadflow migrate assignment",
+                            ],
+                            "envFrom": [
+                                {"configMapRef": {"name": "leadflow-config"}},
+                                {"secretRef": {"name": "leadflow-secrets"}},
+                            ],
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": "leadflow",
+            "labels": PART_OF,
+            "annotations": {
+                # WebSocket and SSE connections are long-lived: no proxy timeout or buffering.
+                "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+                "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+                "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+                "nginx.ingress.kubernetes.io/proxy-body-size": "1m",
+            },
+        },
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [
+                {
+                    "host": "leadflow.example.com",
+                    "http": {
+                        "paths": [
+                            *(
+                                {
+                                    "path": path,
+                                    "pathType": "Prefix",
+                                    "backend": {
+                                        "service": {
+                                            "name": "realtime",
+                                            "port": {"number": SPECS["realtime"].port},
+                                        }
+                                    },
+                                }
+                                for path in ("/ws", "/api/events")
+                            ),
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {
+                                    "service": {
+                                        "name": "gateway",
+                                        "port": {"number": SPECS["gateway"].port},
+                                    }
+                                },
+                            },
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+    return {
+        "configmap.yaml": [config],
+        "secret.template.yaml": [secret_template],
+        "migrate-job.yaml": [migrate],
+        "ingress.yaml": [ingress],
+        "network-policies.yaml": network_policies(),
+    }
+
+
+def kubernetes_files() -> dict[str, str]:
+    documents = shared_objects() | {f"{s.name}.yaml": workload(s) for s in SPECS.values()}
+    files = {f"deploy/base/{name}": dump_all(docs) for name, docs in documents.items()}
+    files["deploy/base/kustomization.yaml"] = dump_all(
+        [
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "labels": [{"pairs": PART_OF}],
+                "resources": sorted(documents),
+            }
+        ]
+    )
+    files["deploy/overlays/dev/kustomization.yaml"] = dump_all(
+        [
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "namespace": "leadflow-dev",
+                "resources": ["../../base"],
+                "replicas": [
+                    {"name": s.name, "count": 1} for s in SPECS.values() if not s.singleton
+                ],
+                "configMapGenerator": [
+                    {
+                        "name": "leadflow-config",
+                        "behavior": "merge",
+                        "literals": ["LEADFLOW_ENV=development", "LOG_LEVEL=DEBUG"],
+                    }
+                ],
+            }
+        ]
+    )
+    files["deploy/overlays/prod/kustomization.yaml"] = dump_all(
+        [
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "namespace": "leadflow",
+                "resources": ["../../base"],
+                "images": [{"name": IMAGE.rsplit(":", 1)[0], "newTag": "0.1.0"}],
+            }
+        ]
+    )
+    return files
+
+
+def compose() -> str:
+    environment = {name: f"${{{name}:-{value}}}" for name, value in CONFIG.items()}
+    environment |= {
+        "LEADFLOW_ENV": "${LEADFLOW_ENV:-development}",
+        "WHATSAPP_TRANSPORT": "${WHATSAPP_TRANSPORT:-simulator}",
+        "ADMIN_EMAIL": "${ADMIN_EMAIL:-admin@leadflow.local}",
+        "DATABASE_URL": "postgresql://leadflow:${POSTGRES_PASSWORD:-leadflow}@postgres:5432/leadflow",
+        "RABBITMQ_URL": "amqp://leadflow:${RABBITMQ_PASSWORD:-leadflow}@rabbitmq:5672/",
+        "JWT_SECRET": "${JWT_SECRET:?set JWT_SECRET in .env (32+ characters)}",
+        "WEBHOOK_SECRET": "${WEBHOOK_SECRET:?set WEBHOOK_SECRET in .env}",
+        "ADMIN_PASSWORD": "${ADMIN_PASSWORD:?set ADMIN_PASSWORD in .env}",
+        "GROQ_API_KEY": "${GROQ_API_KEY:-}",
+    }
+    backing = {
+        "rabbitmq": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+    }
+    services: dict[str, Any] = {
+        "rabbitmq": {
+            "image": "rabbitmq:3.13-management",
+            "environment": {
+                "RABBITMQ_DEFAULT_USER": "leadflow",
+                "RABBITMQ_DEFAULT_PASS": "${RABBITMQ_PASSWORD:-leadflow}",
+            },
+            "ports": ["15672:15672"],
+            "volumes": ["rabbitmq-data:/var/lib/rabbitmq"],
+            "healthcheck": {
+                "test": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
+                "interval": "5s",
+                "timeout": "10s",
+                "retries": 20,
+            },
+        },
+        "postgres": {
+            "image": "postgres:16",
+            "environment": {
+                "POSTGRES_USER": "leadflow",
+                "POSTGRES_DB": "leadflow",
+                "POSTGRES_PASSWORD": "${POSTGRES_PASSWORD:-leadflow}",
+            },
+            "volumes": ["postgres-data:/var/lib/postgresql/data"],
+            "healthcheck": {
+                "test": ["CMD-SHELL", "pg_isready -U leadflow -d leadflow"],
+                "interval": "5s",
+                "timeout": "5s",
+                "retries": 20,
+            },
+        },
+        "migrate": {
+            "build": ".",
+            "image": "leadflow:latest",
+            "entrypoint": ["sh", "-c"],
+            "command": ["leadflow migrate leads && leadflow migrate assignment"],
+            "environment": environment,
+            "depends_on": backing,
+            "restart": "no",
+        },
+    }
+    for spec in SPECS.values():
+        probe_url = f"http://127.0.0.1:{spec.port}/readyz"
+        service: dict[str, Any] = {
+            "image": "leadflow:latest",
+            "command": ["serve", spec.name],
+            "environment": {**environment, "PORT": str(spec.port)},
+            "depends_on": {**backing, "migrate": {"condition": "service_completed_successfully"}},
+            "restart": "unless-stopped",
+            "stop_grace_period": "45s",
+            "healthcheck": {
+                "test": [
+                    "CMD",
+                    "python",
+                    "-c",
+                    f"import urllib.request; urllib.request.urlopen('{probe_url}', timeout=2)",
+                ],
+                "interval": "5s",
+                "timeout": "5s",
+                "retries": 12,
+                "start_period": "10s",
+            },
+        }
+        if spec.singleton:
+            service["volumes"] = [f"{spec.name}-sessions:/data/whatsapp"]
+        services[spec.name] = service
+    services["proxy"] = {
+        "image": "nginx:1.27-alpine",
+        "ports": ["${LEADFLOW_HTTP_PORT:-8080}:80"],
+        "volumes": ["./deploy/compose/nginx.conf:/etc/nginx/conf.d/default.conf:ro"],
+        "depends_on": {
+            "gateway": {"condition": "service_healthy"},
+            "realtime": {"condition": "service_healthy"},
+        },
+        "restart": "unless-stopped",
+    }
+    volumes = {"rabbitmq-data": {}, "postgres-data": {}}
+    volumes |= {f"{s.name}-sessions": {} for s in SPECS.values() if s.singleton}
+    header = (
+        "# Rendered by deploy/render.py from one table; edit that, not this file.\n"
+        "# docker compose up  ->  http://localhost:8080 (REST, /ws and /api/events)\n"
+    )
+    return header + dump_all([{"services": services, "volumes": volumes}])
+
+
+def env_example() -> str:
+    lines = [
+        "# Every setting leadflow reads (see README). Copy to .env and fill the secrets.",
+        "# Empty means: use the default.",
+    ]
+    # For `make run` and compose alike: container paths stay empty (their defaults apply).
+    defaults = {
+        **CONFIG,
+        "LEADFLOW_ENV": "development",
+        "WHATSAPP_TRANSPORT": "simulator",
+        "ADMIN_EMAIL": "admin@leadflow.local",
+        "MIGRATE_ON_START": "true",
+        "DATA_DIR": "",
+        "HOST": "",
+        "WHATSAPP_SESSION_DIR": "",
+    }
+    for name in setting_names():
+        if name in PER_PROCESS:
+            lines.append(f"# {name}=  (set per process; compose and Kubernetes set it per service)")
+        else:
+            lines.append(f"{name}={defaults.get(name, '')}")
+    lines += [
+        "# compose only",
+        "POSTGRES_PASSWORD=leadflow",
+        "RABBITMQ_PASSWORD=leadflow",
+        "LEADFLOW_HTTP_PORT=8080",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def dump_all(documents: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(documents, sort_keys=False, width=100)
+
+
+def rendered() -> dict[str, str]:
+    return kubernetes_files() | {"docker-compose.yml": compose(), ".env.example": env_example()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    stale = []
+    for relative, text in rendered().items():
+        path = ROOT / relative
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(relative)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    if stale:
+        print("out of date (run deploy/render.py):", ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
