@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     whatsapp_session_dir: Path = Field(
         Path("./data/whatsapp"), validation_alias="WHATSAPP_SESSION_DIR"
     )
+    whatsapp_chat_index_max: int = Field(10_000, validation_alias="WHATSAPP_CHAT_INDEX_MAX", gt=0)
     livia_typing_delay_ms: int | None = Field(None, validation_alias="LIVIA_TYPING_DELAY_MS", ge=0)
     livia_debounce_ms: int = Field(1500, validation_alias="LIVIA_DEBOUNCE_MS", ge=0)
 

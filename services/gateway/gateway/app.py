@@ -7,15 +7,18 @@ from typing import Any
 from fastapi import FastAPI
 from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus
-from leadflow.bus.topology import ASSIGNMENT_RPC, LEADS_RPC
+from leadflow.bus.topology import ASSIGNMENT_RPC, LEADS_RPC, session_endpoint
+from leadflow.events import SessionName
 from leadflow.http import install_error_handlers, ops_router
 from leadflow.http.correlation import CorrelationId
 from leadflow.rpc import RpcClient
 from leadflow.service import Service
-from leadflow.settings import Settings
+from leadflow.settings import Settings, WhatsAppTransport
 
 from gateway.limits import BodyLimit, RateLimit
 from gateway.routes import router
+from gateway.routes_whatsapp import dev_router
+from gateway.routes_whatsapp import router as whatsapp_router
 
 
 def build(settings: Settings, bus: Bus) -> Service:
@@ -23,6 +26,10 @@ def build(settings: Settings, bus: Bus) -> Service:
     app.state.settings = settings
     app.state.leads = RpcClient(bus, LEADS_RPC, timeout=settings.rpc_timeout_s)
     app.state.assignment = RpcClient(bus, ASSIGNMENT_RPC, timeout=settings.rpc_timeout_s)
+    app.state.whatsapp = {
+        name: RpcClient(bus, session_endpoint(name), timeout=settings.rpc_timeout_s)
+        for name in SessionName
+    }
     install_error_handlers(app)
     # Outermost first: the body limit sees raw bytes before anything reads them.
     app.add_middleware(
@@ -35,6 +42,9 @@ def build(settings: Settings, bus: Bus) -> Service:
     app.add_middleware(BodyLimit)
     app.add_middleware(CorrelationId)
     app.include_router(router)
+    app.include_router(whatsapp_router)
+    if settings.whatsapp_transport is WhatsAppTransport.SIMULATOR:
+        app.include_router(dev_router)
 
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi() -> dict[str, Any]:

@@ -7,7 +7,13 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.bus.topology import LEADS_LIVIA, LEADS_PIPELINE, LEADS_RPC, by_routing_key
+from leadflow.bus.topology import (
+    LEADS_LIVIA,
+    LEADS_MESSAGES,
+    LEADS_PIPELINE,
+    LEADS_RPC,
+    by_routing_key,
+)
 from leadflow.db import OutboxRelay, run_migrations, session_factory
 from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
@@ -17,6 +23,7 @@ from leadflow.settings import Settings
 from leads.accounts import AccountsHandlers
 from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
+from leads.messages import MessageHandlers
 from leads.models import OUTBOX
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -41,6 +48,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         debounce_ms=settings.livia_debounce_ms,
         typing_override_ms=settings.livia_typing_delay_ms,
     )
+    messages = MessageHandlers(sessions=sessions, relay=relay)
     handlers = LeadsHandlers(sessions=sessions, relay=relay, conversations=conversations)
     accounts = AccountsHandlers(
         sessions=sessions,
@@ -66,6 +74,10 @@ def build(settings: Settings, bus: Bus) -> Service:
                 "update_lead": handlers.update_lead,
                 "assign_lead": handlers.assign_lead,
                 "resume_livia": conversations.resume,
+                "chat_messages": messages.chat_messages,
+                "send_chat_message": messages.send_chat_message,
+                "mark_chat_read": messages.mark_chat_read,
+                "chat_summaries": messages.chat_summaries,
             }
         ),
     )
@@ -85,6 +97,18 @@ def build(settings: Settings, bus: Bus) -> Service:
             {
                 "whatsapp.message_received": conversations.on_whatsapp_message,
                 "livia.turn_decided": conversations.on_turn_decided,
+            }
+        ),
+    )
+
+    bus.consume(
+        LEADS_MESSAGES,
+        by_routing_key(
+            {
+                "whatsapp.message_received": messages.on_received,
+                "whatsapp.message_status_changed": messages.on_status,
+                "whatsapp.consultant.send_message": messages.on_send_requested,
+                "whatsapp.livia.send_message": messages.on_send_requested,
             }
         ),
     )

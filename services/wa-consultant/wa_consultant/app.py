@@ -1,19 +1,13 @@
-"""Composition root of the wa-consultant service: wiring only.
-
-The session transport (neonize or the simulator) arrives with the WhatsApp issue; until
-then the service runs, reports its health and holds its place in every deployment.
-"""
+"""Composition root of the wa-consultant service: the WhatsApp session `consultant`."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.http import ops_router
+from leadflow.events import SessionName
 from leadflow.service import Service
 from leadflow.settings import Settings
+from leadflow.whatsapp.service import build_session
 
 
 def build(settings: Settings, bus: Bus) -> Service:
-    app = FastAPI(title="leadflow wa-consultant", openapi_url=None)
-    app.include_router(ops_router("wa-consultant", {"broker": bus.ping}))
-    return Service(name="wa-consultant", app=app)
+    return build_session(SessionName.CONSULTANT, settings, bus)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from leadflow.bus.base import Delivery, Handler, QueueSpec
+from leadflow.events.whatsapp import SessionName
 
 EVENTS_EXCHANGE = "leadflow.events"
 DEAD_LETTER_EXCHANGE = "leadflow.dlx"
@@ -46,6 +47,26 @@ REALTIME_FANOUT = QueueSpec(
 )
 
 
+LEADS_MESSAGES = QueueSpec(
+    "leads.messages",
+    bindings=(
+        "whatsapp.message_received",
+        "whatsapp.message_status_changed",
+        "whatsapp.consultant.send_message",
+        "whatsapp.livia.send_message",
+    ),
+)
+
+
+def session_send_queue(session: SessionName) -> QueueSpec:
+    """Commands to one WhatsApp session, consumed only by its service."""
+    return QueueSpec(f"wa.{session.value}.send", (f"whatsapp.{session.value}.send_message",))
+
+
+def session_endpoint(session: SessionName) -> str:
+    return f"wa.{session.value}"
+
+
 def by_routing_key(handlers: dict[str, Callable[[Delivery], Awaitable[None]]]) -> Handler:
     """One queue handler that dispatches each delivery on its routing key."""
 
@@ -58,5 +79,13 @@ def by_routing_key(handlers: dict[str, Callable[[Delivery], Awaitable[None]]]) -
     return dispatch
 
 
-ALL_QUEUES = (LEADS_PIPELINE, LEADS_LIVIA, AI_CLASSIFY, ASSIGNMENT_REQUESTS, REALTIME_FANOUT)
-ALL_ENDPOINTS = (LEADS_RPC, ASSIGNMENT_RPC)
+ALL_QUEUES = (
+    LEADS_PIPELINE,
+    LEADS_LIVIA,
+    LEADS_MESSAGES,
+    AI_CLASSIFY,
+    ASSIGNMENT_REQUESTS,
+    REALTIME_FANOUT,
+    *(session_send_queue(s) for s in SessionName),
+)
+ALL_ENDPOINTS = (LEADS_RPC, ASSIGNMENT_RPC, *(session_endpoint(s) for s in SessionName))

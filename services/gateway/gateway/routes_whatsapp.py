@@ -1,0 +1,141 @@
+"""WhatsApp sessions, the consultants' inbox, and (simulator only) the dev endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Depends, Query, Request, Response
+from leadflow.events import SessionName
+from leadflow.rpc import NotFound, RpcClient, ServiceError
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.deps import AdminOnly, Caller, LeadsDep, Staff, actor
+
+router = APIRouter(prefix="/api")
+dev_router = APIRouter(prefix="/api/dev/whatsapp")
+
+
+async def sessions(request: Request) -> dict[SessionName, RpcClient]:
+    clients: dict[SessionName, RpcClient] = request.app.state.whatsapp
+    return clients
+
+
+SessionsDep = Annotated[dict[SessionName, RpcClient], Depends(sessions)]
+
+
+def session_client(clients: dict[SessionName, RpcClient], name: str) -> RpcClient:
+    try:
+        return clients[SessionName(name)]
+    except ValueError:
+        raise NotFound(f"no WhatsApp session {name!r}") from None
+
+
+class OutgoingText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class SimulatedInbound(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sender: str = Field(alias="from", min_length=2, max_length=32)
+    text: str = Field(min_length=1, max_length=65536)
+    push_name: str | None = Field(None, max_length=255)
+    id: str | None = Field(None, max_length=128)
+    timestamp: datetime | None = Field(None, description="WhatsApp's time of the message")
+    from_me: bool = False
+
+
+@router.get("/whatsapp/sessions")
+async def list_sessions(caller: Staff, clients: SessionsDep) -> dict[str, Any]:
+    found = []
+    for name, client in clients.items():
+        try:
+            found.append(await client.call("status"))
+        except ServiceError:  # its process is down or busy: say so, do not fail the page
+            found.append(
+                {"name": name.value, "status": "disconnected", "phone": None, "since": None}
+            )
+    return {"data": found}
+
+
+@router.get("/whatsapp/sessions/{name}/qr")
+async def pairing_code(name: str, caller: AdminOnly, clients: SessionsDep) -> dict[str, Any]:
+    return {"data": await session_client(clients, name).call("qr")}
+
+
+@router.get("/whatsapp/sessions/{name}/qr.svg")
+async def pairing_code_image(name: str, caller: AdminOnly, clients: SessionsDep) -> Response:
+    code = await session_client(clients, name).call("qr")
+    svg = segno.make(code["qr"], error="m").svg_inline(scale=6)
+    return Response(svg, media_type="image/svg+xml")
+
+
+@router.post("/whatsapp/sessions/{name}/logout", status_code=202)
+async def logout_session(name: str, caller: AdminOnly, clients: SessionsDep) -> dict[str, Any]:
+    return {"data": await session_client(clients, name).call("logout")}
+
+
+@router.get("/chats")
+async def list_chats(caller: Caller, clients: SessionsDep) -> dict[str, Any]:
+    chats = await clients[SessionName.CONSULTANT].call("list_chats", actor=actor(caller))
+    return {"data": chats}
+
+
+@router.get("/chats/{jid}/messages")
+async def chat_messages(
+    jid: str,
+    caller: Caller,
+    leads: LeadsDep,
+    before: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    data = await leads.call(
+        "chat_messages", actor=actor(caller), jid=jid, before=before, limit=limit
+    )
+    return {"data": data}
+
+
+@router.post("/chats/{jid}/messages", status_code=202)
+async def send_chat_message(
+    jid: str, body: OutgoingText, caller: Caller, leads: LeadsDep
+) -> dict[str, Any]:
+    data = await leads.call("send_chat_message", actor=actor(caller), jid=jid, text=body.text)
+    return {"data": data}
+
+
+@router.post("/chats/{jid}/read", status_code=204)
+async def mark_chat_read(
+    jid: str, caller: Caller, leads: LeadsDep, clients: SessionsDep
+) -> Response:
+    wa_ids = await leads.call("mark_chat_read", actor=actor(caller), jid=jid)
+    await clients[SessionName.CONSULTANT].call("mark_read", jid=jid, wa_message_ids=wa_ids)
+    return Response(status_code=204)
+
+
+@dev_router.post("/{session}/inbound", status_code=202)
+async def simulate_inbound(
+    session: str, body: SimulatedInbound, clients: SessionsDep
+) -> dict[str, Any]:
+    """As if `from` sent `text` to the session's number (development and tests only)."""
+    data = await session_client(clients, session).call(
+        "inject",
+        phone=body.sender,
+        text=body.text,
+        push_name=body.push_name,
+        id=body.id,
+        timestamp=body.timestamp,
+        from_me=body.from_me,
+    )
+    return {"data": data}
+
+
+@dev_router.get("/{session}/outbox")
+async def simulated_outbox(
+    session: str, clients: SessionsDep, to: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    """What the session has sent, oldest first (development and tests only)."""
+    return {"data": await session_client(clients, session).call("outbox", to=to)}

@@ -1,0 +1,248 @@
+"""A WhatsApp session as a service: transport events to the broker, send commands to the
+transport, an RPC endpoint for status, pairing and (simulator only) injected messages.
+
+wa-consultant and wa-livia are this same code with different configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+
+from leadflow.bus import Bus, Delivery
+from leadflow.events import (
+    MessageStatus,
+    SendMessage,
+    SessionName,
+    WhatsAppMessageReceived,
+    WhatsAppMessageStatusChanged,
+    WhatsAppSessionStatusChanged,
+)
+from leadflow.rpc import NotFound, parse
+from leadflow.whatsapp.chats import ChatIndex
+from leadflow.whatsapp.simulator import SimulatorTransport
+from leadflow.whatsapp.transport import InboundMessage, Receipt, SessionState, Transport, phone_jid
+
+log = logging.getLogger(__name__)
+REMEMBERED_SENDS = 50_000
+
+
+class SessionService:
+    def __init__(
+        self,
+        name: SessionName,
+        transport: Transport,
+        bus: Bus,
+        *,
+        max_attempts: int,
+        chats: ChatIndex | None = None,
+    ) -> None:
+        self.name = name
+        self.transport = transport
+        self.bus = bus
+        self.max_attempts = max_attempts
+        self.chats = chats
+        # WhatsApp id -> (our message id, chat): receipts name only WhatsApp's id.
+        self._sent: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._done_commands: OrderedDict[str, None] = OrderedDict()
+
+    # --- from WhatsApp ----------------------------------------------------------------
+
+    async def on_message(self, message: InboundMessage) -> None:
+        """Published with a broker confirm before WhatsApp's delivery counts as received."""
+        await self.bus.publish_event(
+            WhatsAppMessageReceived(
+                session=self.name,
+                wa_message_id=message.wa_message_id,
+                chat_jid=message.chat_jid,
+                phone=message.phone,
+                push_name=message.push_name,
+                text=message.text,
+                media_type=message.media_type,
+                sent_at=message.sent_at,
+                from_me=message.from_me,
+            )
+        )
+        if self.chats is not None:
+            self.chats.record(
+                message.chat_jid,
+                message.phone,
+                message.push_name,
+                message.text,
+                message.sent_at,
+                incoming=not message.from_me,
+            )
+
+    async def on_receipt(self, receipt: Receipt) -> None:
+        for wa_id in receipt.wa_message_ids:
+            ours = self._sent.get(wa_id)
+            await self._status(ours[0] if ours else "", wa_id, receipt.chat_jid, receipt.status)
+
+    async def on_state(self, state: SessionState) -> None:
+        await self.bus.publish_event(
+            WhatsAppSessionStatusChanged(
+                session=self.name,
+                status=state.status,
+                phone=state.phone,
+                qr=state.qr,
+                qr_expires_at=state.qr_expires_at,
+                since=state.since,
+            )
+        )
+
+    # --- to WhatsApp ------------------------------------------------------------------
+
+    async def on_send(self, delivery: Delivery) -> None:
+        command = delivery.event()
+        assert isinstance(command, SendMessage)
+        if command.message_id in self._done_commands:
+            return  # a redelivery of a message already sent
+        try:
+            if command.typing_ms:
+                await self.transport.show_typing(command.chat_jid, True)
+                await asyncio.sleep(command.typing_ms / 1000)
+                await self.transport.show_typing(command.chat_jid, False)
+            wa_id = await self.transport.send_text(command.chat_jid, command.text)
+        except Exception as exc:
+            if delivery.attempt < self.max_attempts:
+                raise  # retried with backoff by the bus
+            log.warning("giving up on message %s: %s", command.message_id, exc)
+            await self._status(
+                command.message_id,
+                None,
+                command.chat_jid,
+                MessageStatus.FAILED,
+                reason=str(exc) or type(exc).__name__,
+            )
+            return
+        self._remember(command.message_id, wa_id, command.chat_jid)
+        await self._status(command.message_id, wa_id, command.chat_jid, MessageStatus.SENT)
+        if self.chats is not None:
+            self.chats.record(
+                command.chat_jid,
+                "+" + command.chat_jid.split("@")[0],
+                None,
+                command.text,
+                None,
+                incoming=False,
+            )
+
+    def _remember(self, message_id: str, wa_id: str, chat_jid: str) -> None:
+        self._sent[wa_id] = (message_id, chat_jid)
+        self._done_commands[message_id] = None
+        for bounded in (self._sent, self._done_commands):
+            while len(bounded) > REMEMBERED_SENDS:
+                bounded.popitem(last=False)
+
+    async def _status(
+        self,
+        message_id: str,
+        wa_id: str | None,
+        chat_jid: str,
+        status: MessageStatus,
+        reason: str | None = None,
+    ) -> None:
+        await self.bus.publish_event(
+            WhatsAppMessageStatusChanged(
+                session=self.name,
+                message_id=message_id,
+                wa_message_id=wa_id,
+                chat_jid=chat_jid,
+                status=status,
+                reason=reason,
+            )
+        )
+
+    # --- RPC ----------------------------------------------------------------------------
+
+    async def status(self, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.transport.state
+        return {
+            "name": self.name.value,
+            "status": state.status.value,
+            "phone": state.phone,
+            "since": state.since.isoformat(),
+        }
+
+    async def qr(self, params: dict[str, Any]) -> dict[str, Any]:
+        state = self.transport.state
+        if state.status.value != "pairing" or not state.qr:
+            raise NotFound("this session is not pairing")
+        expires = state.qr_expires_at.isoformat() if state.qr_expires_at else None
+        return {"qr": state.qr, "expires_at": expires}
+
+    async def logout(self, params: dict[str, Any]) -> dict[str, Any]:
+        await self.transport.logout()
+        return await self.status(params)
+
+    async def inject(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Simulator only: as if `from` sent `text` to this session's number."""
+        if not isinstance(self.transport, SimulatorTransport):
+            raise NotFound("only the simulator accepts injected messages")
+        body = parse(InjectedMessage, params)
+        message = InboundMessage(
+            wa_message_id=body.id or "SIMIN" + uuid.uuid4().hex[:16].upper(),
+            chat_jid=phone_jid(body.phone),
+            phone=body.phone,
+            text=body.text,
+            sent_at=body.timestamp or datetime.now().astimezone(),
+            push_name=body.push_name,
+            from_me=body.from_me,
+        )
+        await self.transport.inject(message)
+        return {"id": message.wa_message_id}
+
+    async def outbox(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if not isinstance(self.transport, SimulatorTransport):
+            raise NotFound("only the simulator has an outbox")
+        to = params.get("to")
+        return [asdict(m) for m in self.transport.sent_to(to)]
+
+    async def list_chats(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.chats is None:
+            raise NotFound("this session keeps no chat list")
+        actor = params.get("actor") or {}
+        return self.chats.listing(actor.get("id", ""), actor.get("role", ""))
+
+    async def mark_read(self, params: dict[str, Any]) -> None:
+        if self.chats is None:
+            raise NotFound("this session keeps no chat list")
+        jid = str(params.get("jid", ""))
+        self.chats.mark_read(jid)
+        ids = [str(i) for i in params.get("wa_message_ids") or []]
+        await self.transport.mark_read(jid, ids)
+
+    def methods(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "qr": self.qr,
+            "logout": self.logout,
+            "inject": self.inject,
+            "outbox": self.outbox,
+            "list_chats": self.list_chats,
+            "mark_read": self.mark_read,
+        }
+
+
+class InjectedMessage(BaseModel):
+    phone: str
+    text: str
+    push_name: str | None = None
+    id: str | None = None
+    timestamp: datetime | None = None
+    from_me: bool = False
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        digits = "".join(ch for ch in value if ch.isdigit())
+        if not 2 <= len(digits) <= 15 or digits.startswith("0"):
+            raise ValueError("must be E.164")
+        return "+" + digits
