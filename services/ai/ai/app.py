@@ -4,17 +4,45 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.bus.topology import AI_CLASSIFY
+from leadflow.bus.topology import AI_CLASSIFY, AI_LIVIA, by_routing_key
 from leadflow.http import ops_router
 from leadflow.service import Service
 from leadflow.settings import Settings
 
+from ai.classifier import Classifier
+from ai.groq_gateway import GroqJson
 from ai.handlers import AiHandlers
+from ai.livia.brain import Livia
 
 
 def build(settings: Settings, bus: Bus) -> Service:
-    handlers = AiHandlers(bus=bus)
-    bus.consume(AI_CLASSIFY, handlers.on_lead_created)
+    groq = (
+        GroqJson(
+            api_key=settings.groq_api_key,
+            base_url=settings.groq_base_url,
+            model=settings.groq_model,
+            timeout=settings.groq_timeout_s,
+        )
+        if settings.groq_api_key
+        else None
+    )
+    rates = {
+        "property": settings.livia_property_monthly_rate,
+        "vehicle": settings.livia_vehicle_monthly_rate,
+    }
+    handlers = AiHandlers(bus=bus, classifier=Classifier(groq), livia=Livia(groq, rates))
+    bus.consume(
+        AI_CLASSIFY,
+        by_routing_key(
+            {"lead.created": handlers.on_lead_event, "lead.updated": handlers.on_lead_event}
+        ),
+    )
+    bus.consume(AI_LIVIA, handlers.on_turn_requested)
+
+    async def closed() -> None:
+        if groq is not None:
+            await groq.close()
+
     app = FastAPI(title="leadflow ai", openapi_url=None)
     app.include_router(ops_router("ai", {"broker": bus.ping}))
-    return Service(name="ai", app=app)
+    return Service(name="ai", app=app, on_stop=[closed])

@@ -21,7 +21,8 @@ ASSIGNMENT_RPC = "assignment"
 # queues
 LEADS_PIPELINE = QueueSpec("leads.pipeline", bindings=("lead.classified", "assignment.decided"))
 LEADS_LIVIA = QueueSpec("leads.livia", bindings=("whatsapp.message_received", "livia.turn_decided"))
-AI_CLASSIFY = QueueSpec("ai.classify", bindings=("lead.created",))
+AI_CLASSIFY = QueueSpec("ai.classify", bindings=("lead.created", "lead.updated"))
+AI_LIVIA = QueueSpec("ai.livia", bindings=("livia.turn_requested",))
 ASSIGNMENT_REQUESTS = QueueSpec(
     "assignment.requests",
     bindings=(
@@ -84,6 +85,7 @@ ALL_QUEUES = (
     LEADS_LIVIA,
     LEADS_MESSAGES,
     AI_CLASSIFY,
+    AI_LIVIA,
     ASSIGNMENT_REQUESTS,
     REALTIME_FANOUT,
     *(session_send_queue(s) for s in SessionName),

@@ -1,0 +1,1 @@
+"""Lívia: extraction, financing simulation and the stage machine (pure, no I/O)."""
