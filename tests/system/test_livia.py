@@ -1,0 +1,118 @@
+"""A whole Lívia conversation through the WhatsApp simulator, every service a process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from leadflow.testing.fake_groq import FakeGroq, Reply, json_answer
+from leadflow.testing.processes import Cluster, running_cluster
+
+from tests.system.flows import bearer, create_consultant, eventually, login_admin, unique_phone
+
+
+def groq_like(request: dict[str, Any]) -> Reply:
+    """A stand-in model: classifies HOT, and words Lívia's replies warmly."""
+    system = request["messages"][0]["content"]
+    if "classify leads" in system:
+        return json_answer(
+            {"temperature": "HOT", "score": 88, "reasons": ["groq: affordable installment (+40)"]}
+        )
+    return json_answer(
+        {"reply": "Que bom falar com você! Pode me contar um pouco mais?", "extracted": {}}
+    )
+
+
+@pytest.fixture(params=["scripted", "groq"])
+def cluster(request: pytest.FixtureRequest, cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    if request.param == "scripted":
+        with running_cluster(cluster_env) as running:
+            yield running
+        return
+    with (
+        FakeGroq(groq_like) as fake,
+        running_cluster(
+            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url}
+        ) as running,
+    ):
+        running.env["FAKE_GROQ_REQUESTS"] = "yes"
+        yield running
+        assert fake.requests, "the ai service never called the fake Groq"
+
+
+async def sent_to(client: httpx.AsyncClient, phone: str) -> list[str]:
+    outbox = await client.get("/api/dev/whatsapp/livia/outbox", params={"to": phone})
+    return [m["text"] for m in outbox.json()["data"]]
+
+
+async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
+    cluster: Cluster,
+) -> None:
+    phone = unique_phone()
+    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
+        admin = await login_admin(client)
+        carla = await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
+
+        async def say(text: str, replies: int) -> list[str]:
+            response = await client.post(
+                "/api/dev/whatsapp/livia/inbound",
+                json={"from": phone, "text": text, "push_name": "Marina"},
+            )
+            assert response.status_code == 202
+
+            async def answered() -> list[str] | None:
+                texts = await sent_to(client, phone)
+                return texts if len(texts) >= replies else None
+
+            return await eventually(answered, timeout=30, interval=0.2)
+
+        greeting = await say("Oi", 1)
+        assert len(greeting) == 1
+        simulation = await say(
+            "Sou a Marina Lopes, quero um apartamento de 450 mil em Campinas, tenho 90 mil de "
+            "entrada, ganho 15 mil por mês, quero pagar em 30 anos, pode ligar de manhã",
+            2,
+        )
+        assert "R$ 360.000,00" in simulation[1] and "consultor" in simulation[1]
+        everything = await say("sim, pode passar", 4)
+        assert everything[2].startswith("Ótimo!")
+        assert "Carla Souza" in everything[3]  # the hand-off names the consultant
+
+        leads = (
+            await client.get("/api/leads", params={"q": phone[3:]}, headers=bearer(admin))
+        ).json()["data"]
+        [lead] = leads
+        detail = (await client.get(f"/api/leads/{lead['id']}", headers=bearer(admin))).json()
+    data, conversation = detail["data"], detail["conversation"]
+    assert (data["source"], data["status"], data["name"]) == (
+        "whatsapp",
+        "QUALIFIED",
+        "Marina Lopes",
+    )
+    assert data["consultant_id"] == carla["id"] and data["temperature"] in ("HOT", "WARM", "COLD")
+    assert conversation["stage"] == "TRANSFERRED"
+    assert conversation["collected"]["down_payment"] == 90000
+    assert conversation["collected"]["simulation"]["principal"] == 360000
+    assert [m["direction"] for m in conversation["messages"]] == [
+        "in",
+        "out",
+        "in",
+        "out",
+        "in",
+        "out",
+        "out",
+    ]
+    if cluster.env.get("FAKE_GROQ_REQUESTS"):
+        assert data["ai_reasons"] == ["groq: affordable installment (+40)"]
+        assert (
+            greeting[0]
+            == "Que bom falar com você! Pode me contar um pouco mais? "
+            "Para começar, qual é o seu nome completo?"
+            or greeting[0].startswith("Que bom")
+        )
+    else:
+        assert greeting[0].startswith("Olá! Eu sou a Lívia")
+    assert json.dumps(conversation).count("Responda SEMPRE") == 0
