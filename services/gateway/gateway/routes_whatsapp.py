@@ -80,8 +80,15 @@ async def logout_session(name: str, caller: AdminOnly, clients: SessionsDep) -> 
 
 
 @router.get("/chats")
-async def list_chats(caller: Caller, clients: SessionsDep) -> dict[str, Any]:
-    chats = await clients[SessionName.CONSULTANT].call("list_chats", actor=actor(caller))
+async def list_chats(
+    caller: Caller,
+    clients: SessionsDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Newest first, `limit` at most (an inbox pages; 10,000 chats at once helps nobody)."""
+    chats = await clients[SessionName.CONSULTANT].call(
+        "list_chats", actor=actor(caller), limit=limit
+    )
     return {"data": chats}
 
 

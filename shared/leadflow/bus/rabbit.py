@@ -221,6 +221,9 @@ class RabbitBus(Bus):
                     expiration=timeout,
                 ),
                 routing_key=self.queue_name(f"rpc.{endpoint}"),
+                # Without publisher confirms a returned request reaches nobody (aiormq only
+                # logs it); a request with no server yet ends in RpcTimeout either way.
+                mandatory=False,
             )
             return await asyncio.wait_for(reply, timeout)
         except TimeoutError as exc:

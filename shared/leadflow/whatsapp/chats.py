@@ -94,13 +94,16 @@ class ChatIndex:
         if jid in self.chats:
             self.chats[jid].unread_count = 0
 
-    def listing(self, actor_id: str, role: str) -> list[dict[str, Any]]:
-        """Newest first; a consultant sees the chats of their own leads only."""
-        visible = (
-            chat
-            for chat in reversed(self.chats.values())
-            if role in STAFF or (chat.owner is not None and chat.owner == actor_id)
-        )
-        return sorted(
-            (c.public() for c in visible), key=lambda c: c["timestamp"] or "", reverse=True
-        )
+    def listing(self, actor_id: str, role: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest activity first; a consultant sees the chats of their own leads only.
+
+        The index is kept in order of activity, so a page is read off its end without
+        sorting every chat on every request.
+        """
+        page: list[dict[str, Any]] = []
+        for chat in reversed(self.chats.values()):
+            if role in STAFF or (chat.owner is not None and chat.owner == actor_id):
+                page.append(chat.public())
+                if len(page) == limit:
+                    break
+        return page

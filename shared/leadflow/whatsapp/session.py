@@ -209,7 +209,8 @@ class SessionService:
         if self.chats is None:
             raise NotFound("this session keeps no chat list")
         actor = params.get("actor") or {}
-        return self.chats.listing(actor.get("id", ""), actor.get("role", ""))
+        limit = max(1, min(int(params.get("limit") or 200), 1000))
+        return self.chats.listing(actor.get("id", ""), actor.get("role", ""), limit)
 
     async def mark_read(self, params: dict[str, Any]) -> None:
         if self.chats is None:

@@ -1,0 +1,128 @@
+"""WhatsApp: inbound messages/s from the simulator to stored-and-indexed; chat list latency.
+
+    .venv/bin/python -m bench.whatsapp [--messages 2000] [--chats 10000]
+
+Messages are injected into the consultant session (as WhatsApp would deliver them) and
+counted once the leads service has stored them; then the index is filled to --chats
+chats and GET /api/chats is driven with wrk (loopback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import time
+
+import asyncpg
+from leadflow.bus.rabbit import RabbitBus
+from leadflow.bus.topology import session_endpoint
+from leadflow.events import SessionName
+from leadflow.rpc import RpcClient
+from leadflow.testing.fixtures import service_env
+from leadflow.testing.processes import running_cluster
+from leadflow.testing.services import (
+    LOCAL_POSTGRES,
+    LOCAL_RABBITMQ,
+    create_database,
+    delete_namespace,
+    drop_database,
+    new_namespace,
+    plain_postgres_url,
+)
+
+from bench.leads import run_wrk, token
+
+
+async def inject(client: RpcClient, start: int, count: int, concurrency: int = 64) -> None:
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with limit:
+            await client.call(
+                "inject", phone=f"+55219{i:08d}", text=f"mensagem {i}", push_name=f"Contato {i}"
+            )
+
+    await asyncio.gather(*(one(i) for i in range(start, start + count)))
+
+
+async def stored(database: str) -> int:
+    connection = await asyncpg.connect(plain_postgres_url(database))
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM messages"))
+    finally:
+        await connection.close()
+
+
+async def wait_until_stored(database: str, messages: int, deadline: float) -> None:
+    """Poll the messages table; a bench that never finishes tells nobody anything."""
+    while True:
+        count = await stored(database)
+        if count >= messages:
+            return
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"only {count} of {messages} messages were stored")
+        await asyncio.sleep(0.05)
+
+
+async def measure(cluster_gateway: str, env: dict[str, str], messages: int, chats: int) -> None:
+    bus = RabbitBus(LOCAL_RABBITMQ, namespace=env["BROKER_NAMESPACE"])
+    await bus.start()
+    client = RpcClient(bus, session_endpoint(SessionName.CONSULTANT), timeout=30)
+    try:
+        started = time.perf_counter()
+        await inject(client, 0, messages)
+        injected = time.perf_counter() - started
+        await wait_until_stored(env["DATABASE_URL"], messages, deadline=started + 600)
+        elapsed = time.perf_counter() - started
+        print(
+            f"inbound: {messages} messages accepted in {injected:.1f} s, stored and indexed "
+            f"in {elapsed:.1f} s -> {messages / elapsed:.0f} messages/s"
+        )
+        await inject(client, messages, chats - messages)
+        bearer = await token(cluster_gateway)
+        script = f'wrk.headers["Authorization"] = "Bearer {bearer}"'
+        for limit in (50, 200):
+            figures = run_wrk(f"{cluster_gateway}/api/chats?limit={limit}", script, 8, 16)
+            print(
+                f"GET /api/chats?limit={limit} with {chats} chats in the index: "
+                f"p50 {figures['p50']:.1f} ms  p99 {figures['p99']:.1f} ms  "
+                f"{figures['rps']:.0f} req/s"
+            )
+        listing = json.dumps(
+            await client.call("list_chats", actor={"id": "x", "role": "admin"}, limit=1000)
+        )
+        print(f"(one page of 1000 chats is {len(listing) / 1024:.0f} KiB of JSON)")
+    finally:
+        await bus.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--chats", type=int, default=10_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench.whatsapp needs wrk: apt-get install wrk", file=sys.stderr)
+        return 2
+    database = asyncio.run(create_database(LOCAL_POSTGRES))
+    namespace = new_namespace()
+    env = service_env(LOCAL_RABBITMQ, database, namespace) | {
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_PER_MINUTE": "100000000",
+        "RATE_LIMIT_BURST": "1000000",
+        "WHATSAPP_CHAT_INDEX_MAX": str(args.chats),
+    }
+    try:
+        with running_cluster(env, services=("gateway", "leads", "wa-consultant")) as cluster:
+            asyncio.run(measure(cluster.gateway, env, args.messages, args.chats))
+    finally:
+        asyncio.run(delete_namespace(LOCAL_RABBITMQ, namespace))
+        asyncio.run(drop_database(LOCAL_POSTGRES, database))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
