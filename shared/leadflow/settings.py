@@ -37,6 +37,11 @@ class WhatsAppTransport(StrEnum):
     SIMULATOR = "simulator"
 
 
+class AssignmentPolicy(StrEnum):
+    ROUND_ROBIN = "round_robin"
+    CAPACITY = "capacity"
+
+
 class Settings(BaseSettings):
     """Every setting of CONTRACT.md "Running it", plus the operational ones."""
 
@@ -89,6 +94,23 @@ class Settings(BaseSettings):
     whatsapp_chat_index_max: int = Field(10_000, validation_alias="WHATSAPP_CHAT_INDEX_MAX", gt=0)
     livia_typing_delay_ms: int | None = Field(None, validation_alias="LIVIA_TYPING_DELAY_MS", ge=0)
     livia_debounce_ms: int = Field(1500, validation_alias="LIVIA_DEBOUNCE_MS", ge=0)
+
+    assignment_policy: AssignmentPolicy = Field(
+        AssignmentPolicy.ROUND_ROBIN,
+        validation_alias="ASSIGNMENT_POLICY",
+        description="capacity: skip consultants at their max_open_leads",
+    )
+    assignment_skip_offline: bool = Field(
+        False,
+        validation_alias="ASSIGNMENT_SKIP_OFFLINE",
+        description="only consultants connected to realtime, unless nobody is",
+    )
+    assignment_sla_minutes: float | None = Field(
+        None,
+        validation_alias="ASSIGNMENT_SLA_MINUTES",
+        gt=0,
+        description="reassign a lead nobody has worked this long after assignment",
+    )
 
     rate_limit_per_minute: int = Field(1200, validation_alias="RATE_LIMIT_PER_MINUTE", gt=0)
     rate_limit_burst: int = Field(200, validation_alias="RATE_LIMIT_BURST", gt=0)

@@ -6,9 +6,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.bus.topology import ASSIGNMENT_REQUESTS, ASSIGNMENT_RPC, by_routing_key
+from leadflow.bus.topology import (
+    ASSIGNMENT_PRESENCE,
+    ASSIGNMENT_REQUESTS,
+    ASSIGNMENT_RPC,
+    by_routing_key,
+)
 from leadflow.db import OutboxRelay, run_migrations, session_factory
 from leadflow.http import ops_router
+from leadflow.periodic import Periodic
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
@@ -28,11 +34,25 @@ async def migrate(settings: Settings) -> None:
         await engine.dispose()
 
 
+def sweep_interval_s(settings: Settings) -> float:
+    """Often enough that an SLA is kept to within a quarter of itself, at most every 30 s."""
+    if settings.assignment_sla_minutes is None:
+        return 30.0
+    return max(0.5, min(30.0, settings.assignment_sla_minutes * 60 / 4))
+
+
 def build(settings: Settings, bus: Bus) -> Service:
     engine = settings.engine_for("assignment")
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, sessions, OUTBOX, bus)
-    handlers = AssignmentHandlers(sessions=sessions, relay=relay)
+    handlers = AssignmentHandlers(
+        sessions=sessions,
+        relay=relay,
+        policy=settings.assignment_policy,
+        skip_offline=settings.assignment_skip_offline,
+        sla_minutes=settings.assignment_sla_minutes,
+    )
+    sweep = Periodic("assignment-sweep", sweep_interval_s(settings), handlers.sweep)
     bus.consume(
         ASSIGNMENT_REQUESTS,
         by_routing_key(
@@ -46,6 +66,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         ),
     )
 
+    bus.consume(ASSIGNMENT_PRESENCE, handlers.on_presence)
     bus.serve(ASSIGNMENT_RPC, rpc_dispatcher({"consultant_stats": handlers.consultant_stats}))
 
     async def database_ready() -> bool:
@@ -63,7 +84,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         name="assignment",
         app=app,
         before_bus=[prepare],
-        after_bus=[relay.start],
-        before_stop=[relay.stop],
+        after_bus=[relay.start, sweep.start],
+        before_stop=[sweep.stop, relay.stop],
         on_stop=[engine.dispose],
     )

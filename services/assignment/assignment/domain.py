@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from leadflow.events import Role, Temperature
 
@@ -16,6 +17,12 @@ class Candidate:
     role: Role
     active: bool
     created_at: datetime
+    open_leads: int = 0
+    max_open_leads: int | None = None
+
+    @property
+    def has_room(self) -> bool:
+        return self.max_open_leads is None or self.open_leads < self.max_open_leads
 
 
 def eligible_in_rotation_order(candidates: list[Candidate]) -> list[Candidate]:
@@ -36,6 +43,41 @@ def next_in_rotation(eligible: list[Candidate], position: int) -> Candidate:
     return eligible[(position - 1) % len(eligible)]
 
 
+def steps_to_next(
+    eligible: list[Candidate], position: int, takes: Callable[[Candidate], bool]
+) -> int | None:
+    """How far the cursor, now at `position`, advances to the next consultant who `takes`
+    the lead, skipping those who don't; None when nobody does.
+
+    The rotation stays over the whole eligible list, so over every lap each consultant
+    who takes leads gets exactly one, whoever was skipped.
+    """
+    count = len(eligible)
+    for step in range(1, count + 1):
+        if takes(eligible[(position + step - 1) % count]):
+            return step
+    return None
+
+
+def who_takes(
+    eligible: list[Candidate],
+    *,
+    capacity: bool,
+    online: Collection[str] | None,
+    exclude: str | None = None,
+) -> Callable[[Candidate], bool]:
+    """The policies as one predicate: room under `max_open_leads` (capacity), connected
+    right now (when `online` is given: unless nobody who could take it is), not `exclude`."""
+
+    def could(candidate: Candidate) -> bool:
+        return candidate.id != exclude and (not capacity or candidate.has_room)
+
+    present = set(online or ()) & {c.id for c in eligible if could(c)}
+    if online is None or not present:
+        return could
+    return lambda candidate: could(candidate) and candidate.id in present
+
+
 def waiting_order(
     temperature: Temperature | None, lead_created_at: datetime
 ) -> tuple[int, datetime]:
@@ -45,6 +87,29 @@ def waiting_order(
 
 CLOSED_STATUSES = {"WON", "LOST"}
 COUNTED_OVERRIDES = {"manual", "creator"}
+
+
+def open_lead_changes(
+    before: tuple[str | None, str] | None, after: tuple[str | None, str]
+) -> dict[str, int]:
+    """How each consultant's open-lead count moves when a lead's (consultant, status)
+    goes from `before` to `after`."""
+    changes: dict[str, int] = {}
+
+    def move(state: tuple[str | None, str], sign: int) -> None:
+        consultant, status = state
+        if consultant is not None and status not in CLOSED_STATUSES:
+            changes[consultant] = changes.get(consultant, 0) + sign
+
+    if before is not None:
+        move(before, -1)
+    move(after, +1)
+    return {consultant: delta for consultant, delta in changes.items() if delta}
+
+
+def sla_deadline(now: datetime, sla_minutes: float) -> datetime:
+    """Leads assigned before this and still unworked are due for reassignment."""
+    return now - timedelta(minutes=sla_minutes)
 
 
 def is_newer(stored_version: int | None, incoming_version: int) -> bool:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, add_to_outbox, already_handled
 from leadflow.events import (
+    UNWORKED_STATUSES,
     AssignmentDecided,
     ConsultantSaved,
     LeadAssigned,
     LeadAssignmentRequested,
     LeadCreated,
     LeadUpdated,
+    PresenceSnapshot,
     Role,
     Temperature,
     utcnow,
 )
 from leadflow.rpc import Forbidden, NotFound
+from leadflow.settings import AssignmentPolicy
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -30,14 +34,19 @@ from assignment.domain import (
     eligible_in_rotation_order,
     is_newer,
     next_in_rotation,
+    open_lead_changes,
+    sla_deadline,
     stats_from,
+    steps_to_next,
     waiting_order,
+    who_takes,
 )
 from assignment.models import (
     OUTBOX,
     ConsultantStats,
     KnownConsultant,
     LeadState,
+    PresenceRecord,
     RotationCursor,
     WaitingLead,
 )
@@ -54,8 +63,15 @@ def _move_cursor(step: int) -> Any:
 
 @dataclass
 class AssignmentHandlers:
+    """Lock order, to stay free of deadlocks across replicas: a transaction that advances
+    the cursor takes its row first, and consultant rows only after it; a transaction that
+    changes consultant rows without the cursor commits before it drains waiting leads."""
+
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
+    policy: AssignmentPolicy = AssignmentPolicy.ROUND_ROBIN
+    skip_offline: bool = False
+    sla_minutes: float | None = None
 
     async def on_assignment_requested(self, delivery: Delivery) -> None:
         event = delivery.event()
@@ -92,11 +108,10 @@ class AssignmentHandlers:
                 )
             else:
                 row.role, row.active = consultant.role.value, consultant.active
+            row.max_open_leads = consultant.max_open_leads
             session.add(row)
-            await session.flush()
-            await self._drain_waiting(session)
             await session.commit()
-        self.relay.wake()
+        await self.drain_waiting()
 
     async def on_lead_event(self, delivery: Delivery) -> None:
         """Track each lead's consultant and column; count creator and manual assignments."""
@@ -107,11 +122,21 @@ class AssignmentHandlers:
             if await already_handled(session, OUTBOX, event.event_id):
                 return
             state = await session.get(LeadState, lead.id)
+            freed = False
             if is_newer(state.version if state else None, lead.version):
+                before = (state.consultant_id, state.status) if state else None
                 state = state or LeadState(lead_id=lead.id, status=lead.status.value)
-                state.consultant_id, state.status = lead.consultant_id, lead.status.value
+                # A lead is never unassigned: a consultant the decision already recorded
+                # stays when an older-news event (e.g. lead.created) comes in after it.
+                consultant_id = lead.consultant_id or state.consultant_id
+                if consultant_id != state.consultant_id:
+                    state.assigned_at = event.occurred_at
+                state.consultant_id, state.status = consultant_id, lead.status.value
                 state.version = lead.version
                 session.add(state)
+                changes = open_lead_changes(before, (consultant_id, lead.status.value))
+                await self._move_open_counts(session, changes)
+                freed = any(delta < 0 for delta in changes.values())
             override = (
                 "creator"
                 if isinstance(event, LeadCreated) and lead.consultant_id
@@ -122,6 +147,59 @@ class AssignmentHandlers:
             if override in COUNTED_OVERRIDES and lead.consultant_id:
                 await self._count(session, lead.consultant_id)
             await session.commit()
+        if freed and self.policy is AssignmentPolicy.CAPACITY:
+            await self.drain_waiting()
+
+    async def on_presence(self, delivery: Delivery) -> None:
+        """A realtime replica's snapshot of who is connected replaces its previous one."""
+        event = delivery.event()
+        assert isinstance(event, PresenceSnapshot)
+        async with self.sessions() as session:
+            row = await session.get(PresenceRecord, event.replica_id)
+            expires_at = event.occurred_at + timedelta(seconds=event.valid_for_s)
+            if row is not None and row.expires_at >= expires_at:
+                return  # an older snapshot, delivered late
+            row = row or PresenceRecord(replica_id=event.replica_id, expires_at=expires_at)
+            row.consultant_ids, row.expires_at = list(event.consultant_ids), expires_at
+            session.add(row)
+            await session.commit()
+
+    async def sweep(self) -> None:
+        """Periodic: reassign leads past their SLA, then hand out anything still waiting
+        (a drain cut short by a crash or a deadlock is finished here)."""
+        if self.sla_minutes is not None:
+            await self.reassign_overdue()
+        await self.drain_waiting()
+
+    async def reassign_overdue(self, batch: int = 100) -> int:
+        """Leads still unworked `sla_minutes` after assignment go to the next consultant."""
+        assert self.sla_minutes is not None
+        now = utcnow()
+        async with self.sessions() as session:
+            overdue = (
+                await session.exec(
+                    select(LeadState)
+                    .where(col(LeadState.status).in_(UNWORKED_STATUSES))
+                    .where(col(LeadState.consultant_id).is_not(None))
+                    .where(col(LeadState.assigned_at) < sla_deadline(now, self.sla_minutes))
+                    .order_by(col(LeadState.assigned_at))
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            moved = 0
+            for state in overdue:
+                if await self._assign(
+                    session, state.lead_id, rule="sla", exclude=state.consultant_id
+                ):
+                    moved += 1
+                else:
+                    state.assigned_at = now  # nobody else can take it: wait another SLA
+                    session.add(state)
+            await session.commit()
+        if moved:
+            self.relay.wake()
+        return moved
 
     async def consultant_stats(self, params: dict[str, Any]) -> dict[str, object]:
         """GET /api/consultants/{id}/stats: admins, managers, or the consultant themself."""
@@ -152,32 +230,87 @@ class AssignmentHandlers:
         stats.last_assigned_at = utcnow()
         session.add(stats)
 
-    async def _drain_waiting(self, session: AsyncSession) -> None:
-        """Someone may have become eligible: hand out waiting leads, HOT and oldest first."""
-        waiting = list((await session.exec(select(WaitingLead))).all())
-        waiting.sort(
-            key=lambda w: waiting_order(
-                Temperature(w.temperature) if w.temperature else None, w.lead_created_at
+    async def drain_waiting(self) -> None:
+        """Someone may have become eligible or freed capacity: hand out waiting leads,
+        HOT first and oldest first within each temperature."""
+        async with self.sessions() as session:
+            # Rows another replica is draining are skipped, so no lead is handed out twice.
+            waiting = list(
+                (await session.exec(select(WaitingLead).with_for_update(skip_locked=True))).all()
             )
-        )
-        for lead in waiting:
-            if not await self._assign(session, lead.lead_id):
-                return
-            await session.delete(lead)
+            waiting.sort(
+                key=lambda w: waiting_order(
+                    Temperature(w.temperature) if w.temperature else None, w.lead_created_at
+                )
+            )
+            for lead in waiting:
+                if not await self._assign(session, lead.lead_id):
+                    break
+                await session.delete(lead)
+            await session.commit()
+        self.relay.wake()
 
-    async def _assign(self, session: AsyncSession, lead_id: str) -> bool:
-        """Pick the next eligible consultant for `lead_id`; False if nobody is eligible."""
+    async def _move_open_counts(self, session: AsyncSession, changes: dict[str, int]) -> None:
+        for consultant_id, delta in sorted(changes.items()):
+            await session.exec(
+                update(KnownConsultant)
+                .where(col(KnownConsultant.id) == consultant_id)
+                .values(open_leads=col(KnownConsultant.open_leads) + delta)
+            )
+
+    async def _eligible(self, session: AsyncSession) -> list[Candidate]:
         rows = (await session.exec(select(KnownConsultant))).all()
-        eligible = eligible_in_rotation_order(
-            [Candidate(r.id, Role(r.role), r.active, r.created_at) for r in rows]
+        return eligible_in_rotation_order(
+            [
+                Candidate(
+                    r.id, Role(r.role), r.active, r.created_at, r.open_leads, r.max_open_leads
+                )
+                for r in rows
+            ]
         )
-        if not eligible:
-            return False
-        # Advancing the cursor takes its row lock until commit: concurrent replicas queue
-        # here, so every position is handed out exactly once. Everything that can be done
-        # before taking it is done before.
-        position = (await session.exec(_move_cursor(+1))).scalar_one()
-        chosen = next_in_rotation(eligible, position)
+
+    async def _online(self, session: AsyncSession, now: datetime) -> set[str]:
+        rows = (
+            await session.exec(select(PresenceRecord).where(PresenceRecord.expires_at > now))
+        ).all()
+        return {consultant for row in rows for consultant in row.consultant_ids}
+
+    async def _assign(
+        self,
+        session: AsyncSession,
+        lead_id: str,
+        *,
+        rule: str = "round_robin",
+        exclude: str | None = None,
+    ) -> bool:
+        """Pick the next consultant for `lead_id` by the policy; False if nobody can take it."""
+        plain = self.policy is AssignmentPolicy.ROUND_ROBIN and not self.skip_offline
+        if plain and exclude is None:
+            eligible = await self._eligible(session)
+            if not eligible:
+                return False
+            # Advancing the cursor takes its row lock until commit: concurrent replicas
+            # queue here, so every position is handed out exactly once. Everything that can
+            # be done before taking it is done before.
+            position = (await session.exec(_move_cursor(+1))).scalar_one()
+            chosen = next_in_rotation(eligible, position)
+        else:
+            # Room and presence change with every decision: read them under the lock.
+            position = (await session.exec(_move_cursor(0))).scalar_one()
+            eligible = await self._eligible(session)
+            online = await self._online(session, utcnow()) if self.skip_offline else None
+            takes = who_takes(
+                eligible,
+                capacity=self.policy is AssignmentPolicy.CAPACITY,
+                online=online,
+                exclude=exclude,
+            )
+            step = steps_to_next(eligible, position, takes)
+            if step is None:
+                return False
+            await session.exec(_move_cursor(step))
+            chosen = next_in_rotation(eligible, position + step)
+            await self._record_decision(session, lead_id, chosen.id)
         await self._count(session, chosen.id)
         await add_to_outbox(
             session,
@@ -185,8 +318,19 @@ class AssignmentHandlers:
             AssignmentDecided(
                 lead_id=lead_id,
                 consultant_id=chosen.id,
-                rule="round_robin",
+                rule=rule,
                 eligible_ids=[c.id for c in eligible],
+                reassigns=exclude,
             ),
         )
         return True
+
+    async def _record_decision(self, session: AsyncSession, lead_id: str, chosen: str) -> None:
+        """Count the lead as open for `chosen` now, not when lead.assigned comes back: a
+        burst of decisions must not overfill anyone's capacity in between."""
+        state = await session.get(LeadState, lead_id)
+        before = (state.consultant_id, state.status) if state else None
+        state = state or LeadState(lead_id=lead_id, status="NEW")
+        state.consultant_id, state.assigned_at = chosen, utcnow()
+        session.add(state)
+        await self._move_open_counts(session, open_lead_changes(before, (chosen, state.status)))

@@ -7,7 +7,7 @@ from typing import Any
 
 from leadflow.db import UtcDateTime, outbox_tables
 from leadflow.events import utcnow
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 
@@ -24,6 +24,10 @@ class KnownConsultant(SQLModel, table=True):
     role: str = Field(max_length=16)
     active: bool
     created_at: datetime = _ts()
+    max_open_leads: int | None = None
+    # Kept by every change of a lead's consultant or column, so the capacity policy reads
+    # one number per consultant instead of counting leads on each decision.
+    open_leads: int = 0
 
 
 class RotationCursor(SQLModel, table=True):
@@ -66,3 +70,14 @@ class LeadState(SQLModel, table=True):
     consultant_id: str | None = Field(default=None, max_length=32, index=True)
     status: str = Field(max_length=16)
     version: int = 0
+    assigned_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+
+
+class PresenceRecord(SQLModel, table=True):
+    """The consultants connected to one realtime replica, as its last snapshot said."""
+
+    __tablename__ = "assignment_presence"
+
+    replica_id: str = Field(primary_key=True, max_length=64)
+    consultant_ids: list[str] = Field(default_factory=list, sa_type=JSON)
+    expires_at: datetime = Field(sa_type=UtcDateTime)

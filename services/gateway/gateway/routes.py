@@ -44,6 +44,7 @@ class ConsultantBody(BaseModel):
     role: Role = Role.CONSULTANT
     phone: str | None = None
     active: bool = True
+    max_open_leads: int | None = None
 
 
 class RefreshBody(BaseModel):
@@ -58,6 +59,7 @@ class ConsultantPatchBody(BaseModel):
     phone: str | None = None
     active: bool | None = None
     password: str | None = None
+    max_open_leads: int | None = None
 
 
 class LeadPatchBody(BaseModel):

@@ -54,6 +54,7 @@ class ConsultantInput(BaseModel):
     role: Role = Role.CONSULTANT
     phone: str | None = None
     active: bool = True
+    max_open_leads: int | None = Field(None, ge=1, le=100_000)
 
     _email = field_validator("email")(classmethod(lambda cls, v: _normalise_email(v)))
 
@@ -78,6 +79,7 @@ class ConsultantPatch(BaseModel):
     phone: str | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=1024)
+    max_open_leads: int | None = Field(None, ge=1, le=100_000)
 
     @field_validator("phone")
     @classmethod
@@ -123,6 +125,7 @@ class AccountsHandlers:
                 role=data.role.value,
                 phone=data.phone,
                 active=data.active,
+                max_open_leads=data.max_open_leads,
             )
             session.add(row)
             view = repo.consultant_view(row)
@@ -154,7 +157,7 @@ class AccountsHandlers:
                 changes.get("active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
             ):
                 raise Conflict("an admin cannot deactivate or demote themselves")
-            for name in ("name", "phone", "active"):
+            for name in ("name", "phone", "active", "max_open_leads"):
                 if name in changes:
                     setattr(row, name, changes[name])
             if changes.get("role"):

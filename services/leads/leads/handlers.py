@@ -12,6 +12,7 @@ from typing import Any
 from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, already_handled
 from leadflow.events import (
+    UNWORKED_STATUSES,
     AssignmentDecided,
     Event,
     LeadAssigned,
@@ -304,6 +305,11 @@ class LeadsHandlers:
             )
             if lead is None or consultant is None or lead.consultant_id == consultant.id:
                 await session.commit()
+                return
+            if event.reassigns is not None and (
+                lead.consultant_id != event.reassigns or lead.status not in UNWORKED_STATUSES
+            ):
+                await session.commit()  # worked (or moved) since the SLA sweep looked
                 return
             previous = lead.consultant_id
             lead.consultant_id = consultant.id

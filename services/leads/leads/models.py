@@ -28,6 +28,7 @@ class Consultant(SQLModel, table=True):
     role: str = Field(max_length=16, index=True)
     phone: str | None = Field(default=None, max_length=20)
     active: bool = Field(default=True)
+    max_open_leads: int | None = None
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

@@ -27,6 +27,7 @@ def consultant_view(row: Consultant) -> ConsultantView:
         role=Role(row.role),
         phone=row.phone,
         active=row.active,
+        max_open_leads=row.max_open_leads,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

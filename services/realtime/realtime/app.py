@@ -8,20 +8,39 @@ gateway's port; every replica binds its own queue, so each sees every event.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 
 from fastapi import FastAPI
 from leadflow.bus import Bus
 from leadflow.bus.topology import REALTIME_FANOUT
+from leadflow.events import PresenceSnapshot
 from leadflow.http import ops_router
+from leadflow.periodic import Periodic
 from leadflow.service import Service
 from leadflow.settings import Settings
 
 from realtime.handlers import RealtimeHandlers
 from realtime.hub import CLOSE_GOING_AWAY, Hub
 
+PRESENCE_HEARTBEAT_S = 20.0
+
 
 def build(settings: Settings, bus: Bus) -> Service:
-    hub = Hub()
+    replica_id = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def publish_presence() -> None:
+        """Who is connected here, for ASSIGNMENT_SKIP_OFFLINE; renewed before it lapses."""
+        await bus.publish_event(
+            PresenceSnapshot(
+                replica_id=replica_id,
+                consultant_ids=hub.online(),
+                valid_for_s=3 * PRESENCE_HEARTBEAT_S,
+            )
+        )
+
+    presence = Periodic("realtime-presence", PRESENCE_HEARTBEAT_S, publish_presence)
+    hub = Hub(on_presence_change=presence.wake)
     handlers = RealtimeHandlers(hub, settings.jwt_secret)
     bus.consume(REALTIME_FANOUT, handlers.on_event)
     app = FastAPI(title="leadflow realtime", openapi_url=None)
@@ -41,5 +60,6 @@ def build(settings: Settings, bus: Bus) -> Service:
         name="realtime",
         app=app,
         public_prefixes=("/ws", "/api/events"),
-        before_stop=[going_away],
+        after_bus=[presence.start],
+        before_stop=[going_away, presence.stop, publish_presence],
     )

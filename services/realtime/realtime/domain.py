@@ -102,6 +102,26 @@ def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
                     lead_scoped=True,
                 )
             )
+        if event.rule == "sla" and event.previous_consultant_id:
+            # The consultant who let it wait learns it has gone, and to whom; no more than
+            # that, since the lead is no longer theirs to see.
+            frames.append(
+                Frame(
+                    id=event.event_id + ":r",
+                    event="notification",
+                    room=f"consultant:{event.previous_consultant_id}",
+                    data={
+                        "type": "lead_reassigned",
+                        "reason": "sla",
+                        "lead_id": event.lead.id,
+                        "lead_name": event.lead.name,
+                        "consultant_id": event.lead.consultant_id,
+                    },
+                    ts=event.occurred_at.isoformat(),
+                    lead_owner=None,
+                    lead_scoped=False,
+                )
+            )
         return frames
     if isinstance(event, WhatsAppMessageReceived):
         lead_id, owner = owners.owner_of_chat(event.chat_jid)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from leadflow.auth import AccessClaims
@@ -56,11 +58,23 @@ class Client:
 
 
 class Hub:
-    def __init__(self, *, send_queue_size: int = 256, replay_capacity: int = 5000) -> None:
+    def __init__(
+        self,
+        *,
+        send_queue_size: int = 256,
+        replay_capacity: int = 5000,
+        on_presence_change: Callable[[], None] = lambda: None,
+    ) -> None:
         self.clients: set[Client] = set()
         self.send_queue_size = send_queue_size
         self.buffer = ReplayBuffer(replay_capacity)
         self.owners = LeadOwners()
+        self.connections: collections.Counter[str] = collections.Counter()  # per consultant
+        self.on_presence_change = on_presence_change
+
+    def online(self) -> list[str]:
+        """Consultants with at least one open connection to this replica."""
+        return sorted(self.connections)
 
     def connect(self, claims: AccessClaims, transport: str, rooms: list[str]) -> Client:
         client = Client(claims, asyncio.Queue(self.send_queue_size), transport)
@@ -68,12 +82,20 @@ class Hub:
         client.rooms.update(room for room in rooms if may_join(claims, room))
         self.clients.add(client)
         CLIENTS.labels(transport).inc()
+        self.connections[claims.consultant_id] += 1
+        if self.connections[claims.consultant_id] == 1:
+            self.on_presence_change()
         return client
 
     def disconnect(self, client: Client) -> None:
         if client in self.clients:
             self.clients.discard(client)
             CLIENTS.labels(client.transport).dec()
+            consultant = client.claims.consultant_id
+            self.connections[consultant] -= 1
+            if self.connections[consultant] <= 0:
+                del self.connections[consultant]
+                self.on_presence_change()
 
     def replay(self, client: Client, last_event_id: str) -> None:
         """Frames the client missed since `last_event_id`, or a `resync` if that is gone."""

@@ -33,6 +33,8 @@ ASSIGNMENT_REQUESTS = QueueSpec(
         "lead.assigned",
     ),
 )
+# Presence changes often and matters little: its own queue keeps it off the decisions' path.
+ASSIGNMENT_PRESENCE = QueueSpec("assignment.presence", bindings=("presence.snapshot",))
 REALTIME_FANOUT = QueueSpec(
     "realtime.fanout",
     bindings=(
@@ -87,6 +89,7 @@ ALL_QUEUES = (
     AI_CLASSIFY,
     AI_LIVIA,
     ASSIGNMENT_REQUESTS,
+    ASSIGNMENT_PRESENCE,
     REALTIME_FANOUT,
     *(session_send_queue(s) for s in SessionName),
 )

@@ -9,6 +9,7 @@ from leadflow.events.base import (
     utcnow,
 )
 from leadflow.events.leads import (
+    UNWORKED_STATUSES,
     ConsultantRef,
     ConsultantSaved,
     ConsultantView,
@@ -29,7 +30,7 @@ from leadflow.events.livia import (
     LiviaTurnDecided,
     LiviaTurnRequested,
 )
-from leadflow.events.pipeline import AssignmentDecided, LeadClassified
+from leadflow.events.pipeline import AssignmentDecided, LeadClassified, PresenceSnapshot
 from leadflow.events.whatsapp import (
     MessageStatus,
     SendConsultantMessage,
@@ -44,6 +45,7 @@ from leadflow.events.whatsapp import (
 
 __all__ = [
     "EVENT_TYPES",
+    "UNWORKED_STATUSES",
     "AssignmentDecided",
     "ConsultantRef",
     "ConsultantSaved",
@@ -63,6 +65,7 @@ __all__ = [
     "LiviaTurnDecided",
     "LiviaTurnRequested",
     "MessageStatus",
+    "PresenceSnapshot",
     "Role",
     "SendConsultantMessage",
     "SendLiviaMessage",

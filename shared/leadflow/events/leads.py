@@ -21,6 +21,11 @@ class LeadStatus(StrEnum):
     LOST = "LOST"
 
 
+# Columns of a lead nobody has worked yet: the assignment SLA clock runs while it stays in
+# them, and an SLA reassignment is void once the lead has left them.
+UNWORKED_STATUSES = (LeadStatus.NEW.value, LeadStatus.QUALIFIED.value)
+
+
 class Temperature(StrEnum):
     HOT = "HOT"
     WARM = "WARM"
@@ -78,6 +83,9 @@ class ConsultantView(BaseModel):
     role: Role
     phone: str | None = None
     active: bool
+    max_open_leads: int | None = Field(
+        None, description="capacity policy: no new leads while this many are open"
+    )
     created_at: datetime
     updated_at: datetime
 

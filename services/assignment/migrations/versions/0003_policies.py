@@ -1,0 +1,48 @@
+"""capacity counters, assignment time (SLA) and realtime presence
+
+Revision ID: 0003_policies
+Revises: 0002_lead_states
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_policies"
+down_revision = "0002_lead_states"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.add_column("assignment_consultants", sa.Column("max_open_leads", sa.Integer()))
+    op.add_column(
+        "assignment_consultants",
+        sa.Column("open_leads", sa.Integer(), nullable=False, server_default="0"),
+    )
+    op.add_column("assignment_lead_states", sa.Column("assigned_at", TS))
+    op.create_index(
+        "ix_assignment_lead_states_assigned_at", "assignment_lead_states", ["assigned_at"]
+    )
+    # Leads already assigned count as open from now on; their column decides.
+    op.execute(
+        "UPDATE assignment_consultants SET open_leads = (SELECT count(*) FROM"
+        " assignment_lead_states s WHERE s.consultant_id = assignment_consultants.id"
+        " AND s.status NOT IN ('WON', 'LOST'))"
+    )
+    op.create_table(
+        "assignment_presence",
+        sa.Column("replica_id", sa.String(64), primary_key=True),
+        sa.Column("consultant_ids", sa.JSON(), nullable=False),
+        sa.Column("expires_at", TS, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("assignment_presence")
+    op.drop_index("ix_assignment_lead_states_assigned_at", "assignment_lead_states")
+    with op.batch_alter_table("assignment_lead_states") as batch:
+        batch.drop_column("assigned_at")
+    with op.batch_alter_table("assignment_consultants") as batch:
+        batch.drop_column("open_leads")
+        batch.drop_column("max_open_leads")
