@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in turn, each in its own process, with its defaults.
 
-    .venv/bin/python -m bench [name ...]
+.venv/bin/python -m bench [name ...]
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Classification: what the ai service adds on top of the Groq call itself.
 
-    .venv/bin/python -m bench.ai [--leads 2000] [--rate 200]
+    .venv/bin/python -m bench.ai [--leads 2000] [--rate 100]
 
-A fake Groq (this process, answering at once) serves both sides:
+An instant Groq stand-in (its own process, bench/instant_groq.py) serves both sides:
 - baseline: the raw `groq` client calling it, paced at --rate, then flat out;
 - service: the ai service as its own process, `lead.created` published at --rate and
   `lead.classified` consumed, then a burst of --leads for classifications/s.
@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import socket
 import statistics
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import groq
 from leadflow.bus import Delivery, QueueSpec
 from leadflow.bus.rabbit import RabbitBus
 from leadflow.events import LeadClassified, LeadCreated, LeadSource, LeadStatus, LeadView
-from leadflow.testing.fake_groq import FakeGroq, json_answer
 from leadflow.testing.fixtures import service_env
 from leadflow.testing.processes import running_cluster
 from leadflow.testing.services import (
@@ -38,7 +42,25 @@ from leadflow.testing.services import (
 
 from bench.assignment import paced, percentile
 
-ANSWER = {"temperature": "HOT", "score": 88, "reasons": ["income fits (+30)"]}
+
+@contextlib.contextmanager
+def instant_groq() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "bench.instant_groq", str(port)])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError("bench.instant_groq did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def summary(latencies: list[float]) -> tuple[float, float]:
@@ -65,6 +87,8 @@ async def raw_client(base_url: str, count: int, rate: float) -> tuple[list[float
         latencies.append(time.perf_counter() - started)
 
     try:
+        await paced_and_collected(min(200, count), rate, call)  # warm up, as for the service
+        latencies.clear()
         await paced_and_collected(count, rate, call)
         paced_latencies = list(latencies)
         limit = asyncio.Semaphore(32)
@@ -81,7 +105,7 @@ async def raw_client(base_url: str, count: int, rate: float) -> tuple[list[float
 
 
 async def paced_and_collected(
-    count: int, rate: float, call: Callable[[int], Awaitable[None]]
+    count: int, rate: float, call: Callable[[int], Coroutine[Any, Any, None]]
 ) -> None:
     tasks: list[asyncio.Task[None]] = []
 
@@ -99,7 +123,7 @@ def lead_created(i: int) -> LeadCreated:
             id=f"lead-{i}-{uuid.uuid4().hex[:6]}",
             name=f"Lead {i}",
             phone=f"+5511{i:09d}",
-            source=LeadSource.API,
+            source=LeadSource.WEBSITE,
             status=LeadStatus.NEW,
             metadata={"income": 9000, "down_payment": 60000},
             version=1,
@@ -211,17 +235,18 @@ async def service(base_url: str, count: int, rate: float) -> tuple[list[float], 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--rate", type=float, default=100)
     args = parser.parse_args()
-    with FakeGroq(default=lambda request: json_answer(ANSWER)) as fake:
-        raw, raw_per_s = await raw_client(fake.base_url, args.leads, args.rate)
+    with instant_groq() as base_url:
+        raw, raw_per_s = await raw_client(base_url, args.leads, args.rate)
         hops = await bare_broker(args.leads, args.rate)
-        classified, per_s = await service(fake.base_url, args.leads, args.rate)
+        classified, per_s = await service(base_url, args.leads, args.rate)
     raw_p50, raw_p99 = summary(raw)
     p50, p99 = summary(classified)
     hop_p50, hop_p99 = summary(hops)
     print(
-        f"\n{args.leads} leads at {args.rate:.0f}/s, then a burst (fake Groq answering at once)\n"
+        f"\n{args.leads} leads at {args.rate:.0f}/s, then a burst "
+        "(Groq stand-in answering at once)\n"
     )
     print(line("raw groq client call", raw, f"flat out {raw_per_s:.0f} calls/s"))
     print(line("bare broker round trip (2 hops)", hops))
