@@ -1,12 +1,17 @@
-"""The baseline: a bare FastAPI endpoint that validates the same lead body, nothing else."""
+"""Baselines: bare FastAPI endpoints doing only the request's own work.
+
+POST /api/leads validates the same lead body; GET /api/chats returns a page of an
+in-memory list of chats of the same shape (no token, no broker hop).
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from gateway.routes import LeadBody
 from leads.domain import LeadInput
 
@@ -22,6 +27,25 @@ async def ready() -> dict[str, str]:
 async def create(body: LeadBody) -> dict[str, Any]:
     lead = LeadInput.model_validate(body.model_dump(exclude_none=True))
     return {"data": lead.model_dump(mode="json")}
+
+
+CHATS = [
+    {
+        "id": f"55219{i:08d}@s.whatsapp.net",
+        "name": f"Contato {i}",
+        "phone": f"+55219{i:08d}",
+        "last_message": f"mensagem {i}",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "unread_count": 1,
+        "lead_id": f"{i:032x}",
+    }
+    for i in range(1000)
+]
+
+
+@app.get("/api/chats")
+async def chats(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+    return {"data": CHATS[:limit]}
 
 
 if __name__ == "__main__":

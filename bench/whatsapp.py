@@ -4,7 +4,8 @@
 
 Messages are injected into the consultant session (as WhatsApp would deliver them) and
 counted once the leads service has stored them; then the index is filled to --chats
-chats and GET /api/chats is driven with wrk (loopback).
+chats and GET /api/chats is driven with wrk (loopback) at 1 and 16 connections, beside a
+bare FastAPI endpoint returning a page of an in-memory list of the same shape.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from leadflow.bus.topology import session_endpoint
 from leadflow.events import SessionName
 from leadflow.rpc import RpcClient
 from leadflow.testing.fixtures import service_env
-from leadflow.testing.processes import running_cluster
+from leadflow.testing.processes import Cluster, running_cluster
 from leadflow.testing.services import (
     LOCAL_POSTGRES,
     LOCAL_RABBITMQ,
@@ -33,7 +34,7 @@ from leadflow.testing.services import (
     plain_postgres_url,
 )
 
-from bench.leads import run_wrk, token
+from bench.leads import row, run_wrk, token
 
 
 async def inject(client: RpcClient, start: int, count: int, concurrency: int = 64) -> None:
@@ -67,7 +68,9 @@ async def wait_until_stored(database: str, messages: int, deadline: float) -> No
         await asyncio.sleep(0.05)
 
 
-async def measure(cluster_gateway: str, env: dict[str, str], messages: int, chats: int) -> None:
+async def measure(
+    cluster_gateway: str, bare_url: str, env: dict[str, str], messages: int, chats: int
+) -> None:
     bus = RabbitBus(LOCAL_RABBITMQ, namespace=env["BROKER_NAMESPACE"])
     await bus.start()
     client = RpcClient(bus, session_endpoint(SessionName.CONSULTANT), timeout=30)
@@ -82,15 +85,24 @@ async def measure(cluster_gateway: str, env: dict[str, str], messages: int, chat
             f"in {elapsed:.1f} s -> {messages / elapsed:.0f} messages/s"
         )
         await inject(client, messages, chats - messages)
+        # Listing is measured on a quiet system, not beside 8,000 messages being stored.
+        await wait_until_stored(env["DATABASE_URL"], chats, deadline=time.perf_counter() + 600)
         bearer = await token(cluster_gateway)
         script = f'wrk.headers["Authorization"] = "Bearer {bearer}"'
         for limit in (50, 200):
-            figures = run_wrk(f"{cluster_gateway}/api/chats?limit={limit}", script, 8, 16)
-            print(
-                f"GET /api/chats?limit={limit} with {chats} chats in the index: "
-                f"p50 {figures['p50']:.1f} ms  p99 {figures['p99']:.1f} ms  "
-                f"{figures['rps']:.0f} req/s"
-            )
+            for connections in (1, 16):
+                bare = run_wrk(f"{bare_url}/api/chats?limit={limit}", script, 5, connections)
+                figures = run_wrk(
+                    f"{cluster_gateway}/api/chats?limit={limit}", script, 8, connections
+                )
+                print(row(f"bare, limit={limit}, {connections} conn", bare))
+                print(
+                    row(
+                        f"GET /api/chats limit={limit} {connections} conn",
+                        figures,
+                        bare["rps"],
+                    )
+                )
         listing = json.dumps(
             await client.call("list_chats", actor={"id": "x", "role": "admin"}, limit=1000)
         )
@@ -115,10 +127,15 @@ def main() -> int:
         "RATE_LIMIT_BURST": "1000000",
         "WHATSAPP_CHAT_INDEX_MAX": str(args.chats),
     }
+    baseline = Cluster(env={})
     try:
+        baseline.start("bare", command=[sys.executable, "-m", "bench.bare_endpoint"])
+        baseline.wait_ready()
         with running_cluster(env, services=("gateway", "leads", "wa-consultant")) as cluster:
-            asyncio.run(measure(cluster.gateway, env, args.messages, args.chats))
+            bare_url = baseline.processes["bare"][0].url
+            asyncio.run(measure(cluster.gateway, bare_url, env, args.messages, args.chats))
     finally:
+        baseline.stop_all()
         asyncio.run(delete_namespace(LOCAL_RABBITMQ, namespace))
         asyncio.run(drop_database(LOCAL_POSTGRES, database))
     return 0

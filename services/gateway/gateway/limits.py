@@ -154,6 +154,9 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
+VERIFIED_CLAIMS = "verified_access_claims"
+
+
 def client_address(scope: Scope) -> str:
     client = scope.get("client") or ("unknown", 0)
     return f"ip:{client[0]}"
@@ -168,5 +171,8 @@ def client_key(scope: Scope, secret: str) -> str:
     auth = headers.get(b"authorization", b"").decode(errors="ignore")
     if auth.lower().startswith("bearer "):
         with contextlib.suppress(TokenError):
-            return f"sub:{verify_access_token(secret, auth[7:].strip()).consultant_id}"
+            claims = verify_access_token(secret, auth[7:].strip())
+            # Verified once per request: the auth dependency reads it from request.state.
+            scope.setdefault("state", {})[VERIFIED_CLAIMS] = claims
+            return f"sub:{claims.consultant_id}"
     return client_address(scope)

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from leadflow.auth import issue_access_token
 from leadflow.events import LeadSource, LeadStatus, Role, Temperature
@@ -14,7 +13,16 @@ from leadflow.rpc import Invalid, Unauthorized, describe_validation_errors
 from leadflow.settings import Settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.deps import AdminOnly, AssignmentDep, Caller, LeadsDep, SettingsDep, Staff, actor
+from gateway.deps import (
+    AdminOnly,
+    AssignmentDep,
+    Caller,
+    LeadsDep,
+    SettingsDep,
+    Staff,
+    actor,
+    json_page,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -193,9 +201,7 @@ async def list_leads(
         "page_size": page_size,
         "sort": sort,
     }
-    result = await leads.call("list_leads", actor=actor(caller), query=query)
-    # Already the contract's shape: skip FastAPI's re-encoding of every lead of the page.
-    return Response(orjson.dumps(result), media_type="application/json")
+    return json_page(await leads.call("list_leads", actor=actor(caller), query=query))
 
 
 @router.get("/leads/{lead_id}")

@@ -11,7 +11,7 @@ from leadflow.events import SessionName
 from leadflow.rpc import NotFound, RpcClient, ServiceError
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import AdminOnly, Caller, LeadsDep, Staff, actor
+from gateway.deps import AdminOnly, Caller, LeadsDep, Staff, actor, json_page
 
 router = APIRouter(prefix="/api")
 dev_router = APIRouter(prefix="/api/dev/whatsapp")
@@ -84,12 +84,12 @@ async def list_chats(
     caller: Caller,
     clients: SessionsDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> dict[str, Any]:
+) -> Response:
     """Newest first, `limit` at most (an inbox pages; 10,000 chats at once helps nobody)."""
     chats = await clients[SessionName.CONSULTANT].call(
         "list_chats", actor=actor(caller), limit=limit
     )
-    return {"data": chats}
+    return json_page({"data": chats})
 
 
 @router.get("/chats/{jid}/messages")
@@ -99,11 +99,11 @@ async def chat_messages(
     leads: LeadsDep,
     before: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> Response:
     data = await leads.call(
         "chat_messages", actor=actor(caller), jid=jid, before=before, limit=limit
     )
-    return {"data": data}
+    return json_page({"data": data})
 
 
 @router.post("/chats/{jid}/messages", status_code=202)
