@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -83,6 +84,20 @@ def path_router(routes: Sequence[tuple[str, ASGIApp]], default: ASGIApp) -> ASGI
     return route
 
 
+def quiet_garbage_collector() -> None:
+    """Make full collections rare and cheaper: each walks every live object, which with a
+    thousand open sockets stalled realtime for ~110 ms (bench.realtime at 1,000 clients:
+    p99 137 ms with the defaults, 40 ms without the stall; bare broadcast 33 ms).
+
+    What start-up built (modules, app, pools) lives as long as the process: it is frozen
+    out of collection. Young collections run every 50,000 allocations instead of 700;
+    reference counting frees almost everything anyway, and cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 async def run_services(
     services: list[Service],
     bus: Bus,
@@ -115,6 +130,7 @@ async def run_services(
             for hook in service.after_bus:
                 await hook()
             started.append(service)
+        quiet_garbage_collector()
         server = _Server(
             uvicorn.Config(
                 app,

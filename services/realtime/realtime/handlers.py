@@ -117,22 +117,11 @@ class RealtimeHandlers:
             await websocket.close(code=client.close_code or 1000)
 
     async def _pump(self, client: Client, send: Callable[[str], Awaitable[None]]) -> None:
-        """Send frames until the client is closed; drain bursts without extra tasks."""
-        closing = asyncio.ensure_future(client.closing.wait())
-        try:
-            while not closing.done():
-                if client.queue.empty():
-                    getter = asyncio.ensure_future(client.queue.get())
-                    await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
-                    if not getter.done():
-                        getter.cancel()
-                        return
-                    text = getter.result()
-                else:
-                    text = client.queue.get_nowait()
-                await send(text)
-        finally:
-            closing.cancel()
+        """Send frames until the client is closed; a burst goes out without waiting."""
+        while client.close_code is None:
+            await client.wait()
+            while client.pending and client.close_code is None:
+                await send(client.pending.popleft())
 
     # --- Server-Sent Events ---------------------------------------------------------
 
@@ -160,13 +149,15 @@ class RealtimeHandlers:
                 wait = min(SSE_KEEPALIVE_S, max(0.0, expires - time.time()))
                 try:
                     async with asyncio.timeout(wait):
-                        encoded = await client.queue.get()
+                        await client.wait()
                 except TimeoutError:
                     yield ": keepalive\n\n"
                     continue
-                frame = json.loads(encoded)
-                event_id = f"id: {frame['id']}\n" if frame["id"] else ""
-                yield f"{event_id}event: {frame['event']}\ndata: {encoded}\n\n"
+                while client.pending and client.close_code is None:
+                    encoded = client.pending.popleft()
+                    frame = json.loads(encoded)
+                    event_id = f"id: {frame['id']}\n" if frame["id"] else ""
+                    yield f"{event_id}event: {frame['event']}\ndata: {encoded}\n\n"
             reason = "unauthorized" if client.close_code is None else "closing"
             yield f"event: {reason}\ndata: {json.dumps({'code': client.close_code})}\n\n"
         finally:
