@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay, add_to_outbox, already_handled
+from leadflow.db import OutboxRelay, add_to_outbox, already_handled, insert_or
 from leadflow.events import (
     UNWORKED_STATUSES,
     AssignmentDecided,
@@ -23,6 +23,7 @@ from leadflow.events import (
 )
 from leadflow.rpc import Forbidden, NotFound
 from leadflow.settings import AssignmentPolicy
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -49,6 +50,16 @@ from assignment.models import (
     PresenceRecord,
     RotationCursor,
     WaitingLead,
+)
+
+_CONSULTANTS = KnownConsultant.__table__.c  # type: ignore[attr-defined]
+ELIGIBILITY_QUERY = sa_select(
+    _CONSULTANTS.id,
+    _CONSULTANTS.role,
+    _CONSULTANTS.active,
+    _CONSULTANTS.created_at,
+    _CONSULTANTS.open_leads,
+    _CONSULTANTS.max_open_leads,
 )
 
 
@@ -223,12 +234,24 @@ class AssignmentHandlers:
         )
 
     async def _count(self, session: AsyncSession, consultant_id: str) -> None:
-        stats = await session.get(ConsultantStats, consultant_id) or ConsultantStats(
-            consultant_id=consultant_id
+        """One more lead for the consultant's stats, in one statement (it runs while the
+        cursor lock is held, so it must be short)."""
+        stats = ConsultantStats.__table__  # type: ignore[attr-defined]
+        upsert = insert_or(session, stats)
+        await session.exec(
+            upsert.on_conflict_do_update(
+                index_elements=["consultant_id"],
+                set_={
+                    "assigned_total": stats.c.assigned_total + 1,
+                    "last_assigned_at": upsert.excluded.last_assigned_at,
+                },
+            ),
+            params={
+                "consultant_id": consultant_id,
+                "assigned_total": 1,
+                "last_assigned_at": utcnow(),
+            },
         )
-        stats.assigned_total += 1
-        stats.last_assigned_at = utcnow()
-        session.add(stats)
 
     async def drain_waiting(self) -> None:
         """Someone may have become eligible or freed capacity: hand out waiting leads,
@@ -259,14 +282,10 @@ class AssignmentHandlers:
             )
 
     async def _eligible(self, session: AsyncSession) -> list[Candidate]:
-        rows = (await session.exec(select(KnownConsultant))).all()
+        # Plain rows, not ORM objects: this runs for every decision.
+        rows = (await session.exec(ELIGIBILITY_QUERY)).all()  # type: ignore[call-overload]
         return eligible_in_rotation_order(
-            [
-                Candidate(
-                    r.id, Role(r.role), r.active, r.created_at, r.open_leads, r.max_open_leads
-                )
-                for r in rows
-            ]
+            [Candidate(id, Role(role), *rest) for id, role, *rest in rows]
         )
 
     async def _online(self, session: AsyncSession, now: datetime) -> set[str]:

@@ -1,6 +1,6 @@
 """Database helpers: engines, sessions, migrations, the outbox and idempotency records."""
 
-from leadflow.db.engine import create_engine, is_postgres, session_factory
+from leadflow.db.engine import create_engine, insert_or, is_postgres, session_factory
 from leadflow.db.migrate import run_migrations
 from leadflow.db.outbox import OutboxRelay, add_to_outbox, already_handled, outbox_tables
 from leadflow.db.types import UtcDateTime
@@ -11,6 +11,7 @@ __all__ = [
     "add_to_outbox",
     "already_handled",
     "create_engine",
+    "insert_or",
     "is_postgres",
     "outbox_tables",
     "run_migrations",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def insert_or(session: AsyncSession, table: Table) -> pg.Insert | sqlite.Insert:
+    """An INSERT with ON CONFLICT clauses, in the session's dialect (both have them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg.insert(table)
+    return sqlite.insert(table)
 
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:

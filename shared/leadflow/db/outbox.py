@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,10 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leadflow.bus import Bus
+from leadflow.db.engine import insert_or
 from leadflow.db.types import UtcDateTime
 from leadflow.events import Event, utcnow
 
@@ -67,31 +68,38 @@ def outbox_tables(metadata: MetaData, prefix: str) -> OutboxTables:
 
 async def add_to_outbox(session: AsyncSession, tables: OutboxTables, *events: Event) -> None:
     """Stage events in the caller's transaction; they are published after it commits."""
-    for event in events:
-        await session.exec(
-            insert(tables.outbox).values(
-                event_id=event.event_id,
-                routing_key=event.name,
-                body=event.model_dump_json().encode(),
-                correlation_id=event.correlation_id,
-                created_at=utcnow(),
-            )
-        )
+    if not events:
+        return
+    now = utcnow()
+    # One constant statement with parameters: compiled once, not per event.
+    await session.exec(
+        insert(tables.outbox),
+        params=[
+            {
+                "event_id": event.event_id,
+                "routing_key": event.name,
+                "body": event.model_dump_json().encode(),
+                "correlation_id": event.correlation_id,
+                "created_at": now,
+            }
+            for event in events
+        ],
+    )
 
 
 async def already_handled(session: AsyncSession, tables: OutboxTables, event_id: str) -> bool:
     """True if `event_id` was handled before; otherwise records it in this transaction.
 
-    Two replicas racing on the same id both insert; the loser's commit fails on the
-    primary key and its message is retried, then seen as handled.
+    One statement: a replica racing on the same id waits on the key until the other
+    commits, then finds it handled (or records it, if the other rolled back).
     """
-    found = await session.exec(
-        select(tables.handled.c.event_id).where(tables.handled.c.event_id == event_id)
+    recorded = await session.exec(
+        insert_or(session, tables.handled)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(tables.handled.c.event_id),
+        params={"event_id": event_id, "handled_at": utcnow()},
     )
-    if found.first() is not None:
-        return True
-    await session.exec(insert(tables.handled).values(event_id=event_id, handled_at=utcnow()))
-    return False
+    return recorded.first() is None
 
 
 class OutboxRelay:
@@ -117,6 +125,7 @@ class OutboxRelay:
         self.keep_published = keep_published
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._next_cleanup = 0.0
 
     def wake(self) -> None:
         """Called after a commit that staged events, so they go out at once."""
@@ -174,6 +183,10 @@ class OutboxRelay:
                     .where(outbox.c.seq.in_([row.seq for row in rows]))
                     .values(published_at=utcnow())
                 )
+            if time.monotonic() >= self._next_cleanup:
+                # Published rows are kept a while for inspection; pruned once a minute,
+                # not on every batch.
+                self._next_cleanup = time.monotonic() + 60
                 await session.exec(
                     delete(outbox).where(outbox.c.published_at < utcnow() - self.keep_published)
                 )
