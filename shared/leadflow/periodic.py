@@ -11,8 +11,12 @@ log = logging.getLogger(__name__)
 
 
 class Periodic:
-    """Runs `job` every `interval_s` (and at once on `wake()`); a failing run is logged
-    and the next one goes ahead, since a loop that dies quietly is worse than a noisy one."""
+    """Runs `job` at start, then every `interval_s`, and at once on `wake()`.
+
+    A wake during a run makes another run follow it, so nothing staged meanwhile waits.
+    A failing run is logged and the next one goes ahead: a loop that dies quietly is
+    worse than a noisy one.
+    """
 
     def __init__(self, name: str, interval_s: float, job: Callable[[], Awaitable[None]]) -> None:
         self.name, self.interval_s, self.job = name, interval_s, job
@@ -34,10 +38,10 @@ class Periodic:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), self.interval_s)
             self._woken.clear()
             try:
                 await self.job()
             except Exception:
-                log.exception("%s failed; trying again in %.0f s", self.name, self.interval_s)
+                log.exception("%s failed; trying again in %.1f s", self.name, self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self.interval_s)

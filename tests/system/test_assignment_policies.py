@@ -54,6 +54,11 @@ async def all_assigned(
     return result
 
 
+async def emails_of(client: httpx.AsyncClient, admin: str) -> dict[str, str]:
+    consultants = (await client.get("/api/consultants", headers=bearer(admin))).json()["data"]
+    return {c["id"]: c["email"] for c in consultants}
+
+
 async def owner(client: httpx.AsyncClient, admin: str, lead_id: str) -> str | None:
     lead = (await client.get(f"/api/leads/{lead_id}", headers=bearer(admin))).json()["data"]
     return lead["consultant_id"]  # type: ignore[no-any-return]
@@ -106,10 +111,7 @@ async def test_skip_offline_gives_leads_to_whoever_is_connected(
     async with httpx.AsyncClient(base_url=presence_cluster.gateway, timeout=30) as client:
         admin = await login_admin(client)
         team = await consultants(client, admin, 3)
-        emails = {
-            c["id"]: c["email"]
-            for c in (await client.get("/api/consultants", headers=bearer(admin))).json()["data"]
-        }
+        emails = await emails_of(client, admin)
         online = team[1]
         token = await login(client, emails[online], "password-123")
         socket = await open_socket(presence_cluster.realtime, token)
@@ -141,10 +143,7 @@ async def test_a_lead_left_new_past_the_sla_goes_to_the_next_consultant_and_both
     async with httpx.AsyncClient(base_url=sla_cluster.gateway, timeout=30) as client:
         admin = await login_admin(client)
         pair = await consultants(client, admin, 2)
-        emails = {
-            c["id"]: c["email"]
-            for c in (await client.get("/api/consultants", headers=bearer(admin))).json()["data"]
-        }
+        emails = await emails_of(client, admin)
         sockets = {
             c: await open_socket(
                 sla_cluster.realtime, await login(client, emails[c], "password-123")

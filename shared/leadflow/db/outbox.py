@@ -8,8 +8,6 @@ transaction as their effect, so a redelivered event changes nothing.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from leadflow.bus import Bus
 from leadflow.db.engine import insert_or
 from leadflow.db.types import UtcDateTime
 from leadflow.events import Event, utcnow
+from leadflow.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -123,37 +122,22 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.keep_published = keep_published
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._next_cleanup = 0.0
+        self._loop = Periodic("outbox-relay", poll_interval, self.publish_all)
 
     def wake(self) -> None:
         """Called after a commit that staged events, so they go out at once."""
-        self._wake.set()
+        self._loop.wake()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self.publish_pending() == self.batch_size:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("outbox relay failed; retrying", exc_info=True)
-                await asyncio.sleep(1.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-            self._wake.clear()
+    async def publish_all(self) -> None:
+        while await self.publish_pending() == self.batch_size:
+            pass
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it published."""
