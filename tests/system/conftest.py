@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
 from leadflow.testing.processes import Cluster, running_cluster
 
 
@@ -11,3 +15,30 @@ def api(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     """Gateway and leads as processes, shared by a module's tests (each uses its own data)."""
     with running_cluster(module_cluster_env, services=("gateway", "leads")) as cluster:
         yield cluster
+
+
+@contextlib.contextmanager
+def embedded_process(tmp_path: Path, **extra: str) -> Iterator[Cluster]:
+    """`leadflow embedded` (what `make run` starts): one process, SQLite, no servers."""
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "WHATSAPP_SESSION_DIR": str(tmp_path / "data" / "whatsapp"),
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "ADMIN_EMAIL": TEST_ADMIN[0],
+        "ADMIN_PASSWORD": TEST_ADMIN[1],
+        "LIVIA_TYPING_DELAY_MS": "0",
+        "DATABASE_URL": "",
+        "RABBITMQ_URL": "",
+        "BROKER_NAMESPACE": "",
+        **extra,
+    }
+    cluster = Cluster(env=env)
+    cluster.start("embedded", command=[sys.executable, "-m", "leadflow", "embedded"])
+    try:
+        cluster.wait_ready()
+        yield cluster
+    except BaseException:
+        print(cluster.logs(), file=sys.stderr)
+        raise
+    finally:
+        cluster.stop_all()

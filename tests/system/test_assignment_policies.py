@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from leadflow.testing.processes import Cluster, running_cluster
 
+from tests.system.conftest import embedded_process
 from tests.system.flows import (
     bearer,
     eventually,
@@ -23,10 +25,16 @@ from tests.system.test_assignment import consultants, create_leads, owners_of
 SERVICES = ("gateway", "leads", "ai", "assignment", "realtime")
 
 
-@pytest.fixture
-def capacity_cluster(cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    with running_cluster(cluster_env | {"ASSIGNMENT_POLICY": "capacity"}, SERVICES) as cluster:
-        yield cluster
+@pytest.fixture(params=["processes", "embedded"])
+def capacity_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The capacity policy on PostgreSQL across processes, and on SQLite in one process."""
+    if request.param == "embedded":
+        with embedded_process(tmp_path, ASSIGNMENT_POLICY="capacity") as embedded:
+            yield embedded.processes["embedded"][0].url
+        return
+    env = request.getfixturevalue("cluster_env") | {"ASSIGNMENT_POLICY": "capacity"}
+    with running_cluster(env, SERVICES) as cluster:
+        yield cluster.gateway
 
 
 @pytest.fixture
@@ -65,9 +73,9 @@ async def owner(client: httpx.AsyncClient, admin: str, lead_id: str) -> str | No
 
 
 async def test_capacity_skips_full_consultants_and_a_freed_place_takes_the_waiting_lead(
-    capacity_cluster: Cluster,
+    capacity_gateway: str,
 ) -> None:
-    async with httpx.AsyncClient(base_url=capacity_cluster.gateway, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=capacity_gateway, timeout=30) as client:
         admin = await login_admin(client)
         [two, unlimited, one] = await consultants(client, admin, 3)
         for consultant, limit in ((two, 2), (one, 1)):

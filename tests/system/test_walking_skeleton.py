@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
 from leadflow.testing.processes import Cluster, running_cluster
 
+from tests.system.conftest import embedded_process
 from tests.system.flows import lead_is_classified_assigned_and_pushed
 
 
@@ -21,27 +20,8 @@ def cluster(cluster_env: dict[str, str]) -> Iterator[Cluster]:
 
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[Cluster]:
-    """`leadflow embedded` (what `make run` starts): one process, no servers."""
-    env = {
-        "DATA_DIR": str(tmp_path / "data"),
-        "WHATSAPP_SESSION_DIR": str(tmp_path / "data" / "whatsapp"),
-        "JWT_SECRET": TEST_JWT_SECRET,
-        "ADMIN_EMAIL": TEST_ADMIN[0],
-        "ADMIN_PASSWORD": TEST_ADMIN[1],
-        "LIVIA_TYPING_DELAY_MS": "0",
-    }
-    for name in ("DATABASE_URL", "RABBITMQ_URL", "BROKER_NAMESPACE"):
-        env[name] = ""
-    cluster = Cluster(env=env)
-    cluster.start("embedded", command=[sys.executable, "-m", "leadflow", "embedded"])
-    try:
-        cluster.wait_ready()
-        yield cluster
-    except BaseException:
-        print(cluster.logs(), file=sys.stderr)
-        raise
-    finally:
-        cluster.stop_all()
+    with embedded_process(tmp_path) as running:
+        yield running
 
 
 async def test_a_lead_flows_through_every_service_process(cluster: Cluster) -> None:
