@@ -8,6 +8,7 @@ transaction as their effect, so a redelivered event changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -154,13 +155,21 @@ class OutboxRelay:
         async with self.sessions() as session, session.begin():
             # sqlmodel's `exec` stubs cover ORM selects only; this is a Core table select.
             rows = (await session.exec(query)).all()  # type: ignore[call-overload]
-            for row in rows:
-                await self.bus.publish(
-                    row.routing_key,
-                    row.body,
-                    message_id=row.event_id,
-                    correlation_id=row.correlation_id,
+            # All of the batch in flight at once, confirms awaited together: one at a time
+            # capped a service at ~800 events/s, waiting on confirms, not on work. The
+            # channel still sends them in this order; if any fails, none is marked
+            # published and the whole batch goes again (consumers drop repeats by id).
+            await asyncio.gather(
+                *(
+                    self.bus.publish(
+                        row.routing_key,
+                        row.body,
+                        message_id=row.event_id,
+                        correlation_id=row.correlation_id,
+                    )
+                    for row in rows
                 )
+            )
             if rows:
                 await session.exec(
                     update(outbox)
