@@ -120,8 +120,10 @@ class RealtimeHandlers:
         """Send frames until the client is closed; a burst goes out without waiting."""
         while client.close_code is None:
             await client.wait()
-            while client.pending and client.close_code is None:
-                await send(client.pending.popleft())
+            for text in client.take():
+                if client.close_code is not None:
+                    return
+                await send(text)
 
     # --- Server-Sent Events ---------------------------------------------------------
 
@@ -153,8 +155,9 @@ class RealtimeHandlers:
                 except TimeoutError:
                     yield ": keepalive\n\n"
                     continue
-                while client.pending and client.close_code is None:
-                    encoded = client.pending.popleft()
+                for encoded in client.take():
+                    if client.close_code is not None:
+                        break
                     frame = json.loads(encoded)
                     event_id = f"id: {frame['id']}\n" if frame["id"] else ""
                     yield f"{event_id}event: {frame['event']}\ndata: {encoded}\n\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,15 +34,16 @@ CLOSE_UNAUTHORIZED = 4401
 class Client:
     """One connection's bounded send queue.
 
-    A deque and one future rather than an asyncio.Queue: a fanout to thousands of clients
-    then costs an append and a set_result each, and the sender drains a burst at once.
+    A list and one future rather than an asyncio.Queue: a fanout to thousands of clients
+    then costs an append and a set_result each, the sender takes a burst at once, and an
+    idle connection carries no deque blocks (~700 bytes each).
     """
 
     claims: AccessClaims
     transport: str
     limit: int = 256
     rooms: set[str] = field(default_factory=set)
-    pending: deque[str] = field(default_factory=deque)
+    pending: list[str] = field(default_factory=list)
     # Set when the client must go: overflow (1013), shutdown (1001), token expiry (4401).
     close_code: int | None = None
     _waiter: asyncio.Future[None] | None = None
@@ -71,6 +71,11 @@ class Client:
             return
         self._waiter = asyncio.get_running_loop().create_future()
         await self._waiter
+
+    def take(self) -> list[str]:
+        """Everything queued, oldest first; the queue is empty afterwards."""
+        frames, self.pending = self.pending, []
+        return frames
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
