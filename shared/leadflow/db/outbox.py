@@ -137,8 +137,10 @@ class OutboxRelay:
         await self._loop.stop()
 
     async def publish_all(self) -> None:
-        while await self.publish_pending() == self.batch_size:
-            pass
+        """Publish batch after batch until one comes back short: the outbox is empty."""
+        published = self.batch_size
+        while published == self.batch_size:
+            published = await self.publish_pending()
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it published."""
