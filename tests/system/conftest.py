@@ -32,13 +32,6 @@ def embedded_process(tmp_path: Path, **extra: str) -> Iterator[Cluster]:
         "BROKER_NAMESPACE": "",
         **extra,
     }
-    cluster = Cluster(env=env)
-    cluster.start("embedded", command=[sys.executable, "-m", "leadflow", "embedded"])
-    try:
-        cluster.wait_ready()
+    command = [sys.executable, "-m", "leadflow", "embedded"]
+    with running_cluster(env, ("embedded",), {"embedded": command}) as cluster:
         yield cluster
-    except BaseException:
-        print(cluster.logs(), file=sys.stderr)
-        raise
-    finally:
-        cluster.stop_all()

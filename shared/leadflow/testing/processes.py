@@ -117,13 +117,16 @@ class Cluster:
 
 @contextlib.contextmanager
 def running_cluster(
-    env: dict[str, str], services: tuple[str, ...] = SERVICE_NAMES
+    env: dict[str, str],
+    services: tuple[str, ...] = SERVICE_NAMES,
+    commands: dict[str, list[str]] | None = None,
 ) -> Iterator[Cluster]:
-    """Start `services` as separate processes and wait until each one is ready."""
+    """Start `services` as separate processes (`commands` overrides how one is started)
+    and wait until each one is ready; on failure, print their logs."""
     cluster = Cluster(env=env)
     try:
         for name in services:
-            cluster.start(name)
+            cluster.start(name, command=(commands or {}).get(name))
         cluster.wait_ready()
         yield cluster
     except BaseException:
