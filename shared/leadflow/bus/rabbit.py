@@ -53,6 +53,11 @@ DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 CONTENT_TYPE = "application/vnd.leadflow+json"
 
 
+async def _the_message(message: RabbitMessage) -> RabbitMessage:
+    """FastStream decoder handing a handler the message itself, body undecoded."""
+    return message
+
+
 class RabbitBus(Bus):
     """The production bus."""
 
@@ -73,8 +78,12 @@ class RabbitBus(Bus):
             url,
             default_channel=Channel(prefetch_count=prefetch),
             graceful_timeout=graceful_timeout,
-            logger=log,
-            log_level=logging.DEBUG,
+            # Per message, FastDepends' injection (a task group and a worker-thread hop)
+            # and the logging middleware cost ~0.5 ms of CPU: 700-800 µs a delivery with
+            # them, ~200 µs without (measured; aio-pika alone ~130 µs). Handlers take the
+            # message itself (see `_the_message`) and log their own failures.
+            apply_types=False,
+            logger=None,
         )
         self.events = RabbitExchange(f"{namespace}{EVENTS_EXCHANGE}", type=ExchangeType.TOPIC)
         self.dlx = RabbitExchange(f"{namespace}{DEAD_LETTER_EXCHANGE}", type=ExchangeType.DIRECT)
@@ -171,9 +180,13 @@ class RabbitBus(Bus):
                 correlation_id_var.reset(token)
 
         channel = Channel(prefetch_count=spec.prefetch) if spec.prefetch else None
-        self.broker.subscriber(queue, self.events, ack_policy=AckPolicy.MANUAL, channel=channel)(
-            on_message
-        )
+        self.broker.subscriber(
+            queue,
+            self.events,
+            ack_policy=AckPolicy.MANUAL,
+            channel=channel,
+            decoder=_the_message,
+        )(on_message)
 
     def serve(self, endpoint: str, handler: RpcHandler) -> None:
         # Served with aio-pika directly: FastStream's per-message machinery capped
