@@ -1,0 +1,150 @@
+"""Round-robin decisions on real PostgreSQL: exact under concurrency, once per request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from assignment.app import MIGRATIONS, VERSION_TABLE
+from assignment.handlers import AssignmentHandlers
+from assignment.models import OUTBOX, ConsultantStats
+from leadflow.bus import Delivery, InMemoryBus, QueueSpec
+from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.events import (
+    AssignmentDecided,
+    ConsultantSaved,
+    ConsultantView,
+    Event,
+    LeadAssignmentRequested,
+    Role,
+    Temperature,
+)
+from leadflow.settings import normalise_database_url
+
+
+@dataclass
+class Assigner:
+    handlers: AssignmentHandlers
+    published: list[Delivery]
+
+    async def decisions(self) -> list[AssignmentDecided]:
+        """Every decision the relay published so far."""
+        while await self.handlers.relay.publish_pending():
+            pass
+        for _ in range(50):  # the in-memory bus hands deliveries over on the next turns
+            await asyncio.sleep(0)
+        events = [d.event() for d in self.published if d.routing_key == "assignment.decided"]
+        return [e for e in events if isinstance(e, AssignmentDecided)]
+
+
+@pytest.fixture
+async def assigner(database_url: str) -> AsyncIterator[Assigner]:
+    engine = create_engine(normalise_database_url(database_url))
+    await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
+    bus = InMemoryBus()
+    published: list[Delivery] = []
+
+    async def record(delivery: Delivery) -> None:
+        published.append(delivery)
+
+    bus.consume(QueueSpec("everything", bindings=("#",), prefetch=1), record)
+    await bus.start()
+    sessions = session_factory(engine)
+    handlers = AssignmentHandlers(
+        sessions=sessions,
+        relay=OutboxRelay(engine, sessions, OUTBOX, bus),
+        autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
+    )
+    yield Assigner(handlers, published)
+    await bus.stop()
+    await engine.dispose()
+
+
+def delivery(event: Event) -> Delivery:
+    return Delivery(routing_key=event.name, body=event.model_dump_json().encode())
+
+
+async def add_consultants(assigner: Assigner, count: int) -> list[str]:
+    """Consultants created one minute apart: the rotation's order is theirs."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = [f"consultant-{i}" for i in range(count)]
+    for i, consultant_id in enumerate(ids):
+        created = start + timedelta(minutes=i)
+        await assigner.handlers.on_consultant_saved(
+            delivery(
+                ConsultantSaved(
+                    consultant=ConsultantView(
+                        id=consultant_id,
+                        name=f"C{i}",
+                        email=f"c{i}@example.com",
+                        role=Role.CONSULTANT,
+                        active=True,
+                        created_at=created,
+                        updated_at=created,
+                    )
+                )
+            )
+        )
+    return ids
+
+
+def request(lead: str) -> LeadAssignmentRequested:
+    return LeadAssignmentRequested(
+        lead_id=lead, temperature=Temperature.WARM, lead_created_at=datetime.now(UTC)
+    )
+
+
+async def test_concurrent_requests_are_shared_exactly_and_in_rotation_order(
+    assigner: Assigner,
+) -> None:
+    consultants = await add_consultants(assigner, 3)
+
+    await asyncio.gather(
+        *(
+            assigner.handlers.on_assignment_requested(delivery(request(f"lead-{i}")))
+            for i in range(60)
+        )
+    )
+
+    decisions = await assigner.decisions()
+    assert len(decisions) == 60 and len({d.lead_id for d in decisions}) == 60
+    assert Counter(d.consultant_id for d in decisions) == {c: 20 for c in consultants}
+    # Published in the order they were decided: the rotation, lap after lap.
+    assert [d.consultant_id for d in decisions] == consultants * 20
+    assert all(d.rule == "round_robin" and d.eligible_ids == consultants for d in decisions)
+    async with assigner.handlers.sessions() as session:
+        totals = {c: (await session.get(ConsultantStats, c)) for c in consultants}
+    assert {c: s.assigned_total if s else 0 for c, s in totals.items()} == {
+        c: 20 for c in consultants
+    }
+
+
+async def test_a_redelivered_request_is_decided_once(assigner: Assigner) -> None:
+    first, second, _third = await add_consultants(assigner, 3)
+    repeated = delivery(request("lead-a"))
+
+    await assigner.handlers.on_assignment_requested(repeated)
+    await assigner.handlers.on_assignment_requested(repeated)  # the broker redelivers it
+    await assigner.handlers.on_assignment_requested(delivery(request("lead-b")))
+
+    decisions = await assigner.decisions()
+    assert [(d.lead_id, d.consultant_id) for d in decisions] == [
+        ("lead-a", first),
+        ("lead-b", second),  # the redelivery did not use up a turn
+    ]
+
+
+async def test_with_nobody_eligible_the_lead_waits_for_the_first_consultant(
+    assigner: Assigner,
+) -> None:
+    await assigner.handlers.on_assignment_requested(delivery(request("lead-early")))
+    assert await assigner.decisions() == []
+
+    [consultant] = await add_consultants(assigner, 1)
+
+    [decision] = await assigner.decisions()
+    assert (decision.lead_id, decision.consultant_id) == ("lead-early", consultant)
