@@ -12,7 +12,7 @@ from leadflow.bus.topology import (
     ASSIGNMENT_RPC,
     by_routing_key,
 )
-from leadflow.db import OutboxRelay, is_postgres, run_migrations, session_factory
+from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
 from leadflow.http import ops_router
 from leadflow.periodic import Periodic
 from leadflow.rpc import rpc_dispatcher
@@ -51,9 +51,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         policy=settings.assignment_policy,
         skip_offline=settings.assignment_skip_offline,
         sla_minutes=settings.assignment_sla_minutes,
-        autocommit=(
-            engine.execution_options(isolation_level="AUTOCOMMIT") if is_postgres(engine) else None
-        ),
+        autocommit=one_statement_engine(engine),
     )
     sweep = Periodic("assignment-sweep", sweep_interval_s(settings), handlers.sweep)
     bus.consume(

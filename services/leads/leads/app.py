@@ -14,7 +14,7 @@ from leadflow.bus.topology import (
     LEADS_RPC,
     by_routing_key,
 )
-from leadflow.db import OutboxRelay, run_migrations, session_factory
+from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
 from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
@@ -49,7 +49,12 @@ def build(settings: Settings, bus: Bus) -> Service:
         typing_override_ms=settings.livia_typing_delay_ms,
     )
     messages = MessageHandlers(sessions=sessions, relay=relay)
-    handlers = LeadsHandlers(sessions=sessions, relay=relay, conversations=conversations)
+    handlers = LeadsHandlers(
+        sessions=sessions,
+        relay=relay,
+        conversations=conversations,
+        autocommit=one_statement_engine(engine),
+    )
     accounts = AccountsHandlers(
         sessions=sessions,
         relay=relay,

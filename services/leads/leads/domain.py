@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -91,6 +93,45 @@ def may_see(role: Role, actor_id: str, lead: LeadView) -> bool:
 
 def initial_status(source: LeadSource) -> LeadStatus:
     return LeadStatus.QUALIFYING if source is LeadSource.WHATSAPP else LeadStatus.NEW
+
+
+@dataclass(frozen=True)
+class NewLead:
+    """A lead about to be created: its row (column names) and its audit entry's changes."""
+
+    values: dict[str, Any]
+    audit: dict[str, Any]
+
+
+def new_lead(
+    creator_id: str | None,
+    creator_role: Role | None,
+    data: LeadInput,
+    lead_id: str,
+    now: datetime,
+) -> NewLead:
+    """A lead created by a consultant is theirs from the start; anyone else's waits for
+    the assigner."""
+    by_consultant = creator_role is Role.CONSULTANT
+    values: dict[str, Any] = {
+        "id": lead_id,
+        "name": data.name,
+        "phone": data.phone,
+        "email": data.email,
+        "source": data.source.value,
+        "status": initial_status(data.source).value,
+        "temperature": None,
+        "ai_score": None,
+        "ai_reasons": [],
+        "notes": data.notes,
+        "metadata": data.metadata,
+        "consultant_id": creator_id if by_consultant else None,
+        "created_by": creator_id,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return NewLead(values, {"source": data.source.value, "assigned_to_creator": by_consultant})
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

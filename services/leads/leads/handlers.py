@@ -7,6 +7,7 @@ change writes its events to the outbox in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from leadflow.bus import Delivery
@@ -28,7 +29,7 @@ from leadflow.events import (
 )
 from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound, parse
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
@@ -39,11 +40,11 @@ from leads.domain import (
     apply_changes,
     assignment_notice,
     changes_between,
-    initial_status,
     jsonable,
     lead_fields,
     may_see,
     new_id,
+    new_lead,
 )
 from leads.livia import chat_jid_for
 from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
@@ -55,6 +56,8 @@ class LeadsHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
     conversations: ConversationHandlers
+    # Set on PostgreSQL: a new lead is then written by one statement.
+    autocommit: AsyncEngine | None = None
 
     async def _commit(self, session: AsyncSession, *events: Event) -> None:
         await commit_with_events(session, self.relay, *events)
@@ -77,6 +80,12 @@ class LeadsHandlers:
     async def _create_lead_once(
         self, actor: Actor | None, data: LeadInput, scoped_key: str | None
     ) -> dict[str, Any]:
+        if self.autocommit is not None and scoped_key is None:
+            created = await self._create_in_one_statement(actor, data)
+            if created is not None:
+                return created
+            # The phone is known: the transactional path finds the lead and decides
+            # whether this caller may see it.
         async with self.sessions() as session:
             if scoped_key and (record := await session.get(IdempotencyRecord, scoped_key)):
                 lead = await repo.get_lead_or_raise(session, lead_id=record.lead_id)
@@ -84,29 +93,12 @@ class LeadsHandlers:
             existing = await repo.get_lead_by_phone(session, phone=data.phone)
             if existing is not None:
                 return await self._visible_result(session, actor, existing, created=False)
-            creator_is_consultant = actor is not None and actor.role is Role.CONSULTANT
-            now = utcnow()
+            new = new_lead(
+                actor.id if actor else None, actor.role if actor else None, data, new_id(), utcnow()
+            )
             # Core statements, not ORM objects: creation is the hottest write path, and
             # building and flushing SQLModel instances was most of its CPU (measured).
-            row = await repo.insert_lead(
-                session,
-                values={
-                    "id": new_id(),
-                    "name": data.name,
-                    "phone": data.phone,
-                    "email": data.email,
-                    "source": data.source.value,
-                    "status": initial_status(data.source).value,
-                    "ai_reasons": [],
-                    "notes": data.notes,
-                    "metadata": data.metadata,
-                    "consultant_id": actor.id if creator_is_consultant and actor else None,
-                    "created_by": actor.id if actor else None,
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
+            row = await repo.insert_lead(session, values=new.values)
             if row is None:  # the same phone won a race with us
                 raise IntegrityError("leads.phone", None, ValueError("duplicate phone"))
             await repo.insert_interaction(
@@ -114,12 +106,46 @@ class LeadsHandlers:
                 lead_id=row["id"],
                 actor_id=actor.id if actor else None,
                 kind="created",
-                changes={"source": data.source.value, "assigned_to_creator": creator_is_consultant},
+                changes=new.audit,
             )
             if scoped_key:
                 await repo.insert_idempotency_key(session, key=scoped_key, lead_id=row["id"])
             lead_json = await repo.created_lead_json(session, row)
             await self._commit(session, LeadCreated(lead=LeadView.model_validate(lead_json)))
+        return {"lead": lead_json, "created": True}
+
+    async def _create_in_one_statement(
+        self, actor: Actor | None, data: LeadInput
+    ) -> dict[str, Any] | None:
+        """The result, or None if a lead with this phone exists (nothing is written)."""
+        assert self.autocommit is not None
+        new = new_lead(
+            actor.id if actor else None, actor.role if actor else None, data, new_id(), utcnow()
+        )
+        async with self.autocommit.connect() as connection:
+            creator = None
+            if new.values["consultant_id"]:
+                creator = await repo.consultant_name_and_email(
+                    connection, consultant_id=new.values["consultant_id"]
+                )
+            lead_json = repo.lead_json(
+                SimpleNamespace(
+                    **new.values,
+                    consultant_name=creator[0] if creator else None,
+                    consultant_email=creator[1] if creator else None,
+                )
+            )
+            event = LeadCreated(lead=LeadView.model_validate(lead_json))
+            if not await repo.create_lead_in_one_statement(
+                connection,
+                values=new.values,
+                interaction_id=new_id(),
+                actor_id=actor.id if actor else None,
+                audit=new.audit,
+                event=event,
+            ):
+                return None
+        self.relay.wake()
         return {"lead": lead_json, "created": True}
 
     async def _visible_result(

@@ -8,7 +8,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from leadflow.bus import Delivery, InMemoryBus, QueueSpec
-from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.db import (
+    OutboxRelay,
+    create_engine,
+    one_statement_engine,
+    run_migrations,
+    session_factory,
+)
 from leadflow.settings import normalise_database_url
 
 from leads.app import MIGRATIONS, VERSION_TABLE
@@ -53,7 +59,10 @@ async def leads_under_test(
         sessions, relay, debounce_ms=debounce_ms, typing_override_ms=0
     )
     yield LeadsUnderTest(
-        LeadsHandlers(sessions, relay, conversations), conversations, relay, published
+        LeadsHandlers(sessions, relay, conversations, one_statement_engine(engine)),
+        conversations,
+        relay,
+        published,
     )
     await bus.stop()
     await engine.dispose()

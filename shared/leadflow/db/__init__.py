@@ -1,6 +1,12 @@
 """Database helpers: engines, sessions, migrations, the outbox and idempotency records."""
 
-from leadflow.db.engine import create_engine, insert_or, is_postgres, session_factory
+from leadflow.db.engine import (
+    create_engine,
+    insert_or,
+    is_postgres,
+    one_statement_engine,
+    session_factory,
+)
 from leadflow.db.migrate import run_migrations
 from leadflow.db.outbox import OutboxRelay, add_to_outbox, already_handled, outbox_tables
 from leadflow.db.types import UtcDateTime
@@ -13,6 +19,7 @@ __all__ = [
     "create_engine",
     "insert_or",
     "is_postgres",
+    "one_statement_engine",
     "outbox_tables",
     "run_migrations",
     "session_factory",

@@ -53,5 +53,15 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     )
 
 
+def one_statement_engine(engine: AsyncEngine) -> AsyncEngine | None:
+    """On PostgreSQL, `engine`'s pool with every statement its own transaction: for the
+    hot writes done as one data-modifying statement (no BEGIN and COMMIT round trips).
+    None elsewhere: SQLite has no data-modifying CTEs, so callers take their
+    transactional path."""
+    if not is_postgres(engine):
+        return None
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

@@ -13,7 +13,13 @@ from assignment.app import MIGRATIONS, VERSION_TABLE
 from assignment.handlers import AssignmentHandlers
 from assignment.models import OUTBOX, ConsultantStats
 from leadflow.bus import Delivery, InMemoryBus, QueueSpec
-from leadflow.db import OutboxRelay, create_engine, run_migrations, session_factory
+from leadflow.db import (
+    OutboxRelay,
+    create_engine,
+    one_statement_engine,
+    run_migrations,
+    session_factory,
+)
 from leadflow.events import (
     AssignmentDecided,
     ConsultantSaved,
@@ -57,7 +63,7 @@ async def assigner(database_url: str) -> AsyncIterator[Assigner]:
     handlers = AssignmentHandlers(
         sessions=sessions,
         relay=OutboxRelay(engine, sessions, OUTBOX, bus),
-        autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        autocommit=one_statement_engine(engine),
     )
     yield Assigner(handlers, published)
     await bus.stop()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from leadflow.bus import Delivery
 from leadflow.events import LeadClassified, Temperature
-from leads.models import OUTBOX, Interaction, Lead
+from leads.models import OUTBOX, Consultant, Interaction, Lead
 from leads.testing import LeadsUnderTest
 from sqlmodel import func, select
 
@@ -76,9 +78,61 @@ async def test_the_same_phone_twice_returns_the_existing_lead(leads: LeadsUnderT
     assert again["lead"]["id"] == first["lead"]["id"] and again["lead"]["name"] == "Eva"
 
 
-async def _settle() -> None:
-    import asyncio
+async def test_concurrent_creations_with_one_phone_store_one_lead_one_audit_one_event(
+    leads: LeadsUnderTest,
+) -> None:
+    results = await asyncio.gather(
+        *(
+            leads.handlers.create_lead(
+                {"actor": ADMIN, "data": {"name": f"Ivo {i}", "phone": "+5511912347777"}}
+            )
+            for i in range(8)
+        )
+    )
 
+    assert sorted(r["created"] for r in results) == [False] * 7 + [True]
+    assert len({r["lead"]["id"] for r in results}) == 1
+    async with leads.handlers.sessions() as session:
+        kinds = (await session.exec(select(Interaction.kind))).all()
+    assert kinds == ["created"]
+    assert await unpublished(leads) == 1
+
+
+async def test_a_consultants_new_lead_is_theirs_in_the_answer_and_in_the_event(
+    leads: LeadsUnderTest,
+) -> None:
+    async with leads.handlers.sessions() as session:
+        session.add(
+            Consultant(
+                id="ana-1",
+                name="Ana",
+                email="ana@example.com",
+                password_hash="x",
+                role="consultant",
+            )
+        )
+        await session.commit()
+
+    result = await leads.handlers.create_lead(
+        {
+            "actor": {"id": "ana-1", "role": "consultant"},
+            "data": {"name": "Bia", "phone": "+5511912346666"},
+        }
+    )
+
+    expected = {"id": "ana-1", "name": "Ana", "email": "ana@example.com"}
+    assert result["lead"]["consultant_id"] == "ana-1" and result["lead"]["consultant"] == expected
+    await leads.relay.publish_pending()
+    await _settle()
+    [created] = [d.event() for d in leads.published if d.routing_key == "lead.created"]
+    assert created.lead.consultant is not None  # type: ignore[attr-defined]
+    assert created.lead.consultant.model_dump() == expected  # type: ignore[attr-defined]
+    async with leads.handlers.sessions() as session:
+        [changes] = (await session.exec(select(Interaction.changes))).all()
+    assert changes == {"source": "manual", "assigned_to_creator": True}
+
+
+async def _settle() -> None:
     for _ in range(20):
         await asyncio.sleep(0.01)
 
