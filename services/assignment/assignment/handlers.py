@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadflow.batching import Batcher
 from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, add_to_outbox, already_handled, insert_or
 from leadflow.events import (
@@ -70,43 +71,59 @@ def _eligible_from(rows: Sequence[Any]) -> list[Candidate]:
     return eligible_in_rotation_order(candidates)
 
 
-# A plain round-robin decision as one statement (PostgreSQL: data-modifying CTEs). As a
-# transaction of statements, the cursor's row lock was held across three round trips and
-# the commit, each waiting its turn on a busy event loop: the lock, not the CPU, capped
-# decisions at ~250/s (measured). Here it is held for the statement alone. Every part
-# happens only if the request was not handled before, so a redelivery changes nothing;
-# the rotation rule is `next_in_rotation`'s: the 1-based position over `eligible`.
+# Plain round-robin decisions, a batch of requests at a time, as one statement
+# (PostgreSQL: data-modifying CTEs). As a transaction of statements per request, the
+# cursor's row lock was held across three round trips and the commit: the lock, not the
+# CPU, capped a replica at ~250 decisions/s, and one statement per request still handed
+# the lock over once per commit. Requests that arrive together (see `Batcher`) now take
+# consecutive positions under one lock and one commit. Requests handled before (the
+# broker redelivered them) take no position; the rotation rule is `next_in_rotation`'s:
+# the request at 1-based position p gets eligible[(p - 1) % len(eligible)].
 DECIDE_ROUND_ROBIN = text(
     """
-    WITH handled AS (
+    WITH requested AS (
+        SELECT DISTINCT ON (request_id) request_id, decision_id, body, correlation_id, n
+        FROM unnest(
+            CAST(:request_ids AS text[]), CAST(:decision_ids AS text[]),
+            CAST(:bodies AS text[]), CAST(:correlation_ids AS text[])
+        ) WITH ORDINALITY AS r(request_id, decision_id, body, correlation_id, n)
+        ORDER BY request_id, n
+    ), handled AS (
         INSERT INTO assignment_handled_events (event_id, handled_at)
-        VALUES (:request_id, :now)
+        SELECT request_id, :now FROM requested
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id
+    ), fresh AS (
+        SELECT requested.*, row_number() OVER (ORDER BY n) AS turn
+        FROM requested JOIN handled ON handled.event_id = requested.request_id
+    ), how_many AS (
+        SELECT count(*) AS k FROM fresh
     ), moved AS (
-        UPDATE assignment_cursor SET position = position + 1
-        WHERE id = 1 AND EXISTS (SELECT FROM handled)
-        RETURNING position
+        UPDATE assignment_cursor SET position = position + (SELECT k FROM how_many)
+        WHERE id = 1 AND (SELECT k FROM how_many) > 0
+        RETURNING position - (SELECT k FROM how_many) AS before
     ), chosen AS (
-        SELECT (CAST(:eligible AS text[]))[(position - 1) % :eligible_count + 1] AS id
-        FROM moved
+        SELECT fresh.*,
+               (CAST(:eligible AS text[]))[(before + turn - 1) % :eligible_count + 1]
+                   AS consultant_id
+        FROM fresh CROSS JOIN moved
     ), counted AS (
         INSERT INTO assignment_stats (consultant_id, assigned_total, last_assigned_at)
-        SELECT id, 1, :now FROM chosen
+        SELECT consultant_id, count(*), :now FROM chosen GROUP BY consultant_id
         ON CONFLICT (consultant_id) DO UPDATE SET
-            assigned_total = assignment_stats.assigned_total + 1,
+            assigned_total = assignment_stats.assigned_total + excluded.assigned_total,
             last_assigned_at = excluded.last_assigned_at
     ), staged AS (
         INSERT INTO assignment_outbox (event_id, routing_key, body, correlation_id, created_at)
-        SELECT :decision_id, :routing_key,
+        SELECT decision_id, :routing_key,
                convert_to(
-                   jsonb_set(CAST(:body AS jsonb), '{consultant_id}', to_jsonb(id))::text,
+                   jsonb_set(CAST(body AS jsonb), '{consultant_id}', to_jsonb(consultant_id))::text,
                    'UTF8'
                ),
-               :correlation_id, :now
-        FROM chosen
+               correlation_id, :now
+        FROM chosen ORDER BY turn
     )
-    SELECT id FROM chosen
+    SELECT request_id, consultant_id FROM chosen
     """
 )
 
@@ -133,12 +150,16 @@ class AssignmentHandlers:
     sla_minutes: float | None = None
     # Set on PostgreSQL: plain round-robin decisions then run as `DECIDE_ROUND_ROBIN`.
     autocommit: AsyncEngine | None = None
+    _decisions: Batcher[LeadAssignmentRequested, bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._decisions = Batcher(self._decide_together)
 
     async def on_assignment_requested(self, delivery: Delivery) -> None:
         event = delivery.event()
         assert isinstance(event, LeadAssignmentRequested)
         plain = self.policy is AssignmentPolicy.ROUND_ROBIN and not self.skip_offline
-        if plain and self.autocommit is not None and await self._decide_in_one_statement(event):
+        if plain and self.autocommit is not None and await self._decisions.submit(event):
             self.relay.wake()
             return
         async with self.sessions() as session:
@@ -156,35 +177,40 @@ class AssignmentHandlers:
             await session.commit()
         self.relay.wake()
 
-    async def _decide_in_one_statement(self, event: LeadAssignmentRequested) -> bool:
-        """True if decided here (or handled before); False if nobody is eligible, which
-        the transactional path handles (the lead waits)."""
+    async def _decide_together(self, requests: list[LeadAssignmentRequested]) -> list[bool]:
+        """For each request: True if decided here (or handled before); False if nobody is
+        eligible, which the transactional path handles (the lead waits)."""
         assert self.autocommit is not None
         async with self.autocommit.connect() as connection:
             eligible = _eligible_from((await connection.execute(ELIGIBILITY_QUERY)).all())
             if not eligible:
-                return False
-            # The consultant is filled in by the statement, under the cursor's lock.
-            decision = AssignmentDecided(
-                lead_id=event.lead_id,
-                consultant_id=None,
-                rule="round_robin",
-                eligible_ids=[c.id for c in eligible],
-            )
+                return [False] * len(requests)
+            ids = [c.id for c in eligible]
+            # Each consultant is filled in by the statement, under the cursor's lock.
+            decisions = [
+                AssignmentDecided(
+                    lead_id=request.lead_id,
+                    consultant_id=None,
+                    rule="round_robin",
+                    eligible_ids=ids,
+                    correlation_id=request.correlation_id,
+                )
+                for request in requests
+            ]
             await connection.execute(
                 DECIDE_ROUND_ROBIN,
                 {
-                    "request_id": event.event_id,
+                    "request_ids": [request.event_id for request in requests],
+                    "decision_ids": [decision.event_id for decision in decisions],
+                    "bodies": [decision.model_dump_json() for decision in decisions],
+                    "correlation_ids": [decision.correlation_id for decision in decisions],
+                    "routing_key": AssignmentDecided.name,
                     "now": utcnow(),
-                    "eligible": [c.id for c in eligible],
-                    "eligible_count": len(eligible),
-                    "decision_id": decision.event_id,
-                    "routing_key": decision.name,
-                    "body": decision.model_dump_json(),
-                    "correlation_id": decision.correlation_id,
+                    "eligible": ids,
+                    "eligible_count": len(ids),
                 },
             )
-        return True
+        return [True] * len(requests)
 
     async def on_consultant_saved(self, delivery: Delivery) -> None:
         event = delivery.event()

@@ -144,6 +144,22 @@ async def test_a_redelivered_request_is_decided_once(assigner: Assigner) -> None
     ]
 
 
+async def test_a_request_delivered_twice_at_once_is_decided_once(assigner: Assigner) -> None:
+    first, second, third = await add_consultants(assigner, 3)
+    twice = delivery(request("lead-a"))
+
+    await asyncio.gather(
+        assigner.handlers.on_assignment_requested(twice),
+        assigner.handlers.on_assignment_requested(twice),  # two replicas' deliveries race
+        assigner.handlers.on_assignment_requested(delivery(request("lead-b"))),
+    )
+    await assigner.handlers.on_assignment_requested(delivery(request("lead-c")))
+
+    decisions = await assigner.decisions()
+    assert sorted(d.lead_id for d in decisions) == ["lead-a", "lead-b", "lead-c"]
+    assert [d.consultant_id for d in decisions] == [first, second, third]
+
+
 async def test_with_nobody_eligible_the_lead_waits_for_the_first_consultant(
     assigner: Assigner,
 ) -> None:
