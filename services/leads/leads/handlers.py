@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, already_handled
 from leadflow.events import (
@@ -190,16 +191,22 @@ class LeadsHandlers:
         if actor.role is Role.CONSULTANT:
             filters["consultant_id"] = actor.id  # whatever the query says
         page, page_size = int(query.get("page", 1)), int(query.get("page_size", 50))
-        async with self.sessions() as session:
-            rows, total = await repo.search_leads(
-                session,
-                filters=filters,
-                q=query.get("q"),
-                page=page,
-                page_size=page_size,
-                newest_first=query.get("sort", "-created_at") == "-created_at",
-            )
-        return {"data": rows, "page": page, "page_size": page_size, "total": total}
+        search = {
+            "filters": filters,
+            "q": query.get("q"),
+            "page": page,
+            "page_size": page_size,
+            "newest_first": query.get("sort", "-created_at") == "-created_at",
+        }
+        data: list[dict[str, Any]] | orjson.Fragment
+        if self.autocommit is not None:
+            async with self.autocommit.connect() as connection:
+                page_json, total = await repo.search_leads_json(connection, **search)
+            data = orjson.Fragment(page_json)  # PostgreSQL's JSON, passed on as it is
+        else:
+            async with self.sessions() as session:
+                data, total = await repo.search_leads(session, **search)
+        return {"data": data, "page": page, "page_size": page_size, "total": total}
 
     async def update_lead(self, params: dict[str, Any]) -> dict[str, Any]:
         """PATCH: optimistic concurrency on `version`; every change audited."""
