@@ -404,6 +404,104 @@ async def create_lead_in_one_statement(
     return result.first() is not None
 
 
+# A classification applied to a lead (PostgreSQL): records the event as handled, locks
+# the lead, and updates it, returning the row after (with its consultant's name and
+# email) and the values before. No row: handled before, or no such lead.
+APPLY_CLASSIFICATION = text(
+    """
+    WITH handled AS (
+        INSERT INTO leads_handled_events (event_id, handled_at)
+        VALUES (:event_id, :now)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    ), before AS (
+        SELECT id, temperature, ai_score FROM leads
+        WHERE id = :lead_id AND EXISTS (SELECT FROM handled)
+        FOR UPDATE
+    )
+    UPDATE leads SET
+        temperature = :temperature, ai_score = :ai_score,
+        ai_reasons = CAST(:ai_reasons AS jsonb), classified_by = :classified_by,
+        version = leads.version + 1, updated_at = :now
+    FROM before
+    WHERE leads.id = before.id
+    RETURNING leads.*,
+        before.temperature AS temperature_before, before.ai_score AS ai_score_before,
+        (SELECT name FROM consultants WHERE id = leads.consultant_id) AS consultant_name,
+        (SELECT email FROM consultants WHERE id = leads.consultant_id) AS consultant_email
+    """
+)
+
+# The audit entry of a change and its events, in order, as one statement (PostgreSQL).
+AUDIT_WITH_EVENTS = text(
+    """
+    WITH audited AS (
+        INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
+        VALUES (:interaction_id, :lead_id, :actor_id, :kind, CAST(:changes AS jsonb), :now)
+    )
+    INSERT INTO leads_outbox (event_id, routing_key, body, correlation_id, created_at)
+    SELECT event_id, routing_key, convert_to(body, 'UTF8'), correlation_id, :now
+    FROM unnest(
+        CAST(:event_ids AS text[]), CAST(:routing_keys AS text[]),
+        CAST(:bodies AS text[]), CAST(:correlation_ids AS text[])
+    ) WITH ORDINALITY AS staged(event_id, routing_key, body, correlation_id, n)
+    ORDER BY n
+    """
+)
+
+
+async def apply_classification(
+    session: AsyncSession,
+    *,
+    event_id: str,
+    lead_id: str,
+    temperature: str,
+    ai_score: int,
+    ai_reasons: list[str],
+    classified_by: str,
+) -> Any | None:
+    """The updated lead's row (see APPLY_CLASSIFICATION), or None if nothing changed."""
+    result = await session.exec(
+        APPLY_CLASSIFICATION,  # type: ignore[call-overload]
+        params={
+            "event_id": event_id,
+            "lead_id": lead_id,
+            "temperature": temperature,
+            "ai_score": ai_score,
+            "ai_reasons": orjson.dumps(ai_reasons).decode(),
+            "classified_by": classified_by,
+            "now": datetime.now(UTC),
+        },
+    )
+    return result.first()
+
+
+async def audit_with_events(
+    session: AsyncSession,
+    *,
+    lead_id: str,
+    actor_id: str | None,
+    kind: str,
+    changes: dict[str, Any],
+    events: list[Event],
+) -> None:
+    await session.exec(
+        AUDIT_WITH_EVENTS,  # type: ignore[call-overload]
+        params={
+            "interaction_id": uuid.uuid4().hex,
+            "lead_id": lead_id,
+            "actor_id": actor_id,
+            "kind": kind,
+            "changes": orjson.dumps(changes).decode(),
+            "now": datetime.now(UTC),
+            "event_ids": [event.event_id for event in events],
+            "routing_keys": [event.name for event in events],
+            "bodies": [event.model_dump_json() for event in events],
+            "correlation_ids": [event.correlation_id for event in events],
+        },
+    )
+
+
 async def consultant_name_and_email(
     connection: AsyncConnection, *, consultant_id: str
 ) -> tuple[str, str] | None:

@@ -67,6 +67,71 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
     assert keys.count("lead.updated") == 1 and keys.count("lead.assignment_requested") == 1
 
 
+async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_none_has_it(
+    leads: LeadsUnderTest,
+) -> None:
+    async with leads.handlers.sessions() as session:
+        session.add(
+            Consultant(
+                id="ana-1",
+                name="Ana",
+                email="ana@example.com",
+                password_hash="x",
+                role="consultant",
+            )
+        )
+        await session.commit()
+    unassigned = await leads.handlers.create_lead(
+        {"actor": ADMIN, "data": {"name": "Gil", "phone": "+5511912345001"}}
+    )
+    anas = await leads.handlers.create_lead(
+        {
+            "actor": {"id": "ana-1", "role": "consultant"},
+            "data": {"name": "Hel", "phone": "+5511912345002"},
+        }
+    )
+    for created, score in ((unassigned, 85), (anas, 20)):
+        event = LeadClassified(
+            lead_id=created["lead"]["id"],
+            temperature=Temperature.HOT if score > 50 else Temperature.COLD,
+            ai_score=score,
+            ai_reasons=[f"score {score}"],
+            classified_by="groq",
+        )
+        await leads.handlers.on_lead_classified(
+            Delivery(routing_key=event.name, body=event.model_dump_json().encode())
+        )
+
+    async with leads.handlers.sessions() as session:
+        audit = (
+            await session.exec(select(Interaction.changes).where(Interaction.kind == "classified"))
+        ).all()
+    assert {
+        "temperature": {"before": None, "after": "HOT"},
+        "ai_score": {"before": None, "after": 85},
+        "by": "groq",
+    } in audit
+    await leads.relay.publish_pending()
+    await _settle()
+    updated = {
+        d.event().lead.id: d.event().lead
+        for d in leads.published
+        if d.routing_key == "lead.updated"
+    }  # type: ignore[attr-defined]
+    hot = updated[unassigned["lead"]["id"]]
+    assert (hot.temperature, hot.ai_score, hot.ai_reasons, hot.version) == (
+        "HOT",
+        85,
+        ["score 85"],
+        2,
+    )
+    assert updated[anas["lead"]["id"]].consultant.name == "Ana"  # type: ignore[union-attr]
+    requested = [
+        d.event().lead_id for d in leads.published if d.routing_key == "lead.assignment_requested"
+    ]  # type: ignore[attr-defined]
+    assert requested == [unassigned["lead"]["id"]]
+
+
 async def test_the_same_phone_twice_returns_the_existing_lead(leads: LeadsUnderTest) -> None:
     first = await leads.handlers.create_lead(
         {"actor": ADMIN, "data": {"name": "Eva", "phone": "+55 11 91111-2222"}}
