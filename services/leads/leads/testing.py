@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from leadflow.bus import Delivery, InMemoryBus, QueueSpec
+from leadflow.bus import Delivery
 from leadflow.db import (
     OutboxRelay,
     create_engine,
@@ -16,11 +16,12 @@ from leadflow.db import (
     session_factory,
 )
 from leadflow.settings import normalise_database_url
+from leadflow.testing.recording import recording_bus
 
 from leads.app import MIGRATIONS, VERSION_TABLE
 from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
-from leads.models import OUTBOX
+from leads.models import OUTBOX, Consultant
 
 
 @dataclass
@@ -29,6 +30,16 @@ class LeadsUnderTest:
     conversations: ConversationHandlers
     relay: OutboxRelay
     published: list[Delivery]
+
+    async def add_consultant(self, consultant_id: str, name: str, email: str) -> None:
+        """A consultant as the accounts use case would have stored them."""
+        async with self.handlers.sessions() as session:
+            session.add(
+                Consultant(
+                    id=consultant_id, name=name, email=email, password_hash="-", role="consultant"
+                )
+            )
+            await session.commit()
 
     async def flush_outbox(self) -> list[Delivery]:
         """Publish what is pending and return everything published so far."""
@@ -46,14 +57,7 @@ async def leads_under_test(
     engine = create_engine(normalise_database_url(database_url))
     await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
     sessions = session_factory(engine)
-    bus = InMemoryBus()
-    published: list[Delivery] = []
-
-    async def record(delivery: Delivery) -> None:
-        published.append(delivery)
-
-    bus.consume(QueueSpec("everything", bindings=("#",), prefetch=1), record)
-    await bus.start()
+    bus, published = await recording_bus()
     relay = OutboxRelay(engine, sessions, OUTBOX, bus)
     conversations = ConversationHandlers(
         sessions, relay, debounce_ms=debounce_ms, typing_override_ms=0

@@ -12,7 +12,7 @@ import pytest
 from assignment.app import MIGRATIONS, VERSION_TABLE
 from assignment.handlers import AssignmentHandlers
 from assignment.models import OUTBOX, ConsultantStats
-from leadflow.bus import Delivery, InMemoryBus, QueueSpec
+from leadflow.bus import Delivery
 from leadflow.db import (
     OutboxRelay,
     create_engine,
@@ -30,6 +30,7 @@ from leadflow.events import (
     Temperature,
 )
 from leadflow.settings import normalise_database_url
+from leadflow.testing.recording import recording_bus
 
 
 @dataclass
@@ -51,14 +52,7 @@ class Assigner:
 async def assigner(database_url: str) -> AsyncIterator[Assigner]:
     engine = create_engine(normalise_database_url(database_url))
     await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-    bus = InMemoryBus()
-    published: list[Delivery] = []
-
-    async def record(delivery: Delivery) -> None:
-        published.append(delivery)
-
-    bus.consume(QueueSpec("everything", bindings=("#",), prefetch=1), record)
-    await bus.start()
+    bus, published = await recording_bus()
     sessions = session_factory(engine)
     handlers = AssignmentHandlers(
         sessions=sessions,

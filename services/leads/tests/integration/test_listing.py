@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 from leads import repository as repo
-from leads.models import Consultant, Lead
+from leads.models import Lead
 from leads.testing import LeadsUnderTest
 
 ADMIN = {"id": "admin-1", "role": "admin"}
@@ -42,17 +42,7 @@ def same_instants(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_a_page_built_by_postgresql_equals_the_page_built_in_python(
     leads: LeadsUnderTest, search: dict[str, Any]
 ) -> None:
-    async with leads.handlers.sessions() as session:
-        session.add(
-            Consultant(
-                id="ana-1",
-                name="Ana",
-                email="ana@example.com",
-                password_hash="x",
-                role="consultant",
-            )
-        )
-        await session.commit()
+    await leads.add_consultant("ana-1", "Ana", "ana@example.com")
     ana = {"id": "ana-1", "role": "consultant"}
     for i, (name, actor) in enumerate(
         [("Maria Silva", ADMIN), ("João", ana), ("maria b", ana), ("Zé", ADMIN), ("Lu", ADMIN)]

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from leadflow.bus import Delivery
 from leadflow.events import LeadClassified, Temperature
-from leads.models import OUTBOX, Consultant, Interaction, Lead
+from leads.models import OUTBOX, Interaction, Lead
 from leads.testing import LeadsUnderTest
 from sqlmodel import func, select
 
@@ -70,17 +70,7 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
 async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_none_has_it(
     leads: LeadsUnderTest,
 ) -> None:
-    async with leads.handlers.sessions() as session:
-        session.add(
-            Consultant(
-                id="ana-1",
-                name="Ana",
-                email="ana@example.com",
-                password_hash="x",
-                role="consultant",
-            )
-        )
-        await session.commit()
+    await leads.add_consultant("ana-1", "Ana", "ana@example.com")
     unassigned = await leads.handlers.create_lead(
         {"actor": ADMIN, "data": {"name": "Gil", "phone": "+5511912345001"}}
     )
@@ -166,17 +156,7 @@ async def test_concurrent_creations_with_one_phone_store_one_lead_one_audit_one_
 async def test_a_consultants_new_lead_is_theirs_in_the_answer_and_in_the_event(
     leads: LeadsUnderTest,
 ) -> None:
-    async with leads.handlers.sessions() as session:
-        session.add(
-            Consultant(
-                id="ana-1",
-                name="Ana",
-                email="ana@example.com",
-                password_hash="x",
-                role="consultant",
-            )
-        )
-        await session.commit()
+    await leads.add_consultant("ana-1", "Ana", "ana@example.com")
 
     result = await leads.handlers.create_lead(
         {
