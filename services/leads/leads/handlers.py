@@ -57,7 +57,9 @@ class LeadsHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
     conversations: ConversationHandlers
-    # Set on PostgreSQL: a new lead is then written by one statement.
+    # Set on PostgreSQL (see `one_statement_engine`): creating a lead and listing leads
+    # are then one statement each, and a classification two in one transaction. On
+    # SQLite (embedded) it is None and the ORM paths below serve.
     autocommit: AsyncEngine | None = None
 
     async def _commit(self, session: AsyncSession, *events: Event) -> None:
