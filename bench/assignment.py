@@ -1,9 +1,14 @@
-"""Assignment latency: lead.assignment_requested published -> assignment.decided consumed.
+"""Assignment latency at a sustained rate, with 1 and 3 assignment replicas.
 
     .venv/bin/python -m bench.assignment [--rate 500] [--seconds 6]
 
-Sustained rate with 1 and 3 assignment replicas (separate processes, fresh database),
-beside a bare publish -> consume round trip on the same broker in the same run.
+Two measurements, each on a fresh database and broker namespace, every service its own
+process, beside a bare publish -> consume round trip on the same broker in the same run:
+- `lead.assignment_requested` published -> `assignment.decided` consumed: the assignment
+  service alone;
+- `lead.classified` published -> `lead.assigned` consumed: the issue's measure, through
+  the leads service (which applies the classification and asks for a consultant) and
+  back (which records the decision and announces it).
 """
 
 from __future__ import annotations
@@ -14,16 +19,21 @@ import statistics
 import time
 from datetime import UTC, datetime
 
+import asyncpg
 from leadflow.bus import Delivery, QueueSpec
 from leadflow.bus.rabbit import RabbitBus
+from leadflow.bus.topology import LEADS_RPC
 from leadflow.events import (
     AssignmentDecided,
     ConsultantSaved,
     ConsultantView,
+    LeadAssigned,
     LeadAssignmentRequested,
+    LeadClassified,
     Role,
     Temperature,
 )
+from leadflow.rpc import RpcClient
 from leadflow.testing.fixtures import service_env
 from leadflow.testing.processes import running_cluster
 from leadflow.testing.services import (
@@ -33,6 +43,7 @@ from leadflow.testing.services import (
     delete_namespace,
     drop_database,
     new_namespace,
+    plain_postgres_url,
 )
 
 
@@ -159,8 +170,89 @@ async def main() -> None:
         finally:
             await delete_namespace(LOCAL_RABBITMQ, namespace)
             await drop_database(LOCAL_POSTGRES, database)
+    for replicas in (1, 3):
+        lines.append(await classified_to_assigned(replicas, count, args.rate))
     print(f"\n{args.rate:.0f} messages/s for {args.seconds:.0f} s\n")
     print("\n".join(lines))
+
+
+ADMIN = {"id": "bench-admin", "role": "admin"}
+
+
+async def wait_for_rows(database: str, query: str, expected: int, timeout: float = 120) -> None:
+    """Until `query` counts `expected` rows: the services have caught up with the setup."""
+    connection = await asyncpg.connect(plain_postgres_url(database))
+    deadline = time.perf_counter() + timeout
+    try:
+        while (found := await connection.fetchval(query)) < expected:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{query}: {found} of {expected}")
+            await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
+
+
+async def classified_to_assigned(replicas: int, count: int, rate: float) -> str:
+    """`lead.classified` -> `lead.assigned`, with leads and `replicas` assignment replicas."""
+    database = await create_database(LOCAL_POSTGRES)
+    namespace = new_namespace()
+    env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
+    try:
+        with running_cluster(env, services=("leads",) + ("assignment",) * replicas):
+            setup = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+            await setup.start()
+            leads = RpcClient(setup, LEADS_RPC, timeout=30)
+            for i in range(3):
+                await leads.call(
+                    "create_consultant",
+                    actor=ADMIN,
+                    data={"name": f"C{i}", "email": f"c{i}@x.com", "password": "bench-pass-123"},
+                )
+            limit = asyncio.Semaphore(32)
+
+            async def new_lead(i: int) -> str:
+                async with limit:
+                    created = await leads.call(
+                        "create_lead",
+                        actor=ADMIN,
+                        data={"name": f"Lead {i}", "phone": f"+55219{i:08d}"},
+                    )
+                    return str(created["lead"]["id"])
+
+            lead_ids = await asyncio.gather(*(new_lead(i) for i in range(count)))
+            await setup.stop()
+            # Every assignment replica's copy of the consultants, and of the new leads.
+            await wait_for_rows(
+                database, "SELECT count(*) FROM assignment_consultants WHERE active", 3
+            )
+            await wait_for_rows(database, "SELECT count(*) FROM assignment_lead_states", count)
+            bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+
+            def classified(i: int) -> tuple[str, bytes, str]:
+                event = LeadClassified(
+                    lead_id=lead_ids[i],
+                    temperature=Temperature.WARM,
+                    ai_score=55,
+                    ai_reasons=["bench (+55)"],
+                    classified_by="rules",
+                )
+                return event.name, event.model_dump_json().encode(), event.lead_id
+
+            def assigned_lead(delivery: Delivery) -> str:
+                event = delivery.event()
+                assert isinstance(event, LeadAssigned)
+                return event.lead.id
+
+            try:
+                latencies = await measure(
+                    bus, "lead.assigned", count, rate, classified, assigned_lead
+                )
+            finally:
+                await bus.stop()
+            return report(f"classified -> assigned, {replicas} repl.", latencies)
+    finally:
+        await delete_namespace(LOCAL_RABBITMQ, namespace)
+        await drop_database(LOCAL_POSTGRES, database)
 
 
 if __name__ == "__main__":
