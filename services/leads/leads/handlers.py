@@ -48,7 +48,7 @@ from leads.domain import (
     new_lead,
 )
 from leads.livia import chat_jid_for
-from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
+from leads.models import OUTBOX, IdempotencyRecord, Interaction, Lead
 from leads.unit_of_work import Actor, commit_with_events
 
 
@@ -279,7 +279,7 @@ class LeadsHandlers:
             await self._commit(
                 session,
                 LeadAssigned(lead=view, previous_consultant_id=previous, rule="manual"),
-                *notify_consultant(consultant, view),
+                *notify_consultant(consultant.phone, view),
             )
         return view.model_dump(mode="json")
 
@@ -348,9 +348,76 @@ class LeadsHandlers:
             await session.commit()
         self.relay.wake()
 
+    async def _apply_decision_in_few_statements(self, event: AssignmentDecided) -> bool:
+        """`on_assignment_decided` as lock, move, and audit-with-events statements in one
+        transaction (the ORM took about ten round trips, and this is on every lead's
+        path). False, with nothing written, for a lead with a Lívia conversation: its
+        handoff is the transactional path's."""
+        assert event.consultant_id is not None
+        async with self.sessions() as session:
+            row = await repo.lock_for_decision(
+                session,
+                event_id=event.event_id,
+                lead_id=event.lead_id,
+                consultant_id=event.consultant_id,
+            )
+            if row is not None and row.has_conversation:
+                await session.rollback()
+                return False
+            if (
+                row is None  # handled before, or no such lead
+                or row.chosen_id is None
+                or not decision_applies(
+                    row.consultant_id, row.status, row.chosen_id, event.reassigns
+                )
+            ):
+                await session.commit()
+                return True
+            now = utcnow()
+            moved = SimpleNamespace(
+                **{
+                    **row._mapping,
+                    "consultant_id": row.chosen_id,
+                    "version": row.version + 1,
+                    "updated_at": now,
+                    "consultant_name": row.chosen_name,
+                    "consultant_email": row.chosen_email,
+                }
+            )
+            view = LeadView.model_validate(repo.lead_json(moved))
+            await repo.move_lead(
+                session, lead_id=row.id, consultant_id=row.chosen_id, version=moved.version, now=now
+            )
+            await repo.audit_with_events(
+                session,
+                lead_id=row.id,
+                actor_id=None,
+                kind="assigned",
+                changes={
+                    "consultant_id": {"before": row.consultant_id, "after": row.chosen_id},
+                    "rule": event.rule,
+                    "eligible": event.eligible_ids,
+                },
+                events=[
+                    LeadAssigned(
+                        lead=view, previous_consultant_id=row.consultant_id, rule=event.rule
+                    ),
+                    *notify_consultant(row.chosen_phone, view),
+                ],
+            )
+            await session.commit()
+        self.relay.wake()
+        return True
+
     async def on_assignment_decided(self, delivery: Delivery) -> None:
         event = delivery.event()
         assert isinstance(event, AssignmentDecided)
+        if (
+            self.autocommit is not None  # PostgreSQL
+            and event.consultant_id
+            and await self._apply_decision_in_few_statements(event)
+        ):
+            return
         async with self.sessions() as session:
             if await already_handled(session, OUTBOX, event.event_id):
                 return
@@ -360,13 +427,14 @@ class LeadsHandlers:
                 if event.consultant_id
                 else None
             )
-            if lead is None or consultant is None or lead.consultant_id == consultant.id:
-                await session.commit()
-                return
-            if event.reassigns is not None and (
-                lead.consultant_id != event.reassigns or lead.status not in UNWORKED_STATUSES
+            if (
+                lead is None
+                or consultant is None
+                or not decision_applies(
+                    lead.consultant_id, lead.status, consultant.id, event.reassigns
+                )
             ):
-                await session.commit()  # worked (or moved) since the SLA sweep looked
+                await session.commit()
                 return
             previous = lead.consultant_id
             lead.consultant_id = consultant.id
@@ -391,8 +459,16 @@ class LeadsHandlers:
                 session,
                 LeadAssigned(lead=view, previous_consultant_id=previous, rule=event.rule),
                 *handoff,
-                *notify_consultant(consultant, view),
+                *notify_consultant(consultant.phone, view),
             )
+
+
+def decision_applies(current: str | None, status: str, chosen: str, reassigns: str | None) -> bool:
+    """Whether a decision moves the lead: not if it already has the chosen consultant,
+    nor, for an SLA reassignment, if it was worked or moved since the sweep looked."""
+    if current == chosen:
+        return False
+    return reassigns is None or (current == reassigns and status in UNWORKED_STATUSES)
 
 
 def classification_events(event: LeadClassified, lead: LeadView) -> list[Event]:
@@ -410,14 +486,14 @@ def classification_events(event: LeadClassified, lead: LeadView) -> list[Event]:
     return events
 
 
-def notify_consultant(consultant: Consultant, lead: LeadView) -> list[Event]:
+def notify_consultant(phone: str | None, lead: LeadView) -> list[Event]:
     """A WhatsApp message from the consultant session to the consultant's own phone."""
-    if not consultant.phone:
+    if not phone:
         return []
     return [
         SendConsultantMessage(
             message_id=new_id(),
-            chat_jid=chat_jid_for(consultant.phone),
+            chat_jid=chat_jid_for(phone),
             text=assignment_notice(lead),
             lead_id=lead.id,
             sender="system",

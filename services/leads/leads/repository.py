@@ -432,6 +432,60 @@ APPLY_CLASSIFICATION = text(
     """
 )
 
+# An assignment decision arriving (PostgreSQL): records the event as handled and locks
+# the lead, returning it with the chosen consultant (if known) and whether the lead has
+# a Lívia conversation. No row: handled before, or no such lead.
+LOCK_FOR_DECISION = text(
+    """
+    WITH handled AS (
+        INSERT INTO leads_handled_events (event_id, handled_at)
+        VALUES (:event_id, :now)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    )
+    SELECT lead.*,
+        chosen.id AS chosen_id, chosen.name AS chosen_name, chosen.email AS chosen_email,
+        chosen.phone AS chosen_phone,
+        EXISTS (SELECT FROM conversations WHERE lead_id = lead.id) AS has_conversation
+    FROM leads AS lead
+    LEFT JOIN consultants AS chosen ON chosen.id = :consultant_id
+    WHERE lead.id = :lead_id AND EXISTS (SELECT FROM handled)
+    FOR UPDATE OF lead
+    """
+)
+
+MOVE_LEAD = text(
+    """
+    UPDATE leads SET consultant_id = :consultant_id, version = :version, updated_at = :now
+    WHERE id = :lead_id
+    """
+)
+
+
+async def lock_for_decision(
+    session: AsyncSession, *, event_id: str, lead_id: str, consultant_id: str
+) -> Any | None:
+    result = await session.exec(
+        LOCK_FOR_DECISION,  # type: ignore[call-overload]
+        params={
+            "event_id": event_id,
+            "lead_id": lead_id,
+            "consultant_id": consultant_id,
+            "now": datetime.now(UTC),
+        },
+    )
+    return result.first()
+
+
+async def move_lead(
+    session: AsyncSession, *, lead_id: str, consultant_id: str, version: int, now: datetime
+) -> None:
+    await session.exec(
+        MOVE_LEAD,  # type: ignore[call-overload]
+        params={"lead_id": lead_id, "consultant_id": consultant_id, "version": version, "now": now},
+    )
+
+
 # The audit entry of a change and its events, in order, as one statement (PostgreSQL).
 AUDIT_WITH_EVENTS = text(
     """

@@ -31,12 +31,19 @@ class LeadsUnderTest:
     relay: OutboxRelay
     published: list[Delivery]
 
-    async def add_consultant(self, consultant_id: str, name: str, email: str) -> None:
+    async def add_consultant(
+        self, consultant_id: str, name: str, email: str, phone: str | None = None
+    ) -> None:
         """A consultant as the accounts use case would have stored them."""
         async with self.handlers.sessions() as session:
             session.add(
                 Consultant(
-                    id=consultant_id, name=name, email=email, password_hash="-", role="consultant"
+                    id=consultant_id,
+                    name=name,
+                    email=email,
+                    phone=phone,
+                    password_hash="-",
+                    role="consultant",
                 )
             )
             await session.commit()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from leadflow.bus import Delivery
-from leadflow.events import LeadClassified, Temperature
+from leadflow.events import AssignmentDecided, LeadClassified, Temperature
 from leads.models import OUTBOX, Interaction, Lead
 from leads.testing import LeadsUnderTest
 from sqlmodel import func, select
@@ -120,6 +120,73 @@ async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_n
         d.event().lead_id for d in leads.published if d.routing_key == "lead.assignment_requested"
     ]  # type: ignore[attr-defined]
     assert requested == [unassigned["lead"]["id"]]
+
+
+async def test_a_decision_moves_the_lead_once_audits_it_and_tells_the_consultant(
+    leads: LeadsUnderTest,
+) -> None:
+    await leads.add_consultant("ana-1", "Ana", "ana@example.com", phone="+5511988887777")
+    created = await leads.handlers.create_lead(
+        {"actor": ADMIN, "data": {"name": "Ivo", "phone": "+5511912345003"}}
+    )
+    lead_id = created["lead"]["id"]
+    decision = AssignmentDecided(
+        lead_id=lead_id, consultant_id="ana-1", rule="round_robin", eligible_ids=["ana-1", "bo-2"]
+    )
+    delivery = Delivery(routing_key=decision.name, body=decision.model_dump_json().encode())
+
+    await leads.handlers.on_assignment_decided(delivery)
+    await leads.handlers.on_assignment_decided(delivery)  # the broker redelivers it
+
+    async with leads.handlers.sessions() as session:
+        lead = await session.get(Lead, lead_id)
+        audit = (
+            await session.exec(select(Interaction.changes).where(Interaction.kind == "assigned"))
+        ).all()
+    assert lead is not None and (lead.consultant_id, lead.version) == ("ana-1", 2)
+    assert audit == [
+        {
+            "consultant_id": {"before": None, "after": "ana-1"},
+            "rule": "round_robin",
+            "eligible": ["ana-1", "bo-2"],
+        }
+    ]
+    await leads.relay.publish_pending()
+    await _settle()
+    [assigned] = [d.event() for d in leads.published if d.routing_key == "lead.assigned"]
+    assert assigned.lead.consultant.name == "Ana" and assigned.lead.version == 2  # type: ignore[attr-defined]
+    [notice] = [d.event() for d in leads.published if d.routing_key.endswith("send_message")]
+    assert notice.chat_jid.startswith("5511988887777") and "Ivo" in notice.text  # type: ignore[attr-defined]
+
+
+async def test_an_sla_reassignment_of_a_lead_worked_meanwhile_changes_nothing(
+    leads: LeadsUnderTest,
+) -> None:
+    await leads.add_consultant("ana-1", "Ana", "ana@example.com")
+    await leads.add_consultant("bo-2", "Bo", "bo@example.com")
+    created = await leads.handlers.create_lead(
+        {
+            "actor": {"id": "ana-1", "role": "consultant"},
+            "data": {"name": "Jo", "phone": "+5511912345004"},
+        }
+    )
+    async with leads.handlers.sessions() as session:
+        lead = await session.get(Lead, created["lead"]["id"])
+        assert lead is not None
+        lead.status = "CONTACTED"  # Ana worked it after the sweep looked
+        session.add(lead)
+        await session.commit()
+    decision = AssignmentDecided(
+        lead_id=created["lead"]["id"], consultant_id="bo-2", rule="sla", reassigns="ana-1"
+    )
+
+    await leads.handlers.on_assignment_decided(
+        Delivery(routing_key=decision.name, body=decision.model_dump_json().encode())
+    )
+
+    async with leads.handlers.sessions() as session:
+        lead = await session.get(Lead, created["lead"]["id"])
+    assert lead is not None and (lead.consultant_id, lead.version) == ("ana-1", 1)
 
 
 async def test_the_same_phone_twice_returns_the_existing_lead(leads: LeadsUnderTest) -> None:
