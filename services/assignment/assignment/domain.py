@@ -107,6 +107,42 @@ def open_lead_changes(
     return {consultant: delta for consultant, delta in changes.items() if delta}
 
 
+@dataclass(frozen=True)
+class TrackedLead:
+    """What the assignment service keeps of a lead: who has it, its column, its version."""
+
+    consultant_id: str | None
+    status: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """A lead event's effect: the new tracked state, whether the consultant changed (the
+    lead was assigned at the event's time), and how open-lead counts move."""
+
+    state: TrackedLead
+    assigned_now: bool
+    open_changes: dict[str, int]
+
+
+def track(
+    stored: TrackedLead | None, consultant_id: str | None, status: str, version: int
+) -> Tracking | None:
+    """The effect of a lead event carrying (consultant, status, version); None when it is
+    older news than what is stored (events arrive out of order across replicas)."""
+    if not is_newer(stored.version if stored else None, version):
+        return None
+    had = stored.consultant_id if stored else None
+    # A lead is never unassigned: a consultant the decision already recorded stays when
+    # an older-news event (e.g. lead.created) comes in after it.
+    keep = consultant_id or had
+    before = (stored.consultant_id, stored.status) if stored else None
+    return Tracking(
+        TrackedLead(keep, status, version), keep != had, open_lead_changes(before, (keep, status))
+    )
+
+
 def sla_deadline(now: datetime, sla_minutes: float) -> datetime:
     """Leads assigned before this and still unworked are due for reassignment."""
     return now - timedelta(minutes=sla_minutes)

@@ -25,8 +25,8 @@ from leadflow.events import (
 )
 from leadflow.rpc import Forbidden, NotFound
 from leadflow.settings import AssignmentPolicy
+from sqlalchemy import insert, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,13 +34,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assignment.domain import (
     COUNTED_OVERRIDES,
     Candidate,
+    TrackedLead,
+    Tracking,
     eligible_in_rotation_order,
-    is_newer,
     next_in_rotation,
     open_lead_changes,
     sla_deadline,
     stats_from,
     steps_to_next,
+    track,
     waiting_order,
     who_takes,
 )
@@ -126,6 +128,64 @@ DECIDE_ROUND_ROBIN = text(
     SELECT request_id, consultant_id FROM chosen
     """
 )
+
+
+# A lead event arriving (PostgreSQL): records it as handled and locks the lead's tracked
+# state in one round trip. `fresh` is false when it was handled before.
+LOCK_LEAD_STATE = text(
+    """
+    WITH handled AS (
+        INSERT INTO assignment_handled_events (event_id, handled_at)
+        VALUES (:event_id, :now)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    )
+    SELECT EXISTS (SELECT FROM handled) AS fresh, state.consultant_id, state.status,
+           state.version
+    FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (
+        SELECT consultant_id, status, version FROM assignment_lead_states
+        WHERE lead_id = :lead_id AND EXISTS (SELECT FROM handled)
+        FOR UPDATE
+    ) AS state ON true
+    """
+)
+
+
+async def _lock_lead_state(
+    session: AsyncSession, event_id: str, lead_id: str
+) -> tuple[TrackedLead | None, bool] | None:
+    """(the stored state, whether a row exists), or None if the event was handled before."""
+    row = (
+        await session.exec(
+            LOCK_LEAD_STATE,  # type: ignore[call-overload]
+            params={"event_id": event_id, "lead_id": lead_id, "now": utcnow()},
+        )
+    ).one()
+    if not row.fresh:
+        return None
+    if row.status is None:
+        return None, False
+    return TrackedLead(row.consultant_id, row.status, row.version), True
+
+
+async def _write_lead_state(
+    session: AsyncSession, lead_id: str, tracking: Tracking, exists: bool, at: datetime
+) -> None:
+    """Store `tracking.state`; a new row when none `exists` (a concurrent first event for
+    the same lead then fails on the key, and its delivery is retried)."""
+    table = LeadState.__table__  # type: ignore[attr-defined]
+    values: dict[str, Any] = {
+        "consultant_id": tracking.state.consultant_id,
+        "status": tracking.state.status,
+        "version": tracking.state.version,
+    }
+    if tracking.assigned_now:
+        values["assigned_at"] = at
+    if exists:
+        await session.exec(update(table).where(table.c.lead_id == lead_id).values(**values))
+    else:
+        await session.exec(insert(table).values(lead_id=lead_id, **values))
 
 
 def _move_cursor(step: int) -> Any:
@@ -240,24 +300,21 @@ class AssignmentHandlers:
         assert isinstance(event, LeadCreated | LeadUpdated | LeadAssigned)
         lead = event.lead
         async with self.sessions() as session:
-            if await already_handled(session, OUTBOX, event.event_id):
-                return
-            state = await session.get(LeadState, lead.id)
-            freed = False
-            if is_newer(state.version if state else None, lead.version):
-                before = (state.consultant_id, state.status) if state else None
-                state = state or LeadState(lead_id=lead.id, status=lead.status.value)
-                # A lead is never unassigned: a consultant the decision already recorded
-                # stays when an older-news event (e.g. lead.created) comes in after it.
-                consultant_id = lead.consultant_id or state.consultant_id
-                if consultant_id != state.consultant_id:
-                    state.assigned_at = event.occurred_at
-                state.consultant_id, state.status = consultant_id, lead.status.value
-                state.version = lead.version
-                session.add(state)
-                changes = open_lead_changes(before, (consultant_id, lead.status.value))
-                await self._move_open_counts(session, changes)
-                freed = any(delta < 0 for delta in changes.values())
+            if self.autocommit is not None:  # PostgreSQL: handled record and lock, one trip
+                found = await _lock_lead_state(session, event.event_id, lead.id)
+                if found is None:
+                    return
+                stored, exists = found
+            else:
+                if await already_handled(session, OUTBOX, event.event_id):
+                    return
+                row = await session.get(LeadState, lead.id)
+                exists = row is not None
+                stored = TrackedLead(row.consultant_id, row.status, row.version) if row else None
+            tracking = track(stored, lead.consultant_id, lead.status.value, lead.version)
+            if tracking is not None:
+                await _write_lead_state(session, lead.id, tracking, exists, event.occurred_at)
+                await self._move_open_counts(session, tracking.open_changes)
             override = (
                 "creator"
                 if isinstance(event, LeadCreated) and lead.consultant_id
@@ -268,6 +325,7 @@ class AssignmentHandlers:
             if override in COUNTED_OVERRIDES and lead.consultant_id:
                 await self._count(session, lead.consultant_id)
             await session.commit()
+        freed = tracking is not None and any(d < 0 for d in tracking.open_changes.values())
         if freed and self.policy is AssignmentPolicy.CAPACITY:
             await self.drain_waiting()
 
