@@ -13,6 +13,7 @@ import pytest
 from leadflow.bus import Delivery, QueueSpec
 from leadflow.bus.rabbit import RabbitBus
 from leadflow.testing.processes import Cluster, running_cluster
+from leadflow.testing.services import delete_namespace
 
 from tests.system.flows import bearer, create_consultant, eventually, login_admin, unique_phone
 
@@ -20,11 +21,14 @@ from tests.system.flows import bearer, create_consultant, eventually, login_admi
 @pytest.fixture(scope="module")
 def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     env = {**module_cluster_env, "BROKER_NAMESPACE": module_cluster_env["BROKER_NAMESPACE"] + "as."}
-    with running_cluster(env) as running:
-        running.start("assignment")
-        running.start("assignment")
-        running.wait_ready()
-        yield running
+    try:
+        with running_cluster(env) as running:
+            running.start("assignment")
+            running.start("assignment")
+            running.wait_ready()
+            yield running
+    finally:  # the module's own namespace: left behind, quorum queues pile up on the broker
+        asyncio.run(delete_namespace(env["RABBITMQ_URL"], env["BROKER_NAMESPACE"]))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import jwt
 import pytest
 from leadflow.testing.fixtures import TEST_JWT_SECRET
 from leadflow.testing.processes import Cluster, running_cluster
+from leadflow.testing.services import delete_namespace
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -23,8 +24,11 @@ from tests.system.people import Person, Team, make_team, new_lead
 @pytest.fixture(scope="module")
 def realtime_cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     env = {**module_cluster_env, "BROKER_NAMESPACE": module_cluster_env["BROKER_NAMESPACE"] + "rt."}
-    with running_cluster(env, services=("gateway", "leads", "realtime", "realtime")) as cluster:
-        yield cluster
+    try:
+        with running_cluster(env, services=("gateway", "leads", "realtime", "realtime")) as cluster:
+            yield cluster
+    finally:  # the module's own namespace: left behind, quorum queues pile up on the broker
+        asyncio.run(delete_namespace(env["RABBITMQ_URL"], env["BROKER_NAMESPACE"]))
 
 
 @pytest.fixture

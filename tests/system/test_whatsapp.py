@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from leadflow.testing.processes import Cluster, running_cluster
+from leadflow.testing.services import delete_namespace
 
 from tests.system.flows import bearer, eventually, unique_phone
 from tests.system.people import Team, make_team, new_lead
@@ -17,8 +19,11 @@ from tests.system.people import Team, make_team, new_lead
 @pytest.fixture(scope="module")
 def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     env = {**module_cluster_env, "BROKER_NAMESPACE": module_cluster_env["BROKER_NAMESPACE"] + "wa."}
-    with running_cluster(env) as running:
-        yield running
+    try:
+        with running_cluster(env) as running:
+            yield running
+    finally:  # the module's own namespace: left behind, quorum queues pile up on the broker
+        asyncio.run(delete_namespace(env["RABBITMQ_URL"], env["BROKER_NAMESPACE"]))
 
 
 @pytest.fixture
