@@ -32,8 +32,7 @@ class Assigner:
 
     async def decisions(self) -> list[AssignmentDecided]:
         """Every decision the relay published so far."""
-        while await self.handlers.relay.publish_pending():
-            pass
+        await self.handlers.relay.publish_all()
         for _ in range(50):  # the in-memory bus hands deliveries over on the next turns
             await asyncio.sleep(0)
         events = [d.event() for d in self.published if d.routing_key == "assignment.decided"]

@@ -50,8 +50,7 @@ class LeadsUnderTest:
 
     async def flush_outbox(self) -> list[Delivery]:
         """Publish what is pending and return everything published so far."""
-        while await self.relay.publish_pending():
-            pass
+        await self.relay.publish_all()
         for _ in range(20):
             await asyncio.sleep(0.005)
         return self.published
