@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from leadflow.bus import Delivery
-from leadflow.db import (
-    OutboxRelay,
-    create_engine,
-    one_statement_engine,
-    run_migrations,
-    session_factory,
-)
 from leadflow.events import AssignmentDecided, ConsultantSaved, ConsultantView, Event, Role
-from leadflow.settings import normalise_database_url
-from leadflow.testing.recording import recording_bus
+from leadflow.testing.recording import StoreUnderTest, store_under_test
 
 from assignment.app import MIGRATIONS, VERSION_TABLE
 from assignment.handlers import AssignmentHandlers
@@ -28,14 +19,12 @@ from assignment.models import OUTBOX
 @dataclass
 class Assigner:
     handlers: AssignmentHandlers
-    published: list[Delivery]
+    store: StoreUnderTest
 
     async def decisions(self) -> list[AssignmentDecided]:
         """Every decision the relay published so far."""
-        await self.handlers.relay.publish_all()
-        for _ in range(50):  # the in-memory bus hands deliveries over on the next turns
-            await asyncio.sleep(0)
-        events = [d.event() for d in self.published if d.routing_key == "assignment.decided"]
+        published = await self.store.flush_outbox()
+        events = [d.event() for d in published if d.routing_key == "assignment.decided"]
         return [e for e in events if isinstance(e, AssignmentDecided)]
 
 
@@ -43,18 +32,11 @@ class Assigner:
 async def assigner_under_test(database_url: str) -> AsyncIterator[Assigner]:
     """An assignment service on `database_url` (migrated), its relay publishing onto a
     recording bus."""
-    engine = create_engine(normalise_database_url(database_url))
-    await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-    bus, published = await recording_bus()
-    sessions = session_factory(engine)
-    handlers = AssignmentHandlers(
-        sessions=sessions,
-        relay=OutboxRelay(engine, sessions, OUTBOX, bus),
-        autocommit=one_statement_engine(engine),
-    )
-    yield Assigner(handlers, published)
-    await bus.stop()
-    await engine.dispose()
+    async with store_under_test(database_url, MIGRATIONS, VERSION_TABLE, OUTBOX) as store:
+        handlers = AssignmentHandlers(
+            sessions=store.sessions, relay=store.relay, autocommit=store.autocommit
+        )
+        yield Assigner(handlers, store)
 
 
 def delivery(event: Event) -> Delivery:

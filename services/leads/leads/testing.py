@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from leadflow.bus import Delivery
-from leadflow.db import (
-    OutboxRelay,
-    create_engine,
-    one_statement_engine,
-    run_migrations,
-    session_factory,
-)
-from leadflow.settings import normalise_database_url
-from leadflow.testing.recording import recording_bus
+from leadflow.db import OutboxRelay
+from leadflow.testing.recording import StoreUnderTest, store_under_test
 
 from leads.app import MIGRATIONS, VERSION_TABLE
 from leads.conversations import ConversationHandlers
@@ -28,8 +20,19 @@ from leads.models import OUTBOX, Consultant
 class LeadsUnderTest:
     handlers: LeadsHandlers
     conversations: ConversationHandlers
-    relay: OutboxRelay
-    published: list[Delivery]
+    store: StoreUnderTest
+
+    @property
+    def relay(self) -> OutboxRelay:
+        return self.store.relay
+
+    @property
+    def published(self) -> list[Delivery]:
+        return self.store.published
+
+    async def flush_outbox(self) -> list[Delivery]:
+        """Publish what is pending and return everything published so far."""
+        return await self.store.flush_outbox()
 
     async def add_consultant(
         self, consultant_id: str, name: str, email: str, phone: str | None = None
@@ -48,31 +51,17 @@ class LeadsUnderTest:
             )
             await session.commit()
 
-    async def flush_outbox(self) -> list[Delivery]:
-        """Publish what is pending and return everything published so far."""
-        await self.relay.publish_all()
-        for _ in range(20):
-            await asyncio.sleep(0.005)
-        return self.published
-
 
 @contextlib.asynccontextmanager
 async def leads_under_test(
     database_url: str, debounce_ms: int = 0
 ) -> AsyncIterator[LeadsUnderTest]:
-    engine = create_engine(normalise_database_url(database_url))
-    await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-    sessions = session_factory(engine)
-    bus, published = await recording_bus()
-    relay = OutboxRelay(engine, sessions, OUTBOX, bus)
-    conversations = ConversationHandlers(
-        sessions, relay, debounce_ms=debounce_ms, typing_override_ms=0
-    )
-    yield LeadsUnderTest(
-        LeadsHandlers(sessions, relay, conversations, one_statement_engine(engine)),
-        conversations,
-        relay,
-        published,
-    )
-    await bus.stop()
-    await engine.dispose()
+    async with store_under_test(database_url, MIGRATIONS, VERSION_TABLE, OUTBOX) as store:
+        conversations = ConversationHandlers(
+            store.sessions, store.relay, debounce_ms=debounce_ms, typing_override_ms=0
+        )
+        yield LeadsUnderTest(
+            LeadsHandlers(store.sessions, store.relay, conversations, store.autocommit),
+            conversations,
+            store,
+        )

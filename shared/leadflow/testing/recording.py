@@ -1,18 +1,95 @@
-"""An in-memory bus that keeps everything published on it, for service-level tests."""
+"""Test support: a service's own database and outbox, with nothing else running.
+
+The service's relay publishes onto an in-memory bus that keeps every delivery, so a
+test reads what the service published without a broker or a consumer in between.
+"""
 
 from __future__ import annotations
 
-from leadflow.bus import Delivery, InMemoryBus, QueueSpec
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from leadflow.bus import Delivery, InMemoryBus
+from leadflow.db import (
+    OutboxRelay,
+    create_engine,
+    one_statement_engine,
+    run_migrations,
+    session_factory,
+)
+from leadflow.db.outbox import OutboxTables
+from leadflow.settings import normalise_database_url
 
 
-async def recording_bus() -> tuple[InMemoryBus, list[Delivery]]:
-    """A started in-memory bus and the list of every delivery published on it, in order."""
-    bus = InMemoryBus()
-    published: list[Delivery] = []
+class RecordingBus(InMemoryBus):
+    """An in-memory bus that also keeps everything published on it, in order, as it is
+    published (no consumer's turn to wait for)."""
 
-    async def record(delivery: Delivery) -> None:
-        published.append(delivery)
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[Delivery] = []
 
-    bus.consume(QueueSpec("everything", bindings=("#",), prefetch=1), record)
+    async def publish(self, routing_key: str, body: bytes, **properties: Any) -> None:
+        headers = properties.get("headers") or {}
+        self.published.append(
+            Delivery(
+                routing_key,
+                body,
+                message_id=properties.get("message_id"),
+                correlation_id=properties.get("correlation_id"),
+                headers=dict(headers),
+            )
+        )
+        await super().publish(routing_key, body, **properties)
+
+
+@dataclass
+class StoreUnderTest:
+    """A service's migrated database, its sessions and its outbox relay."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    # The service's single-statement engine (see `one_statement_engine`).
+    autocommit: AsyncEngine | None
+    relay: OutboxRelay
+    bus: RecordingBus
+
+    @property
+    def published(self) -> list[Delivery]:
+        """Every delivery the relay published so far, in order."""
+        return self.bus.published
+
+    async def flush_outbox(self) -> list[Delivery]:
+        """Publish what is pending, then return everything published so far."""
+        await self.relay.publish_all()
+        return self.published
+
+
+@contextlib.asynccontextmanager
+async def store_under_test(
+    database_url: str, migrations: Path, version_table: str, outbox: OutboxTables
+) -> AsyncIterator[StoreUnderTest]:
+    """A service's database on `database_url`, migrated, its relay publishing onto a
+    recording bus."""
+    engine = create_engine(normalise_database_url(database_url))
+    await run_migrations(engine, migrations, version_table)
+    sessions = session_factory(engine)
+    bus = RecordingBus()
     await bus.start()
-    return bus, published
+    try:
+        yield StoreUnderTest(
+            engine,
+            sessions,
+            one_statement_engine(engine),
+            OutboxRelay(engine, sessions, outbox, bus),
+            bus,
+        )
+    finally:
+        await bus.stop()
+        await engine.dispose()

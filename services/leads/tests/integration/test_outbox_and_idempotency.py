@@ -30,7 +30,6 @@ async def test_an_event_committed_while_the_relay_is_down_is_published_when_it_r
     assert await unpublished(leads) == 1 and leads.published == []
 
     assert await leads.relay.publish_pending() == 1  # a new relay after the restart
-    await _settle()
     assert [(d.routing_key, d.event().lead.id) for d in leads.published] == [  # type: ignore[attr-defined]
         ("lead.created", result["lead"]["id"])
     ]
@@ -62,7 +61,6 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
     assert lead is not None and (lead.temperature, lead.ai_score, lead.version) == ("HOT", 80, 2)
     assert sorted(kinds) == ["classified", "created"]
     await leads.relay.publish_pending()
-    await _settle()
     keys = [d.routing_key for d in leads.published]
     assert keys.count("lead.updated") == 1 and keys.count("lead.assignment_requested") == 1
 
@@ -102,7 +100,6 @@ async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_n
         "by": "groq",
     } in audit
     await leads.relay.publish_pending()
-    await _settle()
     updated = {
         d.event().lead.id: d.event().lead
         for d in leads.published
@@ -152,7 +149,6 @@ async def test_a_decision_moves_the_lead_once_audits_it_and_tells_the_consultant
         }
     ]
     await leads.relay.publish_pending()
-    await _settle()
     [assigned] = [d.event() for d in leads.published if d.routing_key == "lead.assigned"]
     assert assigned.lead.consultant.name == "Ana" and assigned.lead.version == 2  # type: ignore[attr-defined]
     [notice] = [d.event() for d in leads.published if d.routing_key.endswith("send_message")]
@@ -235,18 +231,12 @@ async def test_a_consultants_new_lead_is_theirs_in_the_answer_and_in_the_event(
     expected = {"id": "ana-1", "name": "Ana", "email": "ana@example.com"}
     assert result["lead"]["consultant_id"] == "ana-1" and result["lead"]["consultant"] == expected
     await leads.relay.publish_pending()
-    await _settle()
     [created] = [d.event() for d in leads.published if d.routing_key == "lead.created"]
     assert created.lead.consultant is not None  # type: ignore[attr-defined]
     assert created.lead.consultant.model_dump() == expected  # type: ignore[attr-defined]
     async with leads.handlers.sessions() as session:
         [changes] = (await session.exec(select(Interaction.changes))).all()
     assert changes == {"source": "manual", "assigned_to_creator": True}
-
-
-async def _settle() -> None:
-    for _ in range(20):
-        await asyncio.sleep(0.01)
 
 
 class BrokerDown(Exception):
@@ -274,6 +264,5 @@ async def test_a_publish_that_fails_leaves_the_events_for_the_next_attempt(
         await leads.relay.publish_pending()
     assert await unpublished(leads) == 1 and leads.published == []
     assert await leads.relay.publish_pending() == 1
-    await _settle()
     assert [d.routing_key for d in leads.published] == ["lead.created"]
     assert await unpublished(leads) == 0
