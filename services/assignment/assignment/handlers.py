@@ -9,7 +9,7 @@ from typing import Any
 
 from leadflow.batching import Batcher
 from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay, add_to_outbox, already_handled, insert_or
+from leadflow.db import OutboxRelay, add_to_outbox, already_handled, insert_or, outbox_insert
 from leadflow.events import (
     UNWORKED_STATUSES,
     AssignmentDecided,
@@ -115,8 +115,10 @@ DECIDE_ROUND_ROBIN = text(
         ON CONFLICT (consultant_id) DO UPDATE SET
             assigned_total = assignment_stats.assigned_total + excluded.assigned_total,
             last_assigned_at = excluded.last_assigned_at
-    ), staged AS (
-        INSERT INTO assignment_outbox (event_id, routing_key, body, correlation_id, created_at)
+    ), staged AS ("""
+    + outbox_insert(OUTBOX)
+    + """
+        -- Each decision's body is completed here: its consultant is known only now.
         SELECT decision_id, :routing_key,
                convert_to(
                    jsonb_set(CAST(body AS jsonb), '{consultant_id}', to_jsonb(consultant_id))::text,

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+from leadflow.db import event_arrays, stage_events
 from leadflow.events import ConsultantRef, ConsultantView, Event, LeadView, Role
 from leadflow.rpc import NotFound
 from sqlalchemy import (
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from leads.models import Consultant, IdempotencyRecord, Interaction, Lead
+from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
 
 
 def consultant_view(row: Consultant) -> ConsultantView:
@@ -367,10 +368,9 @@ CREATE_LEAD = text(
         INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
         SELECT :interaction_id, id, :actor_id, 'created', CAST(:audit AS jsonb), :created_at
         FROM created
-    ), staged AS (
-        INSERT INTO leads_outbox (event_id, routing_key, body, correlation_id, created_at)
-        SELECT :event_id, :routing_key, :body, :correlation_id, :created_at FROM created
-    )
+    ), staged AS ("""
+    + stage_events(OUTBOX, only_if="created")
+    + """)
     SELECT id FROM created
     """
 )
@@ -395,10 +395,8 @@ async def create_lead_in_one_statement(
             "interaction_id": interaction_id,
             "actor_id": actor_id,
             "audit": orjson.dumps(audit).decode(),
-            "event_id": event.event_id,
-            "routing_key": event.name,
-            "body": event.model_dump_json().encode(),
-            "correlation_id": event.correlation_id,
+            "now": values["created_at"],
+            **event_arrays([event]),
         },
     )
     return result.first() is not None
@@ -493,14 +491,8 @@ AUDIT_WITH_EVENTS = text(
         INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
         VALUES (:interaction_id, :lead_id, :actor_id, :kind, CAST(:changes AS jsonb), :now)
     )
-    INSERT INTO leads_outbox (event_id, routing_key, body, correlation_id, created_at)
-    SELECT event_id, routing_key, convert_to(body, 'UTF8'), correlation_id, :now
-    FROM unnest(
-        CAST(:event_ids AS text[]), CAST(:routing_keys AS text[]),
-        CAST(:bodies AS text[]), CAST(:correlation_ids AS text[])
-    ) WITH ORDINALITY AS staged(event_id, routing_key, body, correlation_id, n)
-    ORDER BY n
     """
+    + stage_events(OUTBOX)
 )
 
 
@@ -548,10 +540,7 @@ async def audit_with_events(
             "kind": kind,
             "changes": orjson.dumps(changes).decode(),
             "now": datetime.now(UTC),
-            "event_ids": [event.event_id for event in events],
-            "routing_keys": [event.name for event in events],
-            "bodies": [event.model_dump_json() for event in events],
-            "correlation_ids": [event.correlation_id for event in events],
+            **event_arrays(events),
         },
     )
 

@@ -8,7 +8,15 @@ from leadflow.db.engine import (
     session_factory,
 )
 from leadflow.db.migrate import run_migrations
-from leadflow.db.outbox import OutboxRelay, add_to_outbox, already_handled, outbox_tables
+from leadflow.db.outbox import (
+    OutboxRelay,
+    add_to_outbox,
+    already_handled,
+    event_arrays,
+    outbox_insert,
+    outbox_tables,
+    stage_events,
+)
 from leadflow.db.types import UtcDateTime
 
 __all__ = [
@@ -17,10 +25,13 @@ __all__ = [
     "add_to_outbox",
     "already_handled",
     "create_engine",
+    "event_arrays",
     "insert_or",
     "is_postgres",
     "one_statement_engine",
+    "outbox_insert",
     "outbox_tables",
     "run_migrations",
     "session_factory",
+    "stage_events",
 ]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -66,6 +68,53 @@ def outbox_tables(metadata: MetaData, prefix: str) -> OutboxTables:
     return OutboxTables(outbox, handled)
 
 
+# The outbox is written in two ways, both defined here: `add_to_outbox` in an ORM
+# transaction (any database), and `stage_events` inside a hand-written PostgreSQL
+# statement (a data-modifying CTE), for the hot paths done in one round trip.
+
+
+def outbox_insert(tables: OutboxTables) -> str:
+    """The head of an INSERT into the outbox, to be followed by a SELECT of
+    (event_id, routing_key, body as bytea, correlation_id, created_at) in publish order."""
+    return (
+        f"INSERT INTO {tables.outbox.name} "
+        "(event_id, routing_key, body, correlation_id, created_at)"
+    )
+
+
+def stage_events(tables: OutboxTables, *, only_if: str | None = None) -> str:
+    """SQL (PostgreSQL) that stages the events given as `event_arrays(...)` parameters,
+    in their order, stamped `:now`: a statement, or a CTE's body. With `only_if` (a CTE's
+    name), nothing is staged unless that CTE returned a row."""
+    condition = f"WHERE EXISTS (SELECT FROM {only_if})" if only_if else ""
+    return f"""
+        {outbox_insert(tables)}
+        SELECT event_id, routing_key, convert_to(body, 'UTF8'), correlation_id, :now
+        FROM unnest(
+            CAST(:event_ids AS text[]), CAST(:routing_keys AS text[]),
+            CAST(:bodies AS text[]), CAST(:correlation_ids AS text[])
+        ) WITH ORDINALITY AS staged(event_id, routing_key, body, correlation_id, n)
+        {condition}
+        ORDER BY n
+    """
+
+
+def _outbox_columns(event: Event) -> tuple[str, str, str, str | None]:
+    """What the outbox keeps of an event: id, routing key, JSON body, correlation id."""
+    return event.event_id, event.name, event.model_dump_json(), event.correlation_id
+
+
+def event_arrays(events: Sequence[Event]) -> dict[str, list[Any]]:
+    """The parameters `stage_events` reads: one array per outbox column, in order."""
+    columns = [_outbox_columns(event) for event in events]
+    return {
+        "event_ids": [event_id for event_id, _, _, _ in columns],
+        "routing_keys": [routing_key for _, routing_key, _, _ in columns],
+        "bodies": [body for _, _, body, _ in columns],
+        "correlation_ids": [correlation_id for _, _, _, correlation_id in columns],
+    }
+
+
 async def add_to_outbox(session: AsyncSession, tables: OutboxTables, *events: Event) -> None:
     """Stage events in the caller's transaction; they are published after it commits."""
     if not events:
@@ -76,13 +125,13 @@ async def add_to_outbox(session: AsyncSession, tables: OutboxTables, *events: Ev
         insert(tables.outbox),
         params=[
             {
-                "event_id": event.event_id,
-                "routing_key": event.name,
-                "body": event.model_dump_json().encode(),
-                "correlation_id": event.correlation_id,
+                "event_id": event_id,
+                "routing_key": routing_key,
+                "body": body.encode(),
+                "correlation_id": correlation_id,
                 "created_at": now,
             }
-            for event in events
+            for event_id, routing_key, body, correlation_id in map(_outbox_columns, events)
         ],
     )
 
