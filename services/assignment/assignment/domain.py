@@ -143,6 +143,18 @@ def track(
     )
 
 
+# What the assigner keeps of a lead (see `track`). A lead.updated that changed neither,
+# such as a classification's, carries the same consultant and status as the lead's
+# previous event: it is dropped before any database work. Later events have higher
+# versions, so the tracked state is the same as if it had been applied.
+TRACKED_FIELDS = frozenset({"consultant_id", "status"})
+
+
+def changes_tracking(changed: Collection[str]) -> bool:
+    """Whether a lead.updated that changed these fields matters to the assigner."""
+    return not TRACKED_FIELDS.isdisjoint(changed)
+
+
 def sla_deadline(now: datetime, sla_minutes: float) -> datetime:
     """Leads assigned before this and still unworked are due for reassignment."""
     return now - timedelta(minutes=sla_minutes)

@@ -36,6 +36,7 @@ from assignment.domain import (
     Candidate,
     TrackedLead,
     Tracking,
+    changes_tracking,
     eligible_in_rotation_order,
     next_in_rotation,
     open_lead_changes,
@@ -300,6 +301,8 @@ class AssignmentHandlers:
         """Track each lead's consultant and column; count creator and manual assignments."""
         event = delivery.event()
         assert isinstance(event, LeadCreated | LeadUpdated | LeadAssigned)
+        if isinstance(event, LeadUpdated) and not changes_tracking(event.changed):
+            return
         lead = event.lead
         async with self.sessions() as session:
             if self.autocommit is not None:  # PostgreSQL: handled record and lock, one trip
