@@ -40,7 +40,7 @@ async def relay(database_url: str) -> AsyncIterator[OutboxRelay]:
         await connection.run_sync(TABLES.outbox.metadata.create_all)
     bus = RecordingBus()
     await bus.start()
-    yield OutboxRelay(engine, session_factory(engine), TABLES, bus)
+    yield OutboxRelay(engine, TABLES, bus)
     await bus.stop()
     await engine.dispose()
 
@@ -49,7 +49,7 @@ async def test_both_writers_stage_events_the_relay_publishes_alike_and_in_order(
     relay: OutboxRelay,
 ) -> None:
     events = [classified(score) for score in (10, 20, 30, 40)]
-    async with relay.sessions() as session:
+    async with session_factory(relay.engine)() as session:
         await add_to_outbox(session, TABLES, *events[:2])
         await session.commit()
     async with relay.engine.begin() as connection:

@@ -44,7 +44,7 @@ def sweep_interval_s(settings: Settings) -> float:
 def build(settings: Settings, bus: Bus) -> Service:
     engine = settings.engine_for("assignment")
     sessions = session_factory(engine)
-    relay = OutboxRelay(engine, sessions, OUTBOX, bus)
+    relay = OutboxRelay(engine, OUTBOX, bus)
     handlers = AssignmentHandlers(
         sessions=sessions,
         relay=relay,

@@ -41,7 +41,7 @@ async def migrate(settings: Settings) -> None:
 def build(settings: Settings, bus: Bus) -> Service:
     engine = settings.engine_for("leads")
     sessions = session_factory(engine)
-    relay = OutboxRelay(engine, sessions, OUTBOX, bus)
+    relay = OutboxRelay(engine, OUTBOX, bus)
     conversations = ConversationHandlers(
         sessions=sessions,
         relay=relay,

@@ -28,11 +28,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leadflow.bus import Bus
-from leadflow.db.engine import insert_or
+from leadflow.db.engine import insert_or, is_postgres
 from leadflow.db.types import UtcDateTime
 from leadflow.events import Event, utcnow
 from leadflow.periodic import Periodic
@@ -157,7 +157,6 @@ class OutboxRelay:
     def __init__(
         self,
         engine: AsyncEngine,
-        sessions: async_sessionmaker[AsyncSession],
         tables: OutboxTables,
         bus: Bus,
         *,
@@ -166,7 +165,6 @@ class OutboxRelay:
         keep_published: timedelta = timedelta(days=1),
     ) -> None:
         self.engine = engine
-        self.sessions = sessions
         self.tables = tables
         self.bus = bus
         self.poll_interval = poll_interval
@@ -174,6 +172,14 @@ class OutboxRelay:
         self.keep_published = keep_published
         self._next_cleanup = 0.0
         self._loop = Periodic("outbox-relay", poll_interval, self.publish_all)
+        outbox = tables.outbox.name
+        # Replicas share the outbox: each row is published by whoever locked it.
+        self._pending_sql = f"""
+            SELECT seq, event_id, routing_key, body, correlation_id FROM {outbox}
+            WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+        """
+        self._mark_sql = f"UPDATE {outbox} SET published_at = $2 WHERE seq = ANY($1::int[])"
+        self._prune_sql = f"DELETE FROM {outbox} WHERE published_at < $1"
 
     def wake(self) -> None:
         """Called after a commit that staged events, so they go out at once."""
@@ -193,45 +199,75 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it published."""
+        if not is_postgres(self.engine):
+            return await self._publish_pending_core()
+        # On PostgreSQL, asyncpg itself on a connection of the engine's pool: a relay
+        # cycle runs for every change of every service, and through SQLAlchemy it cost
+        # 1.3-1.6 ms of CPU against 0.5 ms (bench: one row per cycle, same machine).
+        async with self.engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            async with raw.transaction():
+                rows = await raw.fetch(self._pending_sql, self.batch_size)
+                await self._publish(rows)
+                if rows:
+                    await raw.execute(self._mark_sql, [row[0] for row in rows], utcnow())
+                if self._cleanup_due():
+                    await raw.execute(self._prune_sql, utcnow() - self.keep_published)
+        return len(rows)
+
+    async def _publish_pending_core(self) -> int:
+        """`publish_pending` through SQLAlchemy (SQLite: the embedded mode)."""
         outbox = self.tables.outbox
-        query = (
-            sa_select(outbox)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.seq)
-            .limit(self.batch_size)
-        )
-        if self.engine.dialect.name == "postgresql":
-            # Replicas share the outbox: each row is published by whoever locked it.
-            query = query.with_for_update(skip_locked=True)
-        async with self.sessions() as session, session.begin():
-            # sqlmodel's `exec` stubs cover ORM selects only; this is a Core table select.
-            rows = (await session.exec(query)).all()  # type: ignore[call-overload]
-            # All of the batch in flight at once, confirms awaited together: one at a time
-            # capped a service at ~800 events/s, waiting on confirms, not on work. The
-            # channel still sends them in this order; if any fails, none is marked
-            # published and the whole batch goes again (consumers drop repeats by id).
-            await asyncio.gather(
-                *(
-                    self.bus.publish(
-                        row.routing_key,
-                        row.body,
-                        message_id=row.event_id,
-                        correlation_id=row.correlation_id,
+        async with self.engine.begin() as connection:
+            rows = (
+                await connection.execute(
+                    sa_select(
+                        outbox.c.seq,
+                        outbox.c.event_id,
+                        outbox.c.routing_key,
+                        outbox.c.body,
+                        outbox.c.correlation_id,
                     )
-                    for row in rows
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.batch_size)
                 )
-            )
+            ).all()
+            await self._publish(rows)
             if rows:
-                await session.exec(
+                await connection.execute(
                     update(outbox)
-                    .where(outbox.c.seq.in_([row.seq for row in rows]))
+                    .where(outbox.c.seq.in_([row[0] for row in rows]))
                     .values(published_at=utcnow())
                 )
-            if time.monotonic() >= self._next_cleanup:
-                # Published rows are kept a while for inspection; pruned once a minute,
-                # not on every batch.
-                self._next_cleanup = time.monotonic() + 60
-                await session.exec(
+            if self._cleanup_due():
+                await connection.execute(
                     delete(outbox).where(outbox.c.published_at < utcnow() - self.keep_published)
                 )
         return len(rows)
+
+    async def _publish(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Publish (seq, event_id, routing_key, body, correlation_id) rows, confirmed.
+
+        All of the batch in flight at once, confirms awaited together: one at a time
+        capped a service at ~800 events/s, waiting on confirms, not on work. The channel
+        still sends them in this order; if any fails, none is marked published and the
+        whole batch goes again (consumers drop repeats by id).
+        """
+        await asyncio.gather(
+            *(
+                self.bus.publish(
+                    routing_key, body, message_id=event_id, correlation_id=correlation_id
+                )
+                for _, event_id, routing_key, body, correlation_id in rows
+            )
+        )
+
+    def _cleanup_due(self) -> bool:
+        """Published rows are kept a while for inspection; pruned once a minute, not on
+        every batch."""
+        if time.monotonic() < self._next_cleanup:
+            return False
+        self._next_cleanup = time.monotonic() + 60
+        return True

@@ -87,7 +87,7 @@ async def store_under_test(
             engine,
             sessions,
             one_statement_engine(engine),
-            OutboxRelay(engine, sessions, outbox, bus),
+            OutboxRelay(engine, outbox, bus),
             bus,
         )
     finally:
