@@ -9,7 +9,15 @@ from typing import Any
 
 from leadflow.batching import Batcher
 from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay, add_to_outbox, already_handled, insert_or, outbox_insert
+from leadflow.db import (
+    OutboxRelay,
+    add_to_outbox,
+    already_handled,
+    asyncpg_transaction,
+    for_asyncpg,
+    insert_or,
+    outbox_insert,
+)
 from leadflow.events import (
     UNWORKED_STATUSES,
     AssignmentDecided,
@@ -155,21 +163,58 @@ LOCK_LEAD_STATE = text(
 )
 
 
-async def _lock_lead_state(
-    session: AsyncSession, event_id: str, lead_id: str
-) -> tuple[TrackedLead | None, bool] | None:
-    """(the stored state, whether a row exists), or None if the event was handled before."""
-    row = (
-        await session.exec(
-            LOCK_LEAD_STATE,  # type: ignore[call-overload]
-            params={"event_id": event_id, "lead_id": lead_id, "now": utcnow()},
-        )
-    ).one()
-    if not row.fresh:
-        return None
-    if row.status is None:
-        return None, False
-    return TrackedLead(row.consultant_id, row.status, row.version), True
+# What a lead event changes, written in one round trip (PostgreSQL): the lead's tracked
+# state (a new row, or the existing one updated: a concurrent first event for the same
+# lead then fails on the key, and its delivery is retried), the open-lead counts it
+# moves (ids in sorted order, the lock order of consultant rows), and the consultant
+# it counts as assigned, if any.
+RECORD_TRACKING = text(
+    """
+    WITH inserted AS (
+        INSERT INTO assignment_lead_states (lead_id, consultant_id, status, version, assigned_at)
+        SELECT CAST(:lead_id AS text), CAST(:consultant_id AS text), CAST(:status AS text),
+               CAST(:version AS integer), CAST(:assigned_at AS timestamptz)
+        WHERE CAST(:write_state AS boolean) AND NOT CAST(:exists AS boolean)
+    ), updated AS (
+        UPDATE assignment_lead_states SET
+            consultant_id = CAST(:consultant_id AS text), status = CAST(:status AS text),
+            version = CAST(:version AS integer),
+            assigned_at = COALESCE(CAST(:assigned_at AS timestamptz), assigned_at)
+        WHERE lead_id = CAST(:lead_id AS text)
+          AND CAST(:write_state AS boolean) AND CAST(:exists AS boolean)
+    ), moved AS (
+        UPDATE assignment_consultants AS consultant
+        SET open_leads = consultant.open_leads + change.delta
+        FROM unnest(CAST(:moved_ids AS text[]), CAST(:moved_deltas AS integer[]))
+            AS change(id, delta)
+        WHERE consultant.id = change.id
+    )
+    INSERT INTO assignment_stats (consultant_id, assigned_total, last_assigned_at)
+    SELECT CAST(:counted_id AS text), 1, CAST(:now AS timestamptz)
+    WHERE CAST(:counted_id AS text) IS NOT NULL
+    ON CONFLICT (consultant_id) DO UPDATE SET
+        assigned_total = assignment_stats.assigned_total + 1,
+        last_assigned_at = excluded.last_assigned_at
+    """
+)
+
+# On every lead's path twice (lead.created, lead.assigned): through asyncpg itself.
+_LOCK_LEAD_STATE = for_asyncpg(LOCK_LEAD_STATE)
+_RECORD_TRACKING = for_asyncpg(RECORD_TRACKING)
+
+
+def _counted(event: LeadCreated | LeadUpdated | LeadAssigned) -> str | None:
+    """The consultant this event counts as assigned in their stats: a lead created by a
+    consultant, or a manual assignment. (Round-robin decisions are counted as made.)"""
+    lead = event.lead
+    override = (
+        "creator"
+        if isinstance(event, LeadCreated) and lead.consultant_id
+        else event.rule
+        if isinstance(event, LeadAssigned)
+        else None
+    )
+    return lead.consultant_id if override in COUNTED_OVERRIDES else None
 
 
 async def _write_lead_state(
@@ -303,36 +348,84 @@ class AssignmentHandlers:
         assert isinstance(event, LeadCreated | LeadUpdated | LeadAssigned)
         if isinstance(event, LeadUpdated) and not changes_tracking(event.changed):
             return
-        lead = event.lead
-        async with self.sessions() as session:
-            if self.autocommit is not None:  # PostgreSQL: handled record and lock, one trip
-                found = await _lock_lead_state(session, event.event_id, lead.id)
-                if found is None:
-                    return
-                stored, exists = found
-            else:
-                if await already_handled(session, OUTBOX, event.event_id):
-                    return
-                row = await session.get(LeadState, lead.id)
-                exists = row is not None
-                stored = TrackedLead(row.consultant_id, row.status, row.version) if row else None
-            tracking = track(stored, lead.consultant_id, lead.status.value, lead.version)
-            if tracking is not None:
-                await _write_lead_state(session, lead.id, tracking, exists, event.occurred_at)
-                await self._move_open_counts(session, tracking.open_changes)
-            override = (
-                "creator"
-                if isinstance(event, LeadCreated) and lead.consultant_id
-                else event.rule
-                if isinstance(event, LeadAssigned)
-                else None
-            )
-            if override in COUNTED_OVERRIDES and lead.consultant_id:
-                await self._count(session, lead.consultant_id)
-            await session.commit()
+        if self.autocommit is not None:  # PostgreSQL
+            tracking = await self._track_in_two_statements(event)
+        else:
+            tracking = await self._track_in_session(event)
         freed = tracking is not None and any(d < 0 for d in tracking.open_changes.values())
         if freed and self.policy is AssignmentPolicy.CAPACITY:
             await self.drain_waiting()
+
+    async def _track_in_two_statements(
+        self, event: LeadCreated | LeadUpdated | LeadAssigned
+    ) -> Tracking | None:
+        """`on_lead_event` as lock and record statements in one transaction."""
+        assert self.autocommit is not None
+        lead = event.lead
+        now = utcnow()
+        async with asyncpg_transaction(self.autocommit) as connection:
+            row = await connection.fetchrow(
+                _LOCK_LEAD_STATE.sql,
+                *_LOCK_LEAD_STATE.args(
+                    {"event_id": event.event_id, "lead_id": lead.id, "now": now}
+                ),
+            )
+            assert row is not None
+            if not row["fresh"]:
+                return None
+            exists = row["status"] is not None
+            stored = (
+                TrackedLead(row["consultant_id"], row["status"], row["version"]) if exists else None
+            )
+            tracking = track(stored, lead.consultant_id, lead.status.value, lead.version)
+            counted = _counted(event)
+            if tracking is None and counted is None:
+                return None
+            state = tracking.state if tracking else None
+            moved = sorted(tracking.open_changes.items()) if tracking else []
+            await connection.execute(
+                _RECORD_TRACKING.sql,
+                *_RECORD_TRACKING.args(
+                    {
+                        "lead_id": lead.id,
+                        "write_state": tracking is not None,
+                        "exists": exists,
+                        "consultant_id": state.consultant_id if state else None,
+                        "status": state.status if state else None,
+                        "version": state.version if state else None,
+                        "assigned_at": event.occurred_at
+                        if tracking is not None and tracking.assigned_now
+                        else None,
+                        "moved_ids": [consultant for consultant, _ in moved],
+                        "moved_deltas": [delta for _, delta in moved],
+                        "counted_id": counted,
+                        "now": now,
+                    }
+                ),
+            )
+        return tracking
+
+    async def _track_in_session(
+        self, event: LeadCreated | LeadUpdated | LeadAssigned
+    ) -> Tracking | None:
+        """`on_lead_event` through the ORM (SQLite: the embedded mode)."""
+        lead = event.lead
+        async with self.sessions() as session:
+            if await already_handled(session, OUTBOX, event.event_id):
+                return None
+            row = await session.get(LeadState, lead.id)
+            stored = TrackedLead(row.consultant_id, row.status, row.version) if row else None
+            tracking = track(stored, lead.consultant_id, lead.status.value, lead.version)
+            if tracking is not None:
+                await _write_lead_state(
+                    session, lead.id, tracking, row is not None, event.occurred_at
+                )
+                await self._move_open_counts(session, tracking.open_changes)
+            counted = _counted(event)
+            if counted is not None:
+                await self._count(session, counted)
+            await session.commit()
+        return tracking
 
     async def on_presence(self, delivery: Delivery) -> None:
         """A realtime replica's snapshot of who is connected replaces its previous one."""

@@ -17,15 +17,19 @@ from leadflow.db.outbox import (
     outbox_tables,
     stage_events,
 )
+from leadflow.db.raw import AsyncpgStatement, asyncpg_transaction, for_asyncpg
 from leadflow.db.types import UtcDateTime
 
 __all__ = [
+    "AsyncpgStatement",
     "OutboxRelay",
     "UtcDateTime",
     "add_to_outbox",
     "already_handled",
+    "asyncpg_transaction",
     "create_engine",
     "event_arrays",
+    "for_asyncpg",
     "insert_or",
     "is_postgres",
     "one_statement_engine",

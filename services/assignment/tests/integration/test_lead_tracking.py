@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from assignment.models import KnownConsultant
+from assignment.models import KnownConsultant, LeadState
 from assignment.testing import Assigner, add_consultants, delivery
-from leadflow.events import LeadCreated, LeadSource, LeadStatus, LeadUpdated, LeadView
+from leadflow.events import (
+    LeadAssigned,
+    LeadCreated,
+    LeadSource,
+    LeadStatus,
+    LeadUpdated,
+    LeadView,
+)
 
 ADMIN = {"id": "admin", "role": "admin"}
 
@@ -49,3 +56,35 @@ async def test_a_consultants_own_lead_is_counted_once_and_closing_it_frees_them(
     async with assigner.handlers.sessions() as session:
         row = await session.get(KnownConsultant, ana)
     assert row is not None and row.open_leads == 0
+
+
+async def open_leads(assigner: Assigner, consultant: str) -> int:
+    async with assigner.handlers.sessions() as session:
+        row = await session.get(KnownConsultant, consultant)
+    assert row is not None
+    return row.open_leads
+
+
+async def test_a_manual_reassignment_moves_the_open_lead_and_counts_for_the_new_consultant(
+    assigner: Assigner,
+) -> None:
+    ana, bo = await add_consultants(assigner, 2)
+    await assigner.handlers.on_lead_event(
+        delivery(LeadCreated(lead=lead("lead-2", None, LeadStatus.NEW, 1)))
+    )
+    to_ana = LeadAssigned(lead=lead("lead-2", ana, LeadStatus.NEW, 2), rule="round_robin")
+    to_bo = LeadAssigned(
+        lead=lead("lead-2", bo, LeadStatus.NEW, 3), previous_consultant_id=ana, rule="manual"
+    )
+    classified = LeadUpdated(lead=lead("lead-2", bo, LeadStatus.NEW, 4), changed=["temperature"])
+    for event in (to_ana, to_bo, to_bo, classified):  # to_bo is delivered twice
+        await assigner.handlers.on_lead_event(delivery(event))
+
+    # Round-robin decisions are counted when made (not here); the manual one here, once.
+    assert await stats(assigner, ana) == {"assigned_total": 0, "open": 0, "won": 0, "lost": 0}
+    assert await stats(assigner, bo) == {"assigned_total": 1, "open": 1, "won": 0, "lost": 0}
+    assert (await open_leads(assigner, ana), await open_leads(assigner, bo)) == (0, 1)
+    async with assigner.handlers.sessions() as session:
+        state = await session.get(LeadState, "lead-2")
+    assert state is not None and (state.consultant_id, state.version) == (bo, 3)
+    assert state.assigned_at == to_bo.occurred_at
