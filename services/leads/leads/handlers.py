@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import orjson
 from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay, already_handled
+from leadflow.db import OutboxRelay, already_handled, asyncpg_transaction
 from leadflow.events import (
     UNWORKED_STATUSES,
     AssignmentDecided,
@@ -50,6 +51,10 @@ from leads.domain import (
 from leads.livia import chat_jid_for
 from leads.models import OUTBOX, IdempotencyRecord, Interaction, Lead
 from leads.unit_of_work import Actor, commit_with_events
+
+
+class _TransactionalPathOwnsIt(Exception):
+    """Rolls back a single-statement path that found a case the ORM path handles."""
 
 
 @dataclass
@@ -321,9 +326,10 @@ class LeadsHandlers:
     async def _apply_classification_in_two_statements(self, event: LeadClassified) -> None:
         """`on_lead_classified` in one transaction of two statements: through the ORM it
         took eight round trips and was the leads service's costliest event (measured)."""
-        async with self.sessions() as session:
+        assert self.autocommit is not None
+        async with asyncpg_transaction(self.autocommit) as connection:
             row = await repo.apply_classification(
-                session,
+                connection,
                 event_id=event.event_id,
                 lead_id=event.lead_id,
                 temperature=event.temperature.value,
@@ -332,20 +338,18 @@ class LeadsHandlers:
                 classified_by=event.classified_by,
             )
             if row is None:  # handled before, or no such lead
-                await session.commit()
                 return
             view = LeadView.model_validate(repo.lead_json(row))
             before = {"temperature": row.temperature_before, "ai_score": row.ai_score_before}
             after = {"temperature": row.temperature, "ai_score": row.ai_score}
             await repo.audit_with_events(
-                session,
+                connection,
                 lead_id=row.id,
                 actor_id=None,
                 kind="classified",
                 changes={**changes_between(before, after), "by": event.classified_by},
                 events=classification_events(event, view),
             )
-            await session.commit()
         self.relay.wake()
 
     async def _apply_decision_in_few_statements(self, event: AssignmentDecided) -> bool:
@@ -353,61 +357,63 @@ class LeadsHandlers:
         transaction (the ORM took about ten round trips, and this is on every lead's
         path). False, with nothing written, for a lead with a Lívia conversation: its
         handoff is the transactional path's."""
-        assert event.consultant_id is not None
-        async with self.sessions() as session:
-            row = await repo.lock_for_decision(
-                session,
-                event_id=event.event_id,
-                lead_id=event.lead_id,
-                consultant_id=event.consultant_id,
-            )
-            if row is not None and row.has_conversation:
-                await session.rollback()
-                return False
-            if (
-                row is None  # handled before, or no such lead
-                or row.chosen_id is None
-                or not decision_applies(
-                    row.consultant_id, row.status, row.chosen_id, event.reassigns
-                )
-            ):
-                await session.commit()
-                return True
-            now = utcnow()
-            moved = SimpleNamespace(
-                **{
-                    **row._mapping,
-                    "consultant_id": row.chosen_id,
-                    "version": row.version + 1,
-                    "updated_at": now,
-                    "consultant_name": row.chosen_name,
-                    "consultant_email": row.chosen_email,
-                }
-            )
-            view = LeadView.model_validate(repo.lead_json(moved))
-            await repo.move_lead(
-                session, lead_id=row.id, consultant_id=row.chosen_id, version=moved.version, now=now
-            )
-            await repo.audit_with_events(
-                session,
-                lead_id=row.id,
-                actor_id=None,
-                kind="assigned",
-                changes={
-                    "consultant_id": {"before": row.consultant_id, "after": row.chosen_id},
-                    "rule": event.rule,
-                    "eligible": event.eligible_ids,
-                },
-                events=[
-                    LeadAssigned(
-                        lead=view, previous_consultant_id=row.consultant_id, rule=event.rule
-                    ),
-                    *notify_consultant(row.chosen_phone, view),
-                ],
-            )
-            await session.commit()
+        assert event.consultant_id is not None and self.autocommit is not None
+        try:
+            async with asyncpg_transaction(self.autocommit) as connection:
+                await self._apply_decision(connection, event)
+        except _TransactionalPathOwnsIt:
+            return False
         self.relay.wake()
         return True
+
+    async def _apply_decision(
+        self, connection: asyncpg.Connection, event: AssignmentDecided
+    ) -> None:
+        assert event.consultant_id is not None
+        row = await repo.lock_for_decision(
+            connection,
+            event_id=event.event_id,
+            lead_id=event.lead_id,
+            consultant_id=event.consultant_id,
+        )
+        if row is not None and row.has_conversation:
+            raise _TransactionalPathOwnsIt
+        if (
+            row is None  # handled before, or no such lead
+            or row.chosen_id is None
+            or not decision_applies(row.consultant_id, row.status, row.chosen_id, event.reassigns)
+        ):
+            return
+        now = utcnow()
+        moved = SimpleNamespace(
+            **{
+                **vars(row),
+                "consultant_id": row.chosen_id,
+                "version": row.version + 1,
+                "updated_at": now,
+                "consultant_name": row.chosen_name,
+                "consultant_email": row.chosen_email,
+            }
+        )
+        view = LeadView.model_validate(repo.lead_json(moved))
+        await repo.move_lead(
+            connection, lead_id=row.id, consultant_id=row.chosen_id, version=moved.version, now=now
+        )
+        await repo.audit_with_events(
+            connection,
+            lead_id=row.id,
+            actor_id=None,
+            kind="assigned",
+            changes={
+                "consultant_id": {"before": row.consultant_id, "after": row.chosen_id},
+                "rule": event.rule,
+                "eligible": event.eligible_ids,
+            },
+            events=[
+                LeadAssigned(lead=view, previous_consultant_id=row.consultant_id, rule=event.rule),
+                *notify_consultant(row.chosen_phone, view),
+            ],
+        )
 
     async def on_assignment_decided(self, delivery: Delivery) -> None:
         event = delivery.event()

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import orjson
-from leadflow.db import event_arrays, stage_events
+from leadflow.db import event_arrays, for_asyncpg, stage_events
 from leadflow.events import ConsultantRef, ConsultantView, Event, LeadView, Role
 from leadflow.rpc import NotFound
 from sqlalchemy import (
@@ -461,26 +462,30 @@ MOVE_LEAD = text(
 
 
 async def lock_for_decision(
-    session: AsyncSession, *, event_id: str, lead_id: str, consultant_id: str
-) -> Any | None:
-    result = await session.exec(
-        LOCK_FOR_DECISION,  # type: ignore[call-overload]
-        params={
-            "event_id": event_id,
-            "lead_id": lead_id,
-            "consultant_id": consultant_id,
-            "now": datetime.now(UTC),
-        },
+    connection: asyncpg.Connection, *, event_id: str, lead_id: str, consultant_id: str
+) -> SimpleNamespace | None:
+    row = await connection.fetchrow(
+        _LOCK_FOR_DECISION.sql,
+        *_LOCK_FOR_DECISION.args(
+            {
+                "event_id": event_id,
+                "lead_id": lead_id,
+                "consultant_id": consultant_id,
+                "now": datetime.now(UTC),
+            }
+        ),
     )
-    return result.first()
+    return SimpleNamespace(**row) if row else None
 
 
 async def move_lead(
-    session: AsyncSession, *, lead_id: str, consultant_id: str, version: int, now: datetime
+    connection: asyncpg.Connection, *, lead_id: str, consultant_id: str, version: int, now: datetime
 ) -> None:
-    await session.exec(
-        MOVE_LEAD,  # type: ignore[call-overload]
-        params={"lead_id": lead_id, "consultant_id": consultant_id, "version": version, "now": now},
+    await connection.execute(
+        _MOVE_LEAD.sql,
+        *_MOVE_LEAD.args(
+            {"lead_id": lead_id, "consultant_id": consultant_id, "version": version, "now": now}
+        ),
     )
 
 
@@ -496,8 +501,16 @@ AUDIT_WITH_EVENTS = text(
 )
 
 
+# The classification and decision paths run for every lead: through asyncpg itself
+# (see `leadflow.db.raw`).
+_APPLY_CLASSIFICATION = for_asyncpg(APPLY_CLASSIFICATION)
+_LOCK_FOR_DECISION = for_asyncpg(LOCK_FOR_DECISION)
+_MOVE_LEAD = for_asyncpg(MOVE_LEAD)
+_AUDIT_WITH_EVENTS = for_asyncpg(AUDIT_WITH_EVENTS)
+
+
 async def apply_classification(
-    session: AsyncSession,
+    connection: asyncpg.Connection,
     *,
     event_id: str,
     lead_id: str,
@@ -505,25 +518,27 @@ async def apply_classification(
     ai_score: int,
     ai_reasons: list[str],
     classified_by: str,
-) -> Any | None:
+) -> SimpleNamespace | None:
     """The updated lead's row (see APPLY_CLASSIFICATION), or None if nothing changed."""
-    result = await session.exec(
-        APPLY_CLASSIFICATION,  # type: ignore[call-overload]
-        params={
-            "event_id": event_id,
-            "lead_id": lead_id,
-            "temperature": temperature,
-            "ai_score": ai_score,
-            "ai_reasons": orjson.dumps(ai_reasons).decode(),
-            "classified_by": classified_by,
-            "now": datetime.now(UTC),
-        },
+    row = await connection.fetchrow(
+        _APPLY_CLASSIFICATION.sql,
+        *_APPLY_CLASSIFICATION.args(
+            {
+                "event_id": event_id,
+                "lead_id": lead_id,
+                "temperature": temperature,
+                "ai_score": ai_score,
+                "ai_reasons": orjson.dumps(ai_reasons).decode(),
+                "classified_by": classified_by,
+                "now": datetime.now(UTC),
+            }
+        ),
     )
-    return result.first()
+    return SimpleNamespace(**row) if row else None
 
 
 async def audit_with_events(
-    session: AsyncSession,
+    connection: asyncpg.Connection,
     *,
     lead_id: str,
     actor_id: str | None,
@@ -531,17 +546,19 @@ async def audit_with_events(
     changes: dict[str, Any],
     events: list[Event],
 ) -> None:
-    await session.exec(
-        AUDIT_WITH_EVENTS,  # type: ignore[call-overload]
-        params={
-            "interaction_id": uuid.uuid4().hex,
-            "lead_id": lead_id,
-            "actor_id": actor_id,
-            "kind": kind,
-            "changes": orjson.dumps(changes).decode(),
-            "now": datetime.now(UTC),
-            **event_arrays(events),
-        },
+    await connection.execute(
+        _AUDIT_WITH_EVENTS.sql,
+        *_AUDIT_WITH_EVENTS.args(
+            {
+                "interaction_id": uuid.uuid4().hex,
+                "lead_id": lead_id,
+                "actor_id": actor_id,
+                "kind": kind,
+                "changes": orjson.dumps(changes).decode(),
+                "now": datetime.now(UTC),
+                **event_arrays(events),
+            }
+        ),
     )
 
 

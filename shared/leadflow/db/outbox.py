@@ -90,7 +90,8 @@ def stage_events(tables: OutboxTables, *, only_if: str | None = None) -> str:
     condition = f"WHERE EXISTS (SELECT FROM {only_if})" if only_if else ""
     return f"""
         {outbox_insert(tables)}
-        SELECT event_id, routing_key, convert_to(body, 'UTF8'), correlation_id, :now
+        SELECT event_id, routing_key, convert_to(body, 'UTF8'), correlation_id,
+               CAST(:now AS timestamptz)
         FROM unnest(
             CAST(:event_ids AS text[]), CAST(:routing_keys AS text[]),
             CAST(:bodies AS text[]), CAST(:correlation_ids AS text[])
