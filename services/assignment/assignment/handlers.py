@@ -13,6 +13,7 @@ from leadflow.db import (
     OutboxRelay,
     add_to_outbox,
     already_handled,
+    asyncpg_connection,
     asyncpg_transaction,
     for_asyncpg,
     insert_or,
@@ -101,7 +102,7 @@ DECIDE_ROUND_ROBIN = text(
         ORDER BY request_id, n
     ), handled AS (
         INSERT INTO assignment_handled_events (event_id, handled_at)
-        SELECT request_id, :now FROM requested
+        SELECT request_id, CAST(:now AS timestamptz) FROM requested
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id
     ), fresh AS (
@@ -120,7 +121,8 @@ DECIDE_ROUND_ROBIN = text(
         FROM fresh CROSS JOIN moved
     ), counted AS (
         INSERT INTO assignment_stats (consultant_id, assigned_total, last_assigned_at)
-        SELECT consultant_id, count(*), :now FROM chosen GROUP BY consultant_id
+        SELECT consultant_id, count(*), CAST(:now AS timestamptz) FROM chosen
+        GROUP BY consultant_id
         ON CONFLICT (consultant_id) DO UPDATE SET
             assigned_total = assignment_stats.assigned_total + excluded.assigned_total,
             last_assigned_at = excluded.last_assigned_at
@@ -128,12 +130,12 @@ DECIDE_ROUND_ROBIN = text(
     + outbox_insert(OUTBOX)
     + """
         -- Each decision's body is completed here: its consultant is known only now.
-        SELECT decision_id, :routing_key,
+        SELECT decision_id, CAST(:routing_key AS text),
                convert_to(
                    jsonb_set(CAST(body AS jsonb), '{consultant_id}', to_jsonb(consultant_id))::text,
                    'UTF8'
                ),
-               correlation_id, :now
+               correlation_id, CAST(:now AS timestamptz)
         FROM chosen ORDER BY turn
     )
     SELECT request_id, consultant_id FROM chosen
@@ -198,7 +200,10 @@ RECORD_TRACKING = text(
     """
 )
 
-# On every lead's path twice (lead.created, lead.assigned): through asyncpg itself.
+# On every lead's path (decisions, and lead.created and lead.assigned): through asyncpg
+# itself (see `leadflow.db.raw`).
+_ELIGIBILITY = for_asyncpg(ELIGIBILITY_QUERY)
+_DECIDE_ROUND_ROBIN = for_asyncpg(DECIDE_ROUND_ROBIN)
 _LOCK_LEAD_STATE = for_asyncpg(LOCK_LEAD_STATE)
 _RECORD_TRACKING = for_asyncpg(RECORD_TRACKING)
 
@@ -289,8 +294,8 @@ class AssignmentHandlers:
         """For each request: True if decided here (or handled before); False if nobody is
         eligible, which the transactional path handles (the lead waits)."""
         assert self.autocommit is not None
-        async with self.autocommit.connect() as connection:
-            eligible = _eligible_from((await connection.execute(ELIGIBILITY_QUERY)).all())
+        async with asyncpg_connection(self.autocommit) as connection:
+            eligible = _eligible_from(await connection.fetch(_ELIGIBILITY.sql))
             if not eligible:
                 return [False] * len(requests)
             ids = [c.id for c in eligible]
@@ -305,19 +310,17 @@ class AssignmentHandlers:
                 )
                 for request in requests
             ]
-            await connection.execute(
-                DECIDE_ROUND_ROBIN,
-                {
-                    "request_ids": [request.event_id for request in requests],
-                    "decision_ids": [decision.event_id for decision in decisions],
-                    "bodies": [decision.model_dump_json() for decision in decisions],
-                    "correlation_ids": [decision.correlation_id for decision in decisions],
-                    "routing_key": AssignmentDecided.name,
-                    "now": utcnow(),
-                    "eligible": ids,
-                    "eligible_count": len(ids),
-                },
-            )
+            decided = {
+                "request_ids": [request.event_id for request in requests],
+                "decision_ids": [decision.event_id for decision in decisions],
+                "bodies": [decision.model_dump_json() for decision in decisions],
+                "correlation_ids": [decision.correlation_id for decision in decisions],
+                "routing_key": AssignmentDecided.name,
+                "now": utcnow(),
+                "eligible": ids,
+                "eligible_count": len(ids),
+            }
+            await connection.execute(_DECIDE_ROUND_ROBIN.sql, *_DECIDE_ROUND_ROBIN.args(decided))
         return [True] * len(requests)
 
     async def on_consultant_saved(self, delivery: Delivery) -> None:

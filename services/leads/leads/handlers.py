@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import orjson
 from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay, already_handled, asyncpg_transaction
+from leadflow.db import OutboxRelay, already_handled, asyncpg_connection, asyncpg_transaction
 from leadflow.events import (
     UNWORKED_STATUSES,
     AssignmentDecided,
@@ -130,7 +130,7 @@ class LeadsHandlers:
         new = new_lead(
             actor.id if actor else None, actor.role if actor else None, data, new_id(), utcnow()
         )
-        async with self.autocommit.connect() as connection:
+        async with asyncpg_connection(self.autocommit) as connection:
             creator = None
             if new.values["consultant_id"]:
                 creator = await repo.consultant_name_and_email(
@@ -207,7 +207,7 @@ class LeadsHandlers:
         }
         data: list[dict[str, Any]] | orjson.Fragment
         if self.autocommit is not None:
-            async with self.autocommit.connect() as connection:
+            async with asyncpg_connection(self.autocommit) as connection:
                 page_json, total = await repo.search_leads_json(connection, **search)
             data = orjson.Fragment(page_json)  # PostgreSQL's JSON, passed on as it is
         else:

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from leadflow.db import event_arrays, for_asyncpg, stage_events
+from leadflow.db import AsyncpgStatement, event_arrays, for_asyncpg, stage_events
 from leadflow.events import ConsultantRef, ConsultantView, Event, LeadView, Role
 from leadflow.rpc import NotFound
 from sqlalchemy import (
@@ -33,7 +33,6 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -318,7 +317,7 @@ def _page_as_json_statement(
 
 
 async def search_leads_json(
-    connection: AsyncConnection,
+    connection: asyncpg.Connection,
     *,
     filters: dict[str, Any],
     q: str | None,
@@ -330,13 +329,21 @@ async def search_leads_json(
     database, and the total. Building a dict per row, then JSON per page, was most of a
     listing's CPU (measured); the text passes through to the caller as it is."""
     names = tuple(sorted(filters))
-    statement = _page_as_json_statement(names, bool(q), newest_first)
+    statement = _page_as_json_for_asyncpg(names, bool(q), newest_first)
     parameters: dict[str, Any] = {f"filter_{name}": filters[name] for name in names}
     if q:
         parameters["pattern"] = f"%{q.lower()}%"
     parameters |= {"offset": (page - 1) * page_size, "limit": page_size}
-    row = (await connection.execute(statement, parameters)).one()
-    return str(row.page), int(row.total)
+    row = await connection.fetchrow(statement.sql, *statement.args(parameters))
+    assert row is not None
+    return str(row["page"]), int(row["total"])
+
+
+@functools.cache
+def _page_as_json_for_asyncpg(
+    filter_names: tuple[str, ...], with_q: bool, newest_first: bool
+) -> AsyncpgStatement:
+    return for_asyncpg(_page_as_json_statement(filter_names, with_q, newest_first))
 
 
 async def insert_lead(session: AsyncSession, *, values: dict[str, Any]) -> Any | None:
@@ -377,8 +384,11 @@ CREATE_LEAD = text(
 )
 
 
+_CREATE_LEAD = for_asyncpg(CREATE_LEAD)
+
+
 async def create_lead_in_one_statement(
-    connection: AsyncConnection,
+    connection: asyncpg.Connection,
     *,
     values: dict[str, Any],
     interaction_id: str,
@@ -387,20 +397,22 @@ async def create_lead_in_one_statement(
     event: Event,
 ) -> bool:
     """True if the lead was created; False if its phone is already known."""
-    result = await connection.execute(
-        CREATE_LEAD,
-        {
-            **values,
-            "ai_reasons": orjson.dumps(values["ai_reasons"]).decode(),
-            "metadata": orjson.dumps(values["metadata"]).decode(),
-            "interaction_id": interaction_id,
-            "actor_id": actor_id,
-            "audit": orjson.dumps(audit).decode(),
-            "now": values["created_at"],
-            **event_arrays([event]),
-        },
+    created = await connection.fetchval(
+        _CREATE_LEAD.sql,
+        *_CREATE_LEAD.args(
+            {
+                **values,
+                "ai_reasons": orjson.dumps(values["ai_reasons"]).decode(),
+                "metadata": orjson.dumps(values["metadata"]).decode(),
+                "interaction_id": interaction_id,
+                "actor_id": actor_id,
+                "audit": orjson.dumps(audit).decode(),
+                "now": values["created_at"],
+                **event_arrays([event]),
+            }
+        ),
     )
-    return result.first() is not None
+    return created is not None
 
 
 # A classification applied to a lead (PostgreSQL): records the event as handled, locks
@@ -562,17 +574,21 @@ async def audit_with_events(
     )
 
 
+_CONSULTANT_NAME_AND_EMAIL = for_asyncpg(
+    sa_select(CONSULTANTS.c.name, CONSULTANTS.c.email).where(
+        CONSULTANTS.c.id == bindparam("consultant_id")
+    )
+)
+
+
 async def consultant_name_and_email(
-    connection: AsyncConnection, *, consultant_id: str
+    connection: asyncpg.Connection, *, consultant_id: str
 ) -> tuple[str, str] | None:
-    row = (
-        await connection.execute(
-            sa_select(CONSULTANTS.c.name, CONSULTANTS.c.email).where(
-                CONSULTANTS.c.id == consultant_id
-            )
-        )
-    ).first()
-    return (row.name, row.email) if row else None
+    row = await connection.fetchrow(
+        _CONSULTANT_NAME_AND_EMAIL.sql,
+        *_CONSULTANT_NAME_AND_EMAIL.args({"consultant_id": consultant_id}),
+    )
+    return (row["name"], row["email"]) if row else None
 
 
 async def insert_interaction(

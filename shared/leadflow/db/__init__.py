@@ -17,7 +17,12 @@ from leadflow.db.outbox import (
     outbox_tables,
     stage_events,
 )
-from leadflow.db.raw import AsyncpgStatement, asyncpg_transaction, for_asyncpg
+from leadflow.db.raw import (
+    AsyncpgStatement,
+    asyncpg_connection,
+    asyncpg_transaction,
+    for_asyncpg,
+)
 from leadflow.db.types import UtcDateTime
 
 __all__ = [
@@ -26,6 +31,7 @@ __all__ = [
     "UtcDateTime",
     "add_to_outbox",
     "already_handled",
+    "asyncpg_connection",
     "asyncpg_transaction",
     "create_engine",
     "event_arrays",

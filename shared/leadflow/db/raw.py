@@ -15,34 +15,51 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import TextClause
+from sqlalchemy import ClauseElement
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 @dataclass(frozen=True)
 class AsyncpgStatement:
-    """A statement in asyncpg's form: SQL with $1.., and which parameter each number is."""
+    """A statement in asyncpg's form: SQL with $1.., which parameter each number is, and
+    the values of those the statement fixes itself (a Core statement's literals)."""
 
     sql: str
     names: tuple[str, ...]
+    fixed: Mapping[str, Any]
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
-        return [params[name] for name in self.names]
+        return [params[name] if name in params else self.fixed[name] for name in self.names]
 
 
-def for_asyncpg(statement: TextClause) -> AsyncpgStatement:
-    """`statement` compiled once for asyncpg (a name used twice is one number)."""
+def for_asyncpg(statement: ClauseElement) -> AsyncpgStatement:
+    """`statement` (text or Core) compiled once for asyncpg (a name used twice is one
+    number). Values go to asyncpg as they are: no SQLAlchemy type processing."""
     compiled = statement.compile(dialect=asyncpg_dialect())
-    return AsyncpgStatement(str(compiled), tuple(compiled.positiontup or ()))
+    assert isinstance(compiled, SQLCompiler)
+    fixed = {
+        name: bind.effective_value
+        for bind, name in compiled.bind_names.items()
+        if not bind.required
+    }
+    return AsyncpgStatement(str(compiled), tuple(compiled.positiontup or ()), fixed)
+
+
+@contextlib.asynccontextmanager
+async def asyncpg_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A raw asyncpg connection of `engine`'s pool (PostgreSQL only), outside any
+    transaction: each statement commits on its own."""
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(raw, asyncpg.Connection)
+        yield raw
 
 
 @contextlib.asynccontextmanager
 async def asyncpg_transaction(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on a raw asyncpg connection of `engine`'s pool (PostgreSQL only);
     committed when the block ends, rolled back if it raises."""
-    async with engine.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert isinstance(raw, asyncpg.Connection)
-        async with raw.transaction():
-            yield raw
+    async with asyncpg_connection(engine) as raw, raw.transaction():
+        yield raw

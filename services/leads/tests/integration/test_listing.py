@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from leadflow.db import asyncpg_connection
 from leads import repository as repo
 from leads.models import Lead
 from leads.testing import LeadsUnderTest
@@ -69,7 +70,7 @@ async def test_a_page_built_by_postgresql_equals_the_page_built_in_python(
         await session.commit()
 
     assert leads.handlers.autocommit is not None
-    async with leads.handlers.autocommit.connect() as connection:
+    async with asyncpg_connection(leads.handlers.autocommit) as connection:
         page_json, total_in_sql = await repo.search_leads_json(connection, **search)
     async with leads.handlers.sessions() as session:
         rows, total = await repo.search_leads(session, **search)
