@@ -50,7 +50,7 @@ from leads.domain import (
 )
 from leads.livia import chat_jid_for
 from leads.models import OUTBOX, IdempotencyRecord, Interaction, Lead
-from leads.unit_of_work import Actor, commit_with_events
+from leads.unit_of_work import Actor, commit_with_events, pending_message
 
 
 class _TransactionalPathOwnsIt(Exception):
@@ -396,6 +396,7 @@ class LeadsHandlers:
             }
         )
         view = LeadView.model_validate(repo.lead_json(moved))
+        notices = notify_consultant(row.chosen_phone, view)
         await repo.move_lead(
             connection, lead_id=row.id, consultant_id=row.chosen_id, version=moved.version, now=now
         )
@@ -411,9 +412,11 @@ class LeadsHandlers:
             },
             events=[
                 LeadAssigned(lead=view, previous_consultant_id=row.consultant_id, rule=event.rule),
-                *notify_consultant(row.chosen_phone, view),
+                *notices,
             ],
         )
+        # As `commit_with_events` does on the transactional path.
+        await repo.record_outgoing(connection, [pending_message(n, n.lead_id) for n in notices])
 
     async def on_assignment_decided(self, delivery: Delivery) -> None:
         event = delivery.event()
@@ -492,7 +495,7 @@ def classification_events(event: LeadClassified, lead: LeadView) -> list[Event]:
     return events
 
 
-def notify_consultant(phone: str | None, lead: LeadView) -> list[Event]:
+def notify_consultant(phone: str | None, lead: LeadView) -> list[SendConsultantMessage]:
     """A WhatsApp message from the consultant session to the consultant's own phone."""
     if not phone:
         return []

@@ -19,6 +19,11 @@ def chat_jid_for(phone: str) -> str:
     return f"{phone.lstrip('+')}@s.whatsapp.net"
 
 
+def phone_of(jid: str) -> str:
+    """The `+E.164` phone of a WhatsApp chat (or of one device of it)."""
+    return "+" + jid.split("@", 1)[0].split(":", 1)[0]
+
+
 def turn_is_due(pending_since: datetime | None, now: datetime, debounce_ms: int) -> bool:
     """A burst is answered once: only after `debounce_ms` without a turn for it."""
     return pending_since is not None and now - pending_since >= timedelta(milliseconds=debounce_ms)

@@ -32,8 +32,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
 from leads.domain import new_id
+from leads.livia import phone_of
 from leads.models import Lead, Message
-from leads.unit_of_work import Actor, commit_with_events
+from leads.unit_of_work import Actor, commit_with_events, pending_message
 
 STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
@@ -43,10 +44,6 @@ def moves_forward(current: str, new: str) -> bool:
     if current in ("failed", "read"):
         return False
     return STATUS_ORDER[new] > STATUS_ORDER[current]
-
-
-def phone_of(jid: str) -> str:
-    return "+" + jid.split("@", 1)[0].split(":", 1)[0]
 
 
 def message_json(row: Message) -> dict[str, Any]:
@@ -105,31 +102,14 @@ class MessageHandlers:
         command = delivery.event()
         assert isinstance(command, SendMessage)
         async with self.sessions() as session:
+            # Normally recorded already, in the requester's own transaction.
             if await session.get(Message, command.message_id) is None:
-                lead_id = await self._lead_id(session, phone_of(command.chat_jid))
-                session.add(self._pending(command, lead_id))
+                lead_id = command.lead_id or await self._lead_id(
+                    session, phone_of(command.chat_jid)
+                )
+                session.add(pending_message(command, lead_id))
                 with contextlib.suppress(IntegrityError):  # recorded by its requester already
                     await session.commit()
-
-    def _pending(self, command: SendMessage, lead_id: str | None) -> Message:
-        name = (
-            SessionName.CONSULTANT
-            if command.name.startswith("whatsapp.consultant")
-            else SessionName.LIVIA
-        )
-        return Message(
-            id=command.message_id,
-            session=name.value,
-            chat_jid=command.chat_jid,
-            phone=phone_of(command.chat_jid),
-            lead_id=command.lead_id or lead_id,
-            direction="out",
-            sender=command.sender,
-            text=command.text,
-            status="pending",
-            read=True,
-            sent_at=command.occurred_at,
-        )
 
     async def on_status(self, delivery: Delivery) -> None:
         event = delivery.event()
@@ -196,7 +176,6 @@ class MessageHandlers:
             command = SendConsultantMessage(
                 message_id=new_id(), chat_jid=jid, text=text, lead_id=lead_id, sender=actor.id
             )
-            session.add(self._pending(command, lead_id))
             await commit_with_events(session, self.relay, command)
         return {"id": command.message_id, "status": MessageStatus.PENDING.value}
 

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
+from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead, Message
 
 
 def consultant_view(row: Consultant) -> ConsultantView:
@@ -589,6 +589,15 @@ async def consultant_name_and_email(
         *_CONSULTANT_NAME_AND_EMAIL.args({"consultant_id": consultant_id}),
     )
     return (row["name"], row["email"]) if row else None
+
+
+_RECORD_OUTGOING = for_asyncpg(insert(Message.__table__))  # type: ignore[attr-defined]
+
+
+async def record_outgoing(connection: asyncpg.Connection, messages: list[Message]) -> None:
+    """Store outgoing messages (PostgreSQL, asyncpg)."""
+    for message in messages:
+        await connection.execute(_RECORD_OUTGOING.sql, *_RECORD_OUTGOING.args(message.model_dump()))
 
 
 async def insert_interaction(

@@ -13,6 +13,7 @@ from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leads.app import MIGRATIONS, VERSION_TABLE
 from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
+from leads.messages import MessageHandlers
 from leads.models import OUTBOX, Consultant
 
 
@@ -20,6 +21,7 @@ from leads.models import OUTBOX, Consultant
 class LeadsUnderTest:
     handlers: LeadsHandlers
     conversations: ConversationHandlers
+    messages: MessageHandlers
     store: StoreUnderTest
 
     @property
@@ -63,5 +65,6 @@ async def leads_under_test(
         yield LeadsUnderTest(
             LeadsHandlers(store.sessions, store.relay, conversations, store.autocommit),
             conversations,
+            MessageHandlers(store.sessions, store.relay),
             store,
         )
