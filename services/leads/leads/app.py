@@ -48,7 +48,9 @@ def build(settings: Settings, bus: Bus) -> Service:
         debounce_ms=settings.livia_debounce_ms,
         typing_override_ms=settings.livia_typing_delay_ms,
     )
-    messages = MessageHandlers(sessions=sessions, relay=relay)
+    messages = MessageHandlers(
+        sessions=sessions, relay=relay, autocommit=one_statement_engine(engine)
+    )
     handlers = LeadsHandlers(
         sessions=sessions,
         relay=relay,

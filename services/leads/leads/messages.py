@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay
+from leadflow.db import OutboxRelay, asyncpg_transaction
 from leadflow.events import (
     MessageStatus,
     Role,
@@ -26,7 +26,7 @@ from leadflow.events import (
 from leadflow.rpc import Invalid, NotFound, parse
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,10 +59,26 @@ def message_json(row: Message) -> dict[str, Any]:
     }
 
 
+# A status update on PostgreSQL (asyncpg: one per sent message, twice or more).
+_LOCK_BY_ID = "SELECT id, status, wa_message_id FROM messages WHERE id = $1 FOR UPDATE"
+_LOCK_BY_WA_ID = (
+    "SELECT id, status, wa_message_id FROM messages WHERE wa_message_id = $1 FOR UPDATE"
+)
+_SET_STATUS = "UPDATE messages SET status = $2, reason = $3, wa_message_id = $4 WHERE id = $1"
+
+
+def _not_yet(event: WhatsAppMessageStatusChanged) -> LookupError:
+    """A status with no message to update: retried later (bounded). Rare since send
+    commands are stored with their requester's change (`commit_with_events`)."""
+    return LookupError(f"no message {event.message_id or event.wa_message_id} yet")
+
+
 @dataclass
 class MessageHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
+    # Set on PostgreSQL: status updates then go through asyncpg directly.
+    autocommit: AsyncEngine | None = None
 
     async def _lead_id(self, session: AsyncSession, phone: str) -> str | None:
         lead = await repo.get_lead_by_phone(session, phone=phone)
@@ -114,24 +130,41 @@ class MessageHandlers:
     async def on_status(self, delivery: Delivery) -> None:
         event = delivery.event()
         assert isinstance(event, WhatsAppMessageStatusChanged)
+        # Locked: "sent" and "delivered" are often handled at the same moment, and
+        # without the lock the later commit could write the older status.
+        if self.autocommit is not None:  # PostgreSQL: two or three plain round trips
+            async with asyncpg_transaction(self.autocommit) as connection:
+                row = None
+                if event.message_id:
+                    row = await connection.fetchrow(_LOCK_BY_ID, event.message_id)
+                if row is None and event.wa_message_id:
+                    row = await connection.fetchrow(_LOCK_BY_WA_ID, event.wa_message_id)
+                if row is None:
+                    raise _not_yet(event)
+                if moves_forward(row["status"], event.status.value):
+                    await connection.execute(
+                        _SET_STATUS,
+                        row["id"],
+                        event.status.value,
+                        event.reason,
+                        row["wa_message_id"] or event.wa_message_id,
+                    )
+            return
         async with self.sessions() as session:
-            # Locked: "sent" and "delivered" are often handled at the same moment, and
-            # without the lock the later commit could write the older status.
-            row = None
+            found = None
             if event.message_id:
                 by_id = select(Message).where(Message.id == event.message_id)
-                row = (await session.exec(by_id.with_for_update())).first()
-            if row is None and event.wa_message_id:
+                found = (await session.exec(by_id.with_for_update())).first()
+            if found is None and event.wa_message_id:
                 by_wa_id = select(Message).where(Message.wa_message_id == event.wa_message_id)
-                row = (await session.exec(by_wa_id.with_for_update())).first()
-            if row is None:
-                # The status outran the request's own record: retry later (bounded).
-                raise LookupError(f"no message {event.message_id or event.wa_message_id} yet")
-            if moves_forward(row.status, event.status.value):
-                row.status = event.status.value
-                row.reason = event.reason
-                row.wa_message_id = row.wa_message_id or event.wa_message_id
-                session.add(row)
+                found = (await session.exec(by_wa_id.with_for_update())).first()
+            if found is None:
+                raise _not_yet(event)
+            if moves_forward(found.status, event.status.value):
+                found.status = event.status.value
+                found.reason = event.reason
+                found.wa_message_id = found.wa_message_id or event.wa_message_id
+                session.add(found)
             await session.commit()
 
     # --- chats RPC (consultant session) -----------------------------------------------

@@ -65,6 +65,6 @@ async def leads_under_test(
         yield LeadsUnderTest(
             LeadsHandlers(store.sessions, store.relay, conversations, store.autocommit),
             conversations,
-            MessageHandlers(store.sessions, store.relay),
+            MessageHandlers(store.sessions, store.relay, store.autocommit),
             store,
         )

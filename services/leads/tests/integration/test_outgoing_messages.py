@@ -88,3 +88,27 @@ async def test_a_manual_assignment_notice_is_stored_with_the_assignment(
 
     notice = await the_notice(leads)
     assert (await sent(leads, notice))["status"] == "sent"
+
+
+async def test_statuses_only_move_forward_and_keep_whatsapps_id(leads: LeadsUnderTest) -> None:
+    await leads.add_consultant("ana-1", "Ana", "ana@example.com", phone=ANA_PHONE)
+    lead_id = await new_lead(leads, "+5511912347003")
+    await leads.handlers.assign_lead({"actor": ADMIN, "id": lead_id, "consultant_id": "ana-1"})
+    notice = await the_notice(leads)
+
+    def status(value: MessageStatus, wa_message_id: str | None) -> Delivery:
+        return delivery(
+            WhatsAppMessageStatusChanged(
+                session=SessionName.CONSULTANT,
+                message_id=notice.message_id,
+                wa_message_id=wa_message_id,
+                chat_jid=notice.chat_jid,
+                status=value,
+            )
+        )
+
+    await leads.messages.on_status(status(MessageStatus.DELIVERED, "wa-1"))
+    await leads.messages.on_status(status(MessageStatus.SENT, None))  # late: changes nothing
+    async with leads.handlers.sessions() as session:
+        [message] = (await session.exec(select(Message))).all()
+    assert (message.status, message.wa_message_id) == ("delivered", "wa-1")
