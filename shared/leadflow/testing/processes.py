@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,11 +19,28 @@ import httpx
 
 from leadflow.service import SERVICE_NAMES
 
+_handed_out: set[int] = set()
+# Below Linux's ephemeral range (32768-60999): outgoing connections (to the broker, the
+# database) never take these ports between our check and the child's bind.
+_PORTS = range(20000, 32000)
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free now, outside the ephemeral range, and never handed out before in this
+    process. The port is bound later, by the child process: two services started one
+    after the other were once given the same ephemeral port, and the one that bound it
+    second exited (wa-livia answered realtime's readiness check in its place)."""
+    while True:
+        port = random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 @dataclass
