@@ -46,6 +46,8 @@ from leadflow.testing.services import (
     plain_postgres_url,
 )
 
+from bench.cpu import cpu_per_item, cpu_report
+
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
@@ -198,7 +200,7 @@ async def classified_to_assigned(replicas: int, count: int, rate: float) -> str:
     namespace = new_namespace()
     env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
     try:
-        with running_cluster(env, services=("leads",) + ("assignment",) * replicas):
+        with running_cluster(env, services=("leads",) + ("assignment",) * replicas) as cluster:
             setup = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
             await setup.start()
             leads = RpcClient(setup, LEADS_RPC, timeout=30)
@@ -243,13 +245,20 @@ async def classified_to_assigned(replicas: int, count: int, rate: float) -> str:
                 assert isinstance(event, LeadAssigned)
                 return event.lead.id
 
+            split: dict[str, float] = {}
             try:
-                latencies = await measure(
-                    bus, "lead.assigned", count, rate, classified, assigned_lead
-                )
+                with cpu_per_item(cluster, split):
+                    latencies = await measure(
+                        bus, "lead.assigned", count, rate, classified, assigned_lead
+                    )
             finally:
                 await bus.stop()
-            return report(f"classified -> assigned, {replicas} repl.", latencies)
+            return "\n".join(
+                [
+                    report(f"classified -> assigned, {replicas} repl.", latencies),
+                    cpu_report(split, count),
+                ]
+            )
     finally:
         await delete_namespace(LOCAL_RABBITMQ, namespace)
         await drop_database(LOCAL_POSTGRES, database)

@@ -1,0 +1,53 @@
+"""CPU time of the processes a benchmark drives, read from /proc (Linux)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from leadflow.testing.processes import Cluster
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids(pattern: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def _processes(cluster: Cluster) -> dict[str, list[int]]:
+    """Each service (replicas together), the broker and the database server."""
+    groups = {
+        name: [running.process.pid for running in replicas]
+        for name, replicas in cluster.processes.items()
+    }
+    groups["rabbitmq"] = _pids("beam.smp")
+    groups["postgresql"] = _pids("postgres")
+    return groups
+
+
+@contextmanager
+def cpu_per_item(cluster: Cluster, split: dict[str, float]) -> Iterator[None]:
+    """Fills `split` with the CPU seconds each process group used during the block;
+    divide by the items processed for a per-item cost."""
+    groups = _processes(cluster)
+    before = {name: sum(map(_cpu_seconds, pids)) for name, pids in groups.items()}
+    yield
+    for name, pids in groups.items():
+        split[name] = sum(map(_cpu_seconds, pids)) - before[name]
+
+
+def cpu_report(split: dict[str, float], items: int) -> str:
+    per_item = {name: 1000 * seconds / items for name, seconds in split.items()}
+    parts = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(per_item.items()))
+    return f"{'':34} CPU per lead: {sum(per_item.values()):.1f} ms ({parts})"
