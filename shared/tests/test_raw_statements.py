@@ -56,3 +56,16 @@ async def test_a_name_used_twice_is_one_value_and_a_failed_block_writes_nothing(
     async with asyncpg_connection(engine) as connection:
         assert await connection.fetchval(count) == 1
         assert await connection.fetchval("SELECT body FROM notes WHERE id = 1") == "a / a"
+
+
+async def test_a_connection_left_inside_a_transaction_is_not_handed_out_again(
+    engine: AsyncEngine,
+) -> None:
+    async with asyncpg_connection(engine) as connection:
+        await connection.execute("BEGIN")
+        await connection.execute("INSERT INTO notes VALUES (3, 'never committed')")
+        abandoned = connection
+
+    async with asyncpg_connection(engine) as connection:
+        assert connection is not abandoned and not connection.is_in_transaction()
+        assert await connection.fetchval("SELECT count(*) FROM notes") == 0

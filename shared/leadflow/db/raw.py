@@ -54,7 +54,14 @@ async def asyncpg_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Conne
     async with engine.connect() as connection:
         raw = (await connection.get_raw_connection()).driver_connection
         assert isinstance(raw, asyncpg.Connection)
-        yield raw
+        try:
+            yield raw
+        finally:
+            if not raw.is_closed() and raw.is_in_transaction():
+                # Left inside a transaction (a BEGIN of the caller's, or a rollback cut
+                # short by cancellation): SQLAlchemy does not know of it and would hand the
+                # connection out as it is, so the pool drops it instead.
+                await connection.invalidate()
 
 
 @contextlib.asynccontextmanager
