@@ -18,6 +18,7 @@ from leadflow.db import (
     for_asyncpg,
     insert_or,
     outbox_insert,
+    record_handled,
 )
 from leadflow.events import (
     UNWORKED_STATUSES,
@@ -100,12 +101,9 @@ DECIDE_ROUND_ROBIN = text(
             CAST(:bodies AS text[]), CAST(:correlation_ids AS text[])
         ) WITH ORDINALITY AS r(request_id, decision_id, body, correlation_id, n)
         ORDER BY request_id, n
-    ), handled AS (
-        INSERT INTO assignment_handled_events (event_id, handled_at)
-        SELECT request_id, CAST(:now AS timestamptz) FROM requested
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    ), fresh AS (
+    ), handled AS ("""
+    + record_handled(OUTBOX, "SELECT request_id, CAST(:now AS timestamptz) FROM requested")
+    + """), fresh AS (
         SELECT requested.*, row_number() OVER (ORDER BY n) AS turn
         FROM requested JOIN handled ON handled.event_id = requested.request_id
     ), how_many AS (
@@ -147,12 +145,9 @@ DECIDE_ROUND_ROBIN = text(
 # state in one round trip. `fresh` is false when it was handled before.
 LOCK_LEAD_STATE = text(
     """
-    WITH handled AS (
-        INSERT INTO assignment_handled_events (event_id, handled_at)
-        VALUES (:event_id, :now)
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    )
+    WITH handled AS ("""
+    + record_handled(OUTBOX)
+    + """)
     SELECT EXISTS (SELECT FROM handled) AS fresh, state.consultant_id, state.status,
            state.version
     FROM (SELECT 1) AS one

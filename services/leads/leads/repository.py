@@ -10,7 +10,13 @@ from typing import Any
 
 import asyncpg
 import orjson
-from leadflow.db import AsyncpgStatement, event_arrays, for_asyncpg, stage_events
+from leadflow.db import (
+    AsyncpgStatement,
+    event_arrays,
+    for_asyncpg,
+    record_handled,
+    stage_events,
+)
 from leadflow.events import ConsultantRef, ConsultantView, Event, LeadView, Role
 from leadflow.rpc import NotFound
 from sqlalchemy import (
@@ -420,12 +426,9 @@ async def create_lead_in_one_statement(
 # email) and the values before. No row: handled before, or no such lead.
 APPLY_CLASSIFICATION = text(
     """
-    WITH handled AS (
-        INSERT INTO leads_handled_events (event_id, handled_at)
-        VALUES (:event_id, :now)
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    ), before AS (
+    WITH handled AS ("""
+    + record_handled(OUTBOX)
+    + """), before AS (
         SELECT id, temperature, ai_score FROM leads
         WHERE id = :lead_id AND EXISTS (SELECT FROM handled)
         FOR UPDATE
@@ -448,12 +451,9 @@ APPLY_CLASSIFICATION = text(
 # a Lívia conversation. No row: handled before, or no such lead.
 LOCK_FOR_DECISION = text(
     """
-    WITH handled AS (
-        INSERT INTO leads_handled_events (event_id, handled_at)
-        VALUES (:event_id, :now)
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    )
+    WITH handled AS ("""
+    + record_handled(OUTBOX)
+    + """)
     SELECT lead.*,
         chosen.id AS chosen_id, chosen.name AS chosen_name, chosen.email AS chosen_email,
         chosen.phone AS chosen_phone,

@@ -15,6 +15,7 @@ from leadflow.db.outbox import (
     event_arrays,
     outbox_insert,
     outbox_tables,
+    record_handled,
     stage_events,
 )
 from leadflow.db.raw import (
@@ -41,6 +42,7 @@ __all__ = [
     "one_statement_engine",
     "outbox_insert",
     "outbox_tables",
+    "record_handled",
     "run_migrations",
     "session_factory",
     "stage_events",

@@ -101,6 +101,19 @@ def stage_events(tables: OutboxTables, *, only_if: str | None = None) -> str:
     """
 
 
+def record_handled(
+    tables: OutboxTables, rows: str = "VALUES (:event_id, CAST(:now AS timestamptz))"
+) -> str:
+    """SQL (PostgreSQL, a CTE's body) that records handled events as `already_handled`
+    does, returning the ids recorded now: none for an id handled before. `rows` gives
+    (event_id, handled_at) rows; by default the one event `:event_id`, stamped `:now`."""
+    return f"""
+        INSERT INTO {tables.handled.name} (event_id, handled_at) {rows}
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    """
+
+
 def _outbox_columns(event: Event) -> tuple[str, str, str, str | None]:
     """What the outbox keeps of an event: id, routing key, JSON body, correlation id."""
     return event.event_id, event.name, event.model_dump_json(), event.correlation_id
