@@ -290,7 +290,7 @@ class AssignmentHandlers:
         eligible, which the transactional path handles (the lead waits)."""
         assert self.autocommit is not None
         async with asyncpg_connection(self.autocommit) as connection:
-            eligible = _eligible_from(await connection.fetch(_ELIGIBILITY.sql))
+            eligible = _eligible_from(await _ELIGIBILITY.fetch(connection, {}))
             if not eligible:
                 return [False] * len(requests)
             ids = [c.id for c in eligible]
@@ -315,7 +315,7 @@ class AssignmentHandlers:
                 "eligible": ids,
                 "eligible_count": len(ids),
             }
-            await connection.execute(_DECIDE_ROUND_ROBIN.sql, *_DECIDE_ROUND_ROBIN.args(decided))
+            await _DECIDE_ROUND_ROBIN.execute(connection, decided)
         return [True] * len(requests)
 
     async def on_consultant_saved(self, delivery: Delivery) -> None:
@@ -362,11 +362,8 @@ class AssignmentHandlers:
         lead = event.lead
         now = utcnow()
         async with asyncpg_transaction(self.autocommit) as connection:
-            row = await connection.fetchrow(
-                _LOCK_LEAD_STATE.sql,
-                *_LOCK_LEAD_STATE.args(
-                    {"event_id": event.event_id, "lead_id": lead.id, "now": now}
-                ),
+            row = await _LOCK_LEAD_STATE.fetchrow(
+                connection, {"event_id": event.event_id, "lead_id": lead.id, "now": now}
             )
             assert row is not None
             if not row["fresh"]:
@@ -381,25 +378,23 @@ class AssignmentHandlers:
                 return None
             state = tracking.state if tracking else None
             moved = sorted(tracking.open_changes.items()) if tracking else []
-            await connection.execute(
-                _RECORD_TRACKING.sql,
-                *_RECORD_TRACKING.args(
-                    {
-                        "lead_id": lead.id,
-                        "write_state": tracking is not None,
-                        "exists": exists,
-                        "consultant_id": state.consultant_id if state else None,
-                        "status": state.status if state else None,
-                        "version": state.version if state else None,
-                        "assigned_at": event.occurred_at
-                        if tracking is not None and tracking.assigned_now
-                        else None,
-                        "moved_ids": [consultant for consultant, _ in moved],
-                        "moved_deltas": [delta for _, delta in moved],
-                        "counted_id": counted,
-                        "now": now,
-                    }
-                ),
+            await _RECORD_TRACKING.execute(
+                connection,
+                {
+                    "lead_id": lead.id,
+                    "write_state": tracking is not None,
+                    "exists": exists,
+                    "consultant_id": state.consultant_id if state else None,
+                    "status": state.status if state else None,
+                    "version": state.version if state else None,
+                    "assigned_at": event.occurred_at
+                    if tracking is not None and tracking.assigned_now
+                    else None,
+                    "moved_ids": [consultant for consultant, _ in moved],
+                    "moved_deltas": [delta for _, delta in moved],
+                    "counted_id": counted,
+                    "now": now,
+                },
             )
         return tracking
 

@@ -340,7 +340,7 @@ async def search_leads_json(
     if q:
         parameters["pattern"] = f"%{q.lower()}%"
     parameters |= {"offset": (page - 1) * page_size, "limit": page_size}
-    row = await connection.fetchrow(statement.sql, *statement.args(parameters))
+    row = await statement.fetchrow(connection, parameters)
     assert row is not None
     return str(row["page"]), int(row["total"])
 
@@ -403,20 +403,18 @@ async def create_lead_in_one_statement(
     event: Event,
 ) -> bool:
     """True if the lead was created; False if its phone is already known."""
-    created = await connection.fetchval(
-        _CREATE_LEAD.sql,
-        *_CREATE_LEAD.args(
-            {
-                **values,
-                "ai_reasons": orjson.dumps(values["ai_reasons"]).decode(),
-                "metadata": orjson.dumps(values["metadata"]).decode(),
-                "interaction_id": interaction_id,
-                "actor_id": actor_id,
-                "audit": orjson.dumps(audit).decode(),
-                "now": values["created_at"],
-                **event_arrays([event]),
-            }
-        ),
+    created = await _CREATE_LEAD.fetchval(
+        connection,
+        {
+            **values,
+            "ai_reasons": orjson.dumps(values["ai_reasons"]).decode(),
+            "metadata": orjson.dumps(values["metadata"]).decode(),
+            "interaction_id": interaction_id,
+            "actor_id": actor_id,
+            "audit": orjson.dumps(audit).decode(),
+            "now": values["created_at"],
+            **event_arrays([event]),
+        },
     )
     return created is not None
 
@@ -476,16 +474,14 @@ MOVE_LEAD = text(
 async def lock_for_decision(
     connection: asyncpg.Connection, *, event_id: str, lead_id: str, consultant_id: str
 ) -> SimpleNamespace | None:
-    row = await connection.fetchrow(
-        _LOCK_FOR_DECISION.sql,
-        *_LOCK_FOR_DECISION.args(
-            {
-                "event_id": event_id,
-                "lead_id": lead_id,
-                "consultant_id": consultant_id,
-                "now": datetime.now(UTC),
-            }
-        ),
+    row = await _LOCK_FOR_DECISION.fetchrow(
+        connection,
+        {
+            "event_id": event_id,
+            "lead_id": lead_id,
+            "consultant_id": consultant_id,
+            "now": datetime.now(UTC),
+        },
     )
     return SimpleNamespace(**row) if row else None
 
@@ -493,11 +489,9 @@ async def lock_for_decision(
 async def move_lead(
     connection: asyncpg.Connection, *, lead_id: str, consultant_id: str, version: int, now: datetime
 ) -> None:
-    await connection.execute(
-        _MOVE_LEAD.sql,
-        *_MOVE_LEAD.args(
-            {"lead_id": lead_id, "consultant_id": consultant_id, "version": version, "now": now}
-        ),
+    await _MOVE_LEAD.execute(
+        connection,
+        {"lead_id": lead_id, "consultant_id": consultant_id, "version": version, "now": now},
     )
 
 
@@ -532,19 +526,17 @@ async def apply_classification(
     classified_by: str,
 ) -> SimpleNamespace | None:
     """The updated lead's row (see APPLY_CLASSIFICATION), or None if nothing changed."""
-    row = await connection.fetchrow(
-        _APPLY_CLASSIFICATION.sql,
-        *_APPLY_CLASSIFICATION.args(
-            {
-                "event_id": event_id,
-                "lead_id": lead_id,
-                "temperature": temperature,
-                "ai_score": ai_score,
-                "ai_reasons": orjson.dumps(ai_reasons).decode(),
-                "classified_by": classified_by,
-                "now": datetime.now(UTC),
-            }
-        ),
+    row = await _APPLY_CLASSIFICATION.fetchrow(
+        connection,
+        {
+            "event_id": event_id,
+            "lead_id": lead_id,
+            "temperature": temperature,
+            "ai_score": ai_score,
+            "ai_reasons": orjson.dumps(ai_reasons).decode(),
+            "classified_by": classified_by,
+            "now": datetime.now(UTC),
+        },
     )
     return SimpleNamespace(**row) if row else None
 
@@ -558,19 +550,17 @@ async def audit_with_events(
     changes: dict[str, Any],
     events: list[Event],
 ) -> None:
-    await connection.execute(
-        _AUDIT_WITH_EVENTS.sql,
-        *_AUDIT_WITH_EVENTS.args(
-            {
-                "interaction_id": uuid.uuid4().hex,
-                "lead_id": lead_id,
-                "actor_id": actor_id,
-                "kind": kind,
-                "changes": orjson.dumps(changes).decode(),
-                "now": datetime.now(UTC),
-                **event_arrays(events),
-            }
-        ),
+    await _AUDIT_WITH_EVENTS.execute(
+        connection,
+        {
+            "interaction_id": uuid.uuid4().hex,
+            "lead_id": lead_id,
+            "actor_id": actor_id,
+            "kind": kind,
+            "changes": orjson.dumps(changes).decode(),
+            "now": datetime.now(UTC),
+            **event_arrays(events),
+        },
     )
 
 
@@ -584,10 +574,7 @@ _CONSULTANT_NAME_AND_EMAIL = for_asyncpg(
 async def consultant_name_and_email(
     connection: asyncpg.Connection, *, consultant_id: str
 ) -> tuple[str, str] | None:
-    row = await connection.fetchrow(
-        _CONSULTANT_NAME_AND_EMAIL.sql,
-        *_CONSULTANT_NAME_AND_EMAIL.args({"consultant_id": consultant_id}),
-    )
+    row = await _CONSULTANT_NAME_AND_EMAIL.fetchrow(connection, {"consultant_id": consultant_id})
     return (row["name"], row["email"]) if row else None
 
 
@@ -597,7 +584,7 @@ _RECORD_OUTGOING = for_asyncpg(insert(Message.__table__))  # type: ignore[attr-d
 async def record_outgoing(connection: asyncpg.Connection, messages: list[Message]) -> None:
     """Store outgoing messages (PostgreSQL, asyncpg)."""
     for message in messages:
-        await connection.execute(_RECORD_OUTGOING.sql, *_RECORD_OUTGOING.args(message.model_dump()))
+        await _RECORD_OUTGOING.execute(connection, message.model_dump())
 
 
 async def insert_interaction(

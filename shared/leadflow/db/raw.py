@@ -33,6 +33,22 @@ class AsyncpgStatement:
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         return [params[name] if name in params else self.fixed[name] for name in self.names]
 
+    async def execute(self, connection: asyncpg.Connection, params: Mapping[str, Any]) -> None:
+        await connection.execute(self.sql, *self.args(params))
+
+    async def fetch(
+        self, connection: asyncpg.Connection, params: Mapping[str, Any]
+    ) -> list[asyncpg.Record]:
+        return await connection.fetch(self.sql, *self.args(params))
+
+    async def fetchrow(
+        self, connection: asyncpg.Connection, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        return await connection.fetchrow(self.sql, *self.args(params))
+
+    async def fetchval(self, connection: asyncpg.Connection, params: Mapping[str, Any]) -> Any:
+        return await connection.fetchval(self.sql, *self.args(params))
+
 
 def for_asyncpg(statement: ClauseElement) -> AsyncpgStatement:
     """`statement` (text or Core) compiled once for asyncpg (a name used twice is one
