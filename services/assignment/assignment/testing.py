@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from leadflow.bus import Delivery
-from leadflow.events import AssignmentDecided, ConsultantSaved, ConsultantView, Event, Role
-from leadflow.testing.recording import StoreUnderTest, store_under_test
+from leadflow.events import AssignmentDecided, ConsultantSaved, ConsultantView, Role
+from leadflow.testing.recording import StoreUnderTest, delivery, store_under_test
 
 from assignment.app import MIGRATIONS, VERSION_TABLE
 from assignment.handlers import AssignmentHandlers
@@ -37,10 +36,6 @@ async def assigner_under_test(database_url: str) -> AsyncIterator[Assigner]:
             sessions=store.sessions, relay=store.relay, autocommit=store.autocommit
         )
         yield Assigner(handlers, store)
-
-
-def delivery(event: Event) -> Delivery:
-    return Delivery(routing_key=event.name, body=event.model_dump_json().encode())
 
 
 async def add_consultants(assigner: Assigner, count: int) -> list[str]:

@@ -24,6 +24,7 @@ from leadflow.db import (
     session_factory,
 )
 from leadflow.db.outbox import OutboxTables
+from leadflow.events import Event
 from leadflow.settings import normalise_database_url
 
 
@@ -47,6 +48,11 @@ class RecordingBus(InMemoryBus):
             )
         )
         await super().publish(routing_key, body, **properties)
+
+
+def delivery(event: Event) -> Delivery:
+    """`event` as a consumer receives it from the broker, for calling a handler directly."""
+    return Delivery(routing_key=event.name, body=event.model_dump_json().encode())
 
 
 @dataclass

@@ -11,7 +11,6 @@ from argon2 import PasswordHasher
 from leadflow.bus import Delivery
 from leadflow.events import (
     AssignmentDecided,
-    Event,
     LiviaStage,
     LiviaTurnDecided,
     LiviaTurnRequested,
@@ -19,6 +18,7 @@ from leadflow.events import (
     WhatsAppMessageReceived,
 )
 from leadflow.rpc import Forbidden
+from leadflow.testing.recording import delivery
 from leads.accounts import AccountsHandlers
 from leads.testing import LeadsUnderTest
 
@@ -27,12 +27,8 @@ ADMIN = {"id": "admin-1", "role": "admin"}
 PHONE = "+5511955554444"
 
 
-def delivered(event: Event) -> Delivery:
-    return Delivery(routing_key=event.name, body=event.model_dump_json().encode())
-
-
 def inbound(text: str, wa_id: str, seconds: int = 0, from_me: bool = False) -> Delivery:
-    return delivered(
+    return delivery(
         WhatsAppMessageReceived(
             session=SessionName.LIVIA,
             wa_message_id=wa_id,
@@ -51,7 +47,7 @@ def of(published: list[Delivery], name: str) -> list[Any]:
 
 
 def decided(turn: LiviaTurnRequested, reply: str, stage: LiviaStage, **collected: Any) -> Delivery:
-    return delivered(
+    return delivery(
         LiviaTurnDecided(
             lead_id=turn.lead_id,
             conversation_id=turn.conversation_id,
@@ -161,7 +157,7 @@ async def test_transfer_qualifies_the_lead_and_the_handoff_names_the_consultant_
     [stage] = of(published, "livia.stage_changed")
     assert (stage.previous_stage, stage.stage) == (LiviaStage.INTRO, LiviaStage.TRANSFERRED)
 
-    decision = delivered(
+    decision = delivery(
         AssignmentDecided(lead_id=turn.lead_id, consultant_id=carla["id"], rule="round_robin")
     )
     await leads.handlers.on_assignment_decided(decision)

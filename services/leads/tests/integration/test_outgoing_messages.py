@@ -7,22 +7,18 @@ from typing import Any
 from leadflow.bus import Delivery
 from leadflow.events import (
     AssignmentDecided,
-    Event,
     MessageStatus,
     SendConsultantMessage,
     SessionName,
     WhatsAppMessageStatusChanged,
 )
+from leadflow.testing.recording import delivery
 from leads.models import Message
 from leads.testing import LeadsUnderTest
 from sqlmodel import select
 
 ADMIN = {"id": "admin", "role": "admin"}
 ANA_PHONE = "+5511955550001"
-
-
-def delivery(event: Event) -> Delivery:
-    return Delivery(routing_key=event.name, body=event.model_dump_json().encode())
 
 
 async def new_lead(leads: LeadsUnderTest, phone: str) -> str:
