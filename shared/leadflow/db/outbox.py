@@ -187,8 +187,22 @@ class OutboxRelay:
         self.keep_published = keep_published
         self._next_cleanup = 0.0
         self._loop = Periodic("outbox-relay", poll_interval, self.publish_all)
+        # The statements of a cycle, built once: asyncpg's on PostgreSQL, where replicas
+        # share the outbox and each row is published by whoever locked it; SQLAlchemy's
+        # on SQLite (one process, the database locked whole by each writer).
+        self._pending = (
+            sa_select(
+                tables.outbox.c.seq,
+                tables.outbox.c.event_id,
+                tables.outbox.c.routing_key,
+                tables.outbox.c.body,
+                tables.outbox.c.correlation_id,
+            )
+            .where(tables.outbox.c.published_at.is_(None))
+            .order_by(tables.outbox.c.seq)
+            .limit(batch_size)
+        )
         outbox = tables.outbox.name
-        # Replicas share the outbox: each row is published by whoever locked it.
         self._pending_sql = f"""
             SELECT seq, event_id, routing_key, body, correlation_id FROM {outbox}
             WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
@@ -231,20 +245,7 @@ class OutboxRelay:
         """`publish_pending` through SQLAlchemy (SQLite: the embedded mode)."""
         outbox = self.tables.outbox
         async with self.engine.begin() as connection:
-            rows = (
-                await connection.execute(
-                    sa_select(
-                        outbox.c.seq,
-                        outbox.c.event_id,
-                        outbox.c.routing_key,
-                        outbox.c.body,
-                        outbox.c.correlation_id,
-                    )
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            rows = (await connection.execute(self._pending)).all()
             await self._publish(rows)
             if rows:
                 await connection.execute(
