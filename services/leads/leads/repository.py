@@ -272,12 +272,11 @@ _LEAD_OBJECT = func.json_build_object(
 )  # fmt: skip
 
 
-@functools.cache
 def _page_as_json_statement(
     filter_names: tuple[str, ...], with_q: bool, newest_first: bool
 ) -> Select[Any]:
-    """The statement of `search_leads_json` for one shape of search, values as parameters:
-    built once per shape, since building it took more CPU than running it (measured)."""
+    """The statement of `search_leads_json` for one shape of search, values as parameters
+    (built and compiled once per shape by `_page_as_json_for_asyncpg`)."""
     conditions: list[ColumnElement[bool]] = [
         LEADS.c[name] == bindparam(f"filter_{name}") for name in filter_names
     ]
@@ -349,6 +348,8 @@ async def search_leads_json(
 def _page_as_json_for_asyncpg(
     filter_names: tuple[str, ...], with_q: bool, newest_first: bool
 ) -> AsyncpgStatement:
+    """Once per shape of search: building the statement took more CPU than running it
+    (measured)."""
     return for_asyncpg(_page_as_json_statement(filter_names, with_q, newest_first))
 
 
