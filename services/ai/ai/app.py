@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.bus.topology import AI_CLASSIFY, AI_LIVIA, by_routing_key
+from leadflow.bus.topology import AI_CLASSIFY, AI_LIVIA, AI_RPC, by_routing_key
+from leadflow.events import TRANSCRIBE_METHOD
 from leadflow.http import ops_router
+from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
 
 from ai.classifier import Classifier
-from ai.groq_gateway import GroqJson
+from ai.groq_gateway import GroqJson, GroqSpeech
 from ai.handlers import AiHandlers
 from ai.livia.brain import Livia
 
@@ -30,7 +32,15 @@ def build(settings: Settings, bus: Bus) -> Service:
         "property": settings.livia_property_monthly_rate,
         "vehicle": settings.livia_vehicle_monthly_rate,
     }
-    handlers = AiHandlers(bus=bus, classifier=Classifier(groq), livia=Livia(groq, rates))
+    speech = GroqSpeech(groq.client, settings.groq_stt_model) if groq is not None else None
+    handlers = AiHandlers(
+        bus=bus,
+        classifier=Classifier(groq),
+        livia=Livia(groq, rates),
+        speech=speech,
+        # Answer before the caller's own deadline, so it always hears "not transcribed".
+        transcribe_deadline_s=max(settings.rpc_timeout_s - 0.5, 0.5),
+    )
     bus.consume(
         AI_CLASSIFY,
         by_routing_key(
@@ -38,6 +48,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         ),
     )
     bus.consume(AI_LIVIA, handlers.on_turn_requested)
+    bus.serve(AI_RPC, rpc_dispatcher({TRANSCRIBE_METHOD: handlers.transcribe}))
 
     async def closed() -> None:
         if groq is not None:

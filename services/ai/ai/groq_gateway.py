@@ -5,6 +5,9 @@
 - an answer that is not valid JSON of the expected schema is asked again once;
 - after `threshold` consecutive failures the breaker opens: everything goes to the rules
   (or the scripted Lívia) at once, and Groq is probed again after `cool_down` seconds.
+
+Speech-to-text (`GroqSpeech`) shares the client, so the same timeout and retries, and has a
+breaker of its own with the same policy: a failing Whisper does not silence the chat model.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import groq
+from leadflow.events import AudioTranscription, NotTranscribedReason
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 
@@ -117,9 +121,82 @@ class GroqJson:
         return None  # twice invalid: the fallback decides (Groq itself is up)
 
     def _failed(self, purpose: str, outcome: str) -> None:
-        CALLS.labels(purpose, outcome).inc()
-        self.breaker.failed()
-        log.warning("Groq %s failed (%s); using the fallback", purpose, outcome)
+        _failed(self.breaker, purpose, outcome)
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _failed(breaker: CircuitBreaker, purpose: str, outcome: str) -> None:
+    CALLS.labels(purpose, outcome).inc()
+    breaker.failed()
+    log.warning("Groq %s failed (%s); using the fallback", purpose, outcome)
+
+
+def not_transcribed(reason: NotTranscribedReason) -> AudioTranscription:
+    return AudioTranscription(transcribed=False, reason=reason)
+
+
+class GroqSpeech:
+    """Whisper on Groq through `audio.transcriptions.create`; never raises."""
+
+    PURPOSE = "transcription"
+
+    def __init__(
+        self, client: groq.AsyncGroq, model: str, breaker: CircuitBreaker | None = None
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.breaker = breaker or CircuitBreaker()
+
+    async def transcribe(
+        self, audio: bytes, mime_type: str = "audio/ogg", language: str = "pt"
+    ) -> AudioTranscription:
+        if not self.breaker.allows():
+            CALLS.labels(self.PURPOSE, "breaker_open").inc()
+            return not_transcribed(NotTranscribedReason.UNAVAILABLE)
+        started = time.perf_counter()
+        try:
+            result = await self.client.audio.transcriptions.create(
+                model=self.model,
+                file=(f"voice{extension(mime_type)}", audio, mime_type.split(";")[0].strip()),
+                language=language,
+                response_format="json",
+                temperature=0.0,
+            )
+        except groq.APITimeoutError:
+            _failed(self.breaker, self.PURPOSE, "timeout")
+            return not_transcribed(NotTranscribedReason.FAILED)
+        except groq.APIStatusError as exc:
+            _failed(self.breaker, self.PURPOSE, f"http_{exc.status_code}")
+            return not_transcribed(NotTranscribedReason.FAILED)
+        except groq.APIError:
+            _failed(self.breaker, self.PURPOSE, "connection")
+            return not_transcribed(NotTranscribedReason.FAILED)
+        finally:
+            LATENCY.labels(self.PURPOSE).observe(time.perf_counter() - started)
+        self.breaker.succeeded()
+        text = " ".join(str(getattr(result, "text", "") or "").split())
+        if not text:
+            CALLS.labels(self.PURPOSE, "empty").inc()
+            return not_transcribed(NotTranscribedReason.EMPTY)
+        CALLS.labels(self.PURPOSE, "ok").inc()
+        return AudioTranscription(transcribed=True, text=text, model=self.model)
+
+
+def extension(mime_type: str) -> str:
+    """The file name tells Whisper the container: WhatsApp voice notes are ogg/opus."""
+    kind = mime_type.split(";")[0].strip().lower()
+    return {
+        "audio/ogg": ".ogg",
+        "audio/opus": ".ogg",
+        "audio/mpeg": ".mp3",
+        "audio/mp3": ".mp3",
+        "audio/mp4": ".m4a",
+        "audio/m4a": ".m4a",
+        "audio/aac": ".m4a",
+        "audio/wav": ".wav",
+        "audio/x-wav": ".wav",
+        "audio/webm": ".webm",
+        "audio/flac": ".flac",
+    }.get(kind, ".ogg")

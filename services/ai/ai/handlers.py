@@ -1,21 +1,31 @@
-"""Message handlers of the ai service: classify leads, answer Lívia's turns."""
+"""Message handlers of the ai service: classify leads, answer Lívia's turns, transcribe."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 from dataclasses import dataclass
+from typing import Any
 
 from leadflow.bus import Bus, Delivery
 from leadflow.events import (
+    MAX_AUDIO_BYTES,
+    AudioTranscription,
     LeadClassified,
     LeadCreated,
     LeadStatus,
     LeadUpdated,
     LiviaTurnDecided,
     LiviaTurnRequested,
+    NotTranscribedReason,
+    TranscribeAudio,
     derived_event_id,
 )
+from leadflow.rpc import Invalid, parse
 
 from ai.classifier import Classifier
+from ai.groq_gateway import GroqSpeech, not_transcribed
 from ai.livia.brain import Livia
 
 
@@ -24,6 +34,27 @@ class AiHandlers:
     bus: Bus
     classifier: Classifier
     livia: Livia
+    speech: GroqSpeech | None = None
+    transcribe_deadline_s: float = 4.5  # under the caller's RPC deadline: it always hears back
+
+    async def transcribe(self, params: dict[str, Any]) -> AudioTranscription:
+        """A voice note's text, or `transcribed=false` and why (the caller asks for text)."""
+        request = parse(TranscribeAudio, params)
+        try:
+            audio = base64.b64decode(request.audio_b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid("audio_b64: not valid base64") from None
+        if not audio:
+            raise Invalid("audio_b64: the audio is empty")
+        if len(audio) > MAX_AUDIO_BYTES:
+            return not_transcribed(NotTranscribedReason.TOO_LARGE)
+        if self.speech is None:
+            return not_transcribed(NotTranscribedReason.UNAVAILABLE)
+        try:
+            async with asyncio.timeout(self.transcribe_deadline_s):
+                return await self.speech.transcribe(audio, request.mime_type, request.language)
+        except TimeoutError:
+            return not_transcribed(NotTranscribedReason.FAILED)
 
     async def on_lead_event(self, delivery: Delivery) -> None:
         """Classify new leads, and leads Lívia has just qualified."""

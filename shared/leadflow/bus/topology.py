@@ -17,6 +17,7 @@ DEAD_LETTER_EXCHANGE = "leadflow.dlx"
 # request/reply endpoints
 LEADS_RPC = "leads"
 ASSIGNMENT_RPC = "assignment"
+AI_RPC = "ai"  # speech-to-text (leadflow.events.speech)
 
 # queues
 LEADS_PIPELINE = QueueSpec("leads.pipeline", bindings=("lead.classified", "assignment.decided"))
@@ -93,4 +94,4 @@ ALL_QUEUES = (
     REALTIME_FANOUT,
     *(session_send_queue(s) for s in SessionName),
 )
-ALL_ENDPOINTS = (LEADS_RPC, ASSIGNMENT_RPC, *(session_endpoint(s) for s in SessionName))
+ALL_ENDPOINTS = (LEADS_RPC, ASSIGNMENT_RPC, AI_RPC, *(session_endpoint(s) for s in SessionName))

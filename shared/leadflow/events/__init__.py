@@ -31,6 +31,13 @@ from leadflow.events.livia import (
     LiviaTurnRequested,
 )
 from leadflow.events.pipeline import AssignmentDecided, LeadClassified, PresenceSnapshot
+from leadflow.events.speech import (
+    MAX_AUDIO_BYTES,
+    TRANSCRIBE_METHOD,
+    AudioTranscription,
+    NotTranscribedReason,
+    TranscribeAudio,
+)
 from leadflow.events.whatsapp import (
     MessageStatus,
     SendConsultantMessage,
@@ -45,8 +52,11 @@ from leadflow.events.whatsapp import (
 
 __all__ = [
     "EVENT_TYPES",
+    "MAX_AUDIO_BYTES",
+    "TRANSCRIBE_METHOD",
     "UNWORKED_STATUSES",
     "AssignmentDecided",
+    "AudioTranscription",
     "ConsultantRef",
     "ConsultantSaved",
     "ConsultantView",
@@ -65,6 +75,7 @@ __all__ = [
     "LiviaTurnDecided",
     "LiviaTurnRequested",
     "MessageStatus",
+    "NotTranscribedReason",
     "PresenceSnapshot",
     "Role",
     "SendConsultantMessage",
@@ -73,6 +84,7 @@ __all__ = [
     "SessionName",
     "SessionStatus",
     "Temperature",
+    "TranscribeAudio",
     "UnknownEvent",
     "WhatsAppMessageReceived",
     "WhatsAppMessageStatusChanged",
