@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from realtime.domain import frames_for, may_join
+from realtime.domain import KANBAN, frames_for, may_join
 from realtime.hub import (
     CLOSE_UNAUTHORIZED,
     EVENTS_IN,
@@ -36,6 +36,17 @@ def _unauthorized() -> JSONResponse:
 
 def _rooms(value: str | None) -> list[str]:
     return [room.strip() for room in (value or "").split(",") if room.strip()]
+
+
+# What a Kanban board needs: SSE without `rooms=` gets these (and the caller's own room).
+DEFAULT_SSE_ROOMS = (KANBAN,)
+
+
+def _forbidden_rooms(rooms: list[str]) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": "forbidden", "message": f"you may not join {', '.join(rooms)}"}},
+        status_code=403,
+    )
 
 
 class RealtimeHandlers:
@@ -133,7 +144,13 @@ class RealtimeHandlers:
         claims = self._claims(token or request.query_params.get("token"))
         if claims is None:
             return _unauthorized()
-        client = self.hub.connect(claims, "sse", _rooms(request.query_params.get("rooms")))
+        if "rooms" in request.query_params:  # chooses, like join_room; else the default
+            rooms = _rooms(request.query_params["rooms"])
+        else:
+            rooms = list(DEFAULT_SSE_ROOMS)
+        if refused := [room for room in rooms if not may_join(claims, room)]:
+            return _forbidden_rooms(refused)
+        client = self.hub.connect(claims, "sse", rooms)
         last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         if last:
             self.hub.replay(client, last)
