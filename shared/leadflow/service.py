@@ -15,12 +15,15 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from leadflow.bus import Bus
+from leadflow.http import HttpMetrics
 from leadflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,31 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol without its two noisy log lines per socket.
+
+    A handshake the app refuses with an HTTP response (401 for a bad token) is complete
+    once that response is out; uvicorn logged each one as an error ("ASGI callable
+    returned without completing handshake"). And it logged every handshake at info with
+    its query string, which carries the access token: the app logs what matters itself.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Warnings and errors only, for uvicorn's lines and the websockets library's.
+        self.logger = self.conn.logger = _HANDSHAKE_LOG
+        self.conn.debug = False
+
+    async def send(self, message: Message) -> None:  # type: ignore[override]
+        await super().send(message)  # type: ignore[arg-type]
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            self.handshake_complete = True  # refused, and that answer is sent
+
+
+_HANDSHAKE_LOG = logging.getLogger("uvicorn.error.websocket")
+_HANDSHAKE_LOG.setLevel(logging.WARNING)
 
 
 def path_router(routes: Sequence[tuple[str, ASGIApp]], default: ASGIApp) -> ASGIApp:
@@ -133,13 +161,13 @@ async def run_services(
         quiet_garbage_collector()
         server = _Server(
             uvicorn.Config(
-                app,
+                HttpMetrics(app),
                 host=host,
                 port=port,
                 log_config=None,
                 access_log=False,
                 lifespan="off",
-                ws="websockets-sansio",
+                ws=QuietWebSocketProtocol,
                 timeout_graceful_shutdown=15,
             )
         )

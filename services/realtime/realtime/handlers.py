@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from realtime.hub import (
     Client,
     Hub,
 )
+
+log = logging.getLogger(__name__)
 
 SSE_KEEPALIVE_S = 15.0
 
@@ -72,6 +75,10 @@ class RealtimeHandlers:
     async def websocket(self, websocket: WebSocket) -> None:
         claims = self._claims(websocket.query_params.get("token"))
         if claims is None:
+            address = websocket.client.host if websocket.client else "unknown"
+            log.info(
+                "websocket refused: invalid or expired token", extra={"fields": {"client": address}}
+            )
             await websocket.send_denial_response(_unauthorized())
             return
         await websocket.accept()

@@ -5,10 +5,11 @@ from leadflow.http.errors import (
     error_response,
     install_error_handlers,
 )
-from leadflow.http.ops import ReadyCheck, ops_router
+from leadflow.http.ops import HttpMetrics, ReadyCheck, ops_router
 
 __all__ = [
     "CONTRACT_STATUS",
+    "HttpMetrics",
     "ReadyCheck",
     "error_response",
     "install_error_handlers",
