@@ -44,7 +44,8 @@ def valid_fields(extracted: dict[str, Any]) -> dict[str, Any]:
                 number = float(value)
             except (TypeError, ValueError):
                 continue
-            if 0 < number < 1e9:
+            # no down payment is an answer (0); no asset or no income is not
+            if 0 < number < 1e9 or (name == "down_payment" and number == 0):
                 clean[name] = number
         elif name == "term_months":
             try:

@@ -136,7 +136,7 @@ def decide(
         return Decision(None, stage, collected)  # silent after the hand-off
     text = "\n".join(new_messages)
     awaited = next(iter(missing(collected)), None)
-    known = merge(collected, extract(text, awaited))
+    known = merge(collected, extract(text, awaited, collected))
     learned = [k for k in known if collected.get(k) != known[k]]
 
     if stage in (LiviaStage.SIMULATION, LiviaStage.CONVERSION):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from ai.livia.brain import valid_fields
 from ai.livia.conversation import InvalidTransition, decide, transition
-from ai.livia.extraction import extract, parse_money
+from ai.livia.extraction import extract, parse_number
 from ai.livia.simulation import price, sac, simulate
 from leadflow.events import LiviaStage
 
@@ -76,7 +76,7 @@ def test_a_message_with_everything_yields_every_field() -> None:
 
 def test_money_without_a_keyword_goes_to_the_field_livia_asked_for() -> None:
     assert extract("uns 12 mil", awaited="monthly_income") == {"monthly_income": 12_000}
-    assert parse_money("12", "mil") == 12_000
+    assert parse_number("12.000,50") == 12_000.5 and parse_number("1,5") == 1.5
 
 
 def test_price_and_sac_match_known_tables() -> None:
