@@ -96,7 +96,6 @@ class Settings(BaseSettings):
     whatsapp_session_dir: Path = Field(
         Path("./data/whatsapp"), validation_alias="WHATSAPP_SESSION_DIR"
     )
-    whatsapp_chat_index_max: int = Field(10_000, validation_alias="WHATSAPP_CHAT_INDEX_MAX", gt=0)
     livia_typing_delay_ms: int | None = Field(None, validation_alias="LIVIA_TYPING_DELAY_MS", ge=0)
     livia_debounce_ms: int = Field(1500, validation_alias="LIVIA_DEBOUNCE_MS", ge=0)
 
@@ -147,6 +146,14 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("production configuration refused: " + "; ".join(problems))
         return self
+
+    @classmethod
+    def of(cls, base: Settings) -> Self:
+        """A service's own settings class: `base`'s values, plus its own knobs read from
+        the environment (composition roots receive the process-wide `Settings`)."""
+        if isinstance(base, cls):
+            return base
+        return cls(**base.model_dump())
 
     def engine_for(self, service: str) -> AsyncEngine:
         """The service's database engine, sized by DB_POOL_SIZE."""

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from leadflow.testing.processes import Cluster, running_cluster
 from leadflow.testing.services import delete_namespace
+from leadflow.whatsapp import phone_jid as jid
 
 from tests.system.flows import bearer, eventually, unique_phone
 from tests.system.people import Team, make_team, new_lead
@@ -35,10 +36,6 @@ async def client(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def team(client: httpx.AsyncClient) -> Team:
     return await make_team(client)
-
-
-def jid(phone: str) -> str:
-    return f"{phone.lstrip('+')}@s.whatsapp.net"
 
 
 async def inbound(client: httpx.AsyncClient, phone: str, text: str, **extra: Any) -> None:

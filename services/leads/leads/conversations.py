@@ -38,13 +38,14 @@ from leadflow.events import (
     utcnow,
 )
 from leadflow.rpc import Forbidden, NotFound, parse
+from leadflow.whatsapp import phone_jid
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
 from leads.domain import new_id
-from leads.livia import chat_jid_for, handoff_message, turn_is_due, typing_delay_ms
+from leads.livia import handoff_message, turn_is_due, typing_delay_ms
 from leads.models import OUTBOX, Consultant, Conversation, ConversationLine, Interaction, Lead
 from leads.unit_of_work import Actor, commit_with_events
 
@@ -114,7 +115,7 @@ class ConversationHandlers:
             conversation = Conversation(
                 id=new_id(),
                 lead_id=lead.id,
-                chat_jid=chat_jid_for(event.phone),
+                chat_jid=phone_jid(event.phone),
                 stage=LiviaStage.INTRO.value,
             )
             session.add(conversation)

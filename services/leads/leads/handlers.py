@@ -30,6 +30,7 @@ from leadflow.events import (
     utcnow,
 )
 from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound, parse
+from leadflow.whatsapp import phone_jid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,7 +49,6 @@ from leads.domain import (
     new_id,
     new_lead,
 )
-from leads.livia import chat_jid_for
 from leads.models import OUTBOX, IdempotencyRecord, Interaction, Lead
 from leads.unit_of_work import Actor, commit_with_events, pending_message
 
@@ -502,7 +502,7 @@ def notify_consultant(phone: str | None, lead: LeadView) -> list[SendConsultantM
     return [
         SendConsultantMessage(
             message_id=new_id(),
-            chat_jid=chat_jid_for(phone),
+            chat_jid=phone_jid(phone),
             text=assignment_notice(lead),
             lead_id=lead.id,
             sender="system",

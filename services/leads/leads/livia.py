@@ -1,4 +1,4 @@
-"""Pure rules of Lívia's side of the leads service: timing, addressing, the hand-off."""
+"""Pure rules of Lívia's side of the leads service: timing and the hand-off."""
 
 from __future__ import annotations
 
@@ -12,16 +12,6 @@ def typing_delay_ms(reply: str, override_ms: int | None) -> int:
     if override_ms is not None:
         return override_ms
     return min(1000 + 30 * len(reply), MAX_TYPING_MS)
-
-
-def chat_jid_for(phone: str) -> str:
-    """The WhatsApp chat of a `+E.164` phone."""
-    return f"{phone.lstrip('+')}@s.whatsapp.net"
-
-
-def phone_of(jid: str) -> str:
-    """The `+E.164` phone of a WhatsApp chat (or of one device of it)."""
-    return "+" + jid.split("@", 1)[0].split(":", 1)[0]
 
 
 def turn_is_due(pending_since: datetime | None, now: datetime, debounce_ms: int) -> bool:

@@ -24,6 +24,7 @@ from leadflow.events import (
     WhatsAppMessageStatusChanged,
 )
 from leadflow.rpc import Invalid, NotFound, parse
+from leadflow.whatsapp import jid_phone
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -32,7 +33,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
 from leads.domain import new_id
-from leads.livia import phone_of
 from leads.models import Lead, Message
 from leads.unit_of_work import Actor, commit_with_events, pending_message
 
@@ -121,7 +121,7 @@ class MessageHandlers:
             # Normally recorded already, in the requester's own transaction.
             if await session.get(Message, command.message_id) is None:
                 lead_id = command.lead_id or await self._lead_id(
-                    session, phone_of(command.chat_jid)
+                    session, jid_phone(command.chat_jid)
                 )
                 session.add(pending_message(command, lead_id))
                 with contextlib.suppress(IntegrityError):  # recorded by its requester already
@@ -171,7 +171,7 @@ class MessageHandlers:
 
     async def _visible_chat(self, session: AsyncSession, actor: Actor, jid: str) -> str | None:
         """The chat's lead id; a consultant may only open chats of their own leads."""
-        lead = await repo.get_lead_by_phone(session, phone=phone_of(jid))
+        lead = await repo.get_lead_by_phone(session, phone=jid_phone(jid))
         if actor.role is Role.CONSULTANT and (lead is None or lead.consultant_id != actor.id):
             raise NotFound("chat not found")
         return lead.id if lead else None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from leadflow.db import OutboxRelay, add_to_outbox
 from leadflow.events import Event, Role, SendMessage, SessionName
+from leadflow.whatsapp import jid_phone
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from leads.livia import phone_of
 from leads.models import OUTBOX, Message
 
 
@@ -29,7 +29,7 @@ def pending_message(command: SendMessage, lead_id: str | None) -> Message:
         id=command.message_id,
         session=name.value,
         chat_jid=command.chat_jid,
-        phone=phone_of(command.chat_jid),
+        phone=jid_phone(command.chat_jid),
         lead_id=lead_id,
         direction="out",
         sender=command.sender,

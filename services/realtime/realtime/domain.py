@@ -26,6 +26,7 @@ from leadflow.events import (
     WhatsAppMessageStatusChanged,
     WhatsAppSessionStatusChanged,
 )
+from leadflow.whatsapp import jid_phone
 
 KANBAN = "kanban"
 ADMIN = "admin"
@@ -64,8 +65,7 @@ class LeadOwners:
 
     def owner_of_chat(self, chat_jid: str) -> tuple[str | None, str | None]:
         """(lead id, consultant id) of a chat's phone, or (None, None) if unknown."""
-        phone = "+" + chat_jid.split("@", 1)[0].split(":", 1)[0]
-        return self.by_phone.get(phone, (None, None))
+        return self.by_phone.get(jid_phone(chat_jid), (None, None))
 
 
 def _lead_frame(event: Event, name: str, room: str, lead: LeadView, suffix: str = "") -> Frame:

@@ -6,8 +6,19 @@ from leadflow.bus import Bus
 from leadflow.events import SessionName
 from leadflow.service import Service
 from leadflow.settings import Settings
-from leadflow.whatsapp.service import build_session
+from leadflow.whatsapp.session import SessionService, make_transport, session_service
+
+from wa_livia.config import LiviaSessionSettings
 
 
 def build(settings: Settings, bus: Bus) -> Service:
-    return build_session(SessionName.LIVIA, settings, bus)
+    config = LiviaSessionSettings.of(settings)
+    transport = make_transport(
+        SessionName.LIVIA,
+        config.whatsapp_transport,
+        session_dir=config.whatsapp_session_dir,
+        simulated_phone=config.simulated_phone,
+        pair_phone=config.pair_phone,
+    )
+    session = SessionService(SessionName.LIVIA, transport, bus, max_attempts=config.max_deliveries)
+    return session_service(session, bus)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from leadflow.events import MessageStatus, SessionStatus, utcnow
+from leadflow.whatsapp.jid import USER_SERVER, jid_phone, phone_jid
 from leadflow.whatsapp.transport import (
     InboundMessage,
     Receipt,
@@ -54,6 +55,11 @@ def jid_string(jid: Any) -> str:
     return f"{user}@{server}" if user else ""
 
 
+def _user(chat_jid: str) -> str:
+    """neonize's `build_jid` takes the phone's digits."""
+    return jid_phone(chat_jid).removeprefix("+")
+
+
 def timestamp_of(value: int) -> datetime:
     """WhatsApp timestamps arrive in seconds or milliseconds depending on the build."""
     seconds = value / 1000 if value > 10**11 else value
@@ -84,21 +90,20 @@ def inbound_from_event(event: Any, phone_of_lid: str | None = None) -> InboundMe
     chat = jid_string(source.Chat)
     if source.IsGroup or chat.endswith(("@g.us", "@broadcast", "@newsletter")) or not chat:
         return None
-    user, _, server = chat.partition("@")
-    if server == "lid":
+    phone = jid_phone(chat)
+    if chat.endswith("@lid"):
         alternate = jid_string(source.SenderAlt) if source.HasField("SenderAlt") else ""
         if phone_of_lid:
-            user = phone_of_lid.lstrip("+")
-        elif alternate.endswith("@s.whatsapp.net"):
-            user = alternate.split("@")[0]
+            phone = jid_phone(phone_of_lid)
+        elif alternate.endswith("@" + USER_SERVER):
+            phone = jid_phone(alternate)
         else:
             return None  # cannot tell who this is yet; the adapter resolves it first
-    user = user.split(":")[0]
     text, media = text_of(event.Message)
     return InboundMessage(
         wa_message_id=info.ID,
-        chat_jid=f"{user}@s.whatsapp.net",
-        phone=f"+{user}",
+        chat_jid=phone_jid(phone),
+        phone=phone,
         text=text,
         sent_at=timestamp_of(info.Timestamp),
         push_name=info.Pushname or None,
@@ -222,7 +227,7 @@ class NeonizeTransport(Transport):
 
         if self.client is None or self.state.status is not SessionStatus.CONNECTED:
             raise ConnectionError(f"session {self.name} is {self.state.status.value}")
-        response = await self.client.send_message(build_jid(chat_jid.split("@")[0]), text)
+        response = await self.client.send_message(build_jid(_user(chat_jid)), text)
         return str(response.ID)
 
     async def show_typing(self, chat_jid: str, typing: bool) -> None:
@@ -235,7 +240,7 @@ class NeonizeTransport(Transport):
             ChatPresence.CHAT_PRESENCE_COMPOSING if typing else ChatPresence.CHAT_PRESENCE_PAUSED
         )
         await self.client.send_chat_presence(
-            build_jid(chat_jid.split("@")[0]), presence, ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT
+            build_jid(_user(chat_jid)), presence, ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT
         )
 
     async def mark_read(self, chat_jid: str, wa_message_ids: list[str]) -> None:
@@ -244,7 +249,7 @@ class NeonizeTransport(Transport):
 
         if self.client is None or not wa_message_ids:
             return
-        jid = build_jid(chat_jid.split("@")[0])
+        jid = build_jid(_user(chat_jid))
         await self.client.mark_read(*wa_message_ids, chat=jid, sender=jid, receipt=ReceiptType.READ)
 
     async def logout(self) -> None:

@@ -1,7 +1,10 @@
-"""A WhatsApp session as a service: transport events to the broker, send commands to the
-transport, an RPC endpoint for status, pairing and (simulator only) injected messages.
+"""The plumbing every WhatsApp session service runs: transport events to the broker, send
+commands to the transport (retried, never twice, one chat in order), and an RPC endpoint
+for status, pairing and (simulator only) injected messages and the outbox.
 
-wa-consultant and wa-livia are this same code with different configuration.
+This is what wa-consultant and wa-livia do identically. What a session does with its
+messages (the consultants' inbox, Lívia's conversations) belongs to its own service,
+which extends `SessionService` and adds its own handlers to `session_service(...)`.
 """
 
 from __future__ import annotations
@@ -9,46 +12,66 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, field_validator
 
 from leadflow.bus import Bus, Delivery
+from leadflow.bus.topology import session_endpoint, session_send_queue
 from leadflow.events import (
     MessageStatus,
     SendMessage,
     SessionName,
+    SessionStatus,
     WhatsAppMessageReceived,
     WhatsAppMessageStatusChanged,
     WhatsAppSessionStatusChanged,
 )
-from leadflow.rpc import NotFound, parse
-from leadflow.whatsapp.chats import ChatIndex
+from leadflow.http import ops_router
+from leadflow.rpc import NotFound, parse, rpc_dispatcher
+from leadflow.service import Hook, Service
+from leadflow.settings import WhatsAppTransport
+from leadflow.whatsapp.jid import phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
-from leadflow.whatsapp.transport import InboundMessage, Receipt, SessionState, Transport, phone_jid
+from leadflow.whatsapp.transport import InboundMessage, Receipt, SessionState, Transport
 
 log = logging.getLogger(__name__)
 REMEMBERED_SENDS = 50_000
 
 
+def make_transport(
+    name: SessionName,
+    kind: WhatsAppTransport,
+    *,
+    session_dir: Path,
+    simulated_phone: str,
+    pair_phone: str | None = None,
+) -> Transport:
+    """The only place that knows which WhatsApp implementation runs."""
+    if kind is WhatsAppTransport.SIMULATOR:
+        return SimulatorTransport(simulated_phone)
+    from leadflow.whatsapp.neonize_transport import NeonizeTransport
+
+    return NeonizeTransport(session_dir, name.value, pair_phone=pair_phone)
+
+
 class SessionService:
+    """One session between its transport and the broker."""
+
     def __init__(
-        self,
-        name: SessionName,
-        transport: Transport,
-        bus: Bus,
-        *,
-        max_attempts: int,
-        chats: ChatIndex | None = None,
+        self, name: SessionName, transport: Transport, bus: Bus, *, max_attempts: int
     ) -> None:
         self.name = name
         self.transport = transport
         self.bus = bus
         self.max_attempts = max_attempts
-        self.chats = chats
         # WhatsApp id -> (our message id, chat): receipts name only WhatsApp's id.
         self._sent: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._done_commands: OrderedDict[str, None] = OrderedDict()
@@ -70,15 +93,6 @@ class SessionService:
                 from_me=message.from_me,
             )
         )
-        if self.chats is not None:
-            self.chats.record(
-                message.chat_jid,
-                message.phone,
-                message.push_name,
-                message.text,
-                message.sent_at,
-                incoming=not message.from_me,
-            )
 
     async def on_receipt(self, receipt: Receipt) -> None:
         for wa_id in receipt.wa_message_ids:
@@ -124,15 +138,6 @@ class SessionService:
             return
         self._remember(command.message_id, wa_id, command.chat_jid)
         await self._status(command.message_id, wa_id, command.chat_jid, MessageStatus.SENT)
-        if self.chats is not None:
-            self.chats.record(
-                command.chat_jid,
-                "+" + command.chat_jid.split("@")[0],
-                None,
-                command.text,
-                None,
-                incoming=False,
-            )
 
     def _remember(self, message_id: str, wa_id: str, chat_jid: str) -> None:
         self._sent[wa_id] = (message_id, chat_jid)
@@ -205,30 +210,14 @@ class SessionService:
         to = params.get("to")
         return [asdict(m) for m in self.transport.sent_to(to)]
 
-    async def list_chats(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        if self.chats is None:
-            raise NotFound("this session keeps no chat list")
-        actor = params.get("actor") or {}
-        limit = max(1, min(int(params.get("limit") or 200), 1000))
-        return self.chats.listing(actor.get("id", ""), actor.get("role", ""), limit)
-
-    async def mark_read(self, params: dict[str, Any]) -> None:
-        if self.chats is None:
-            raise NotFound("this session keeps no chat list")
-        jid = str(params.get("jid", ""))
-        self.chats.mark_read(jid)
-        ids = [str(i) for i in params.get("wa_message_ids") or []]
-        await self.transport.mark_read(jid, ids)
-
-    def methods(self) -> dict[str, Any]:
+    def methods(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+        """The session's RPC methods; a service adds its own to them."""
         return {
             "status": self.status,
             "qr": self.qr,
             "logout": self.logout,
             "inject": self.inject,
             "outbox": self.outbox,
-            "list_chats": self.list_chats,
-            "mark_read": self.mark_read,
         }
 
 
@@ -247,3 +236,52 @@ class InjectedMessage(BaseModel):
         if not 2 <= len(digits) <= 15 or digits.startswith("0"):
             raise ValueError("must be E.164")
         return "+" + digits
+
+
+def session_service(
+    session: SessionService,
+    bus: Bus,
+    *,
+    health: dict[str, Callable[[], Awaitable[bool]]] | None = None,
+    before_bus: list[Hook] | None = None,
+    after_start: list[Hook] | None = None,
+    before_stop: list[Hook] | None = None,
+    on_stop: list[Hook] | None = None,
+) -> Service:
+    """The `Service` of a session: its send queue, RPC endpoint, transport lifecycle and
+    ops endpoints, plus the owning service's own hooks and readiness checks."""
+    transport = session.transport
+    chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def send_in_chat_order(delivery: Delivery) -> None:
+        # One chat's messages go out in order; different chats go out concurrently.
+        chat = str(delivery.event().chat_jid)  # type: ignore[attr-defined]
+        lock = chat_locks.get(chat)
+        if lock is None:
+            lock = asyncio.Lock()
+            chat_locks[chat] = lock
+        async with lock:
+            await session.on_send(delivery)
+
+    bus.consume(session_send_queue(session.name), send_in_chat_order)
+    bus.serve(session_endpoint(session.name), rpc_dispatcher(session.methods()))
+
+    async def started() -> None:
+        await transport.start(session)
+
+    async def session_ready() -> bool:
+        # Ready once the session can take commands; pairing needs a person, not a restart.
+        return transport.state.status is not SessionStatus.LOGGED_OUT
+
+    name = f"wa-{session.name.value}"
+    app = FastAPI(title=f"leadflow {name}", openapi_url=None)
+    checks = {"broker": bus.ping, **(health or {}), "session": session_ready}
+    app.include_router(ops_router(name, checks))
+    return Service(
+        name=name,
+        app=app,
+        before_bus=list(before_bus or []),
+        after_bus=[started, *(after_start or [])],
+        before_stop=[*(before_stop or []), transport.stop],
+        on_stop=list(on_stop or []),
+    )

@@ -11,13 +11,13 @@ import uuid
 from dataclasses import dataclass
 
 from leadflow.events import MessageStatus, SessionStatus, utcnow
+from leadflow.whatsapp.jid import jid_phone
 from leadflow.whatsapp.transport import (
     InboundMessage,
     Receipt,
     SessionState,
     Transport,
     TransportListener,
-    phone_jid,
 )
 
 
@@ -54,9 +54,7 @@ class SimulatorTransport(Transport):
         if self.state.status is not SessionStatus.CONNECTED:
             raise ConnectionError(f"session is {self.state.status.value}")
         wa_id = "SIM" + uuid.uuid4().hex[:16].upper()
-        self.outbox.append(
-            SentMessage(wa_id, "+" + chat_jid.split("@")[0], text, utcnow().isoformat())
-        )
+        self.outbox.append(SentMessage(wa_id, jid_phone(chat_jid), text, utcnow().isoformat()))
         if self._listener is not None:
             listener = self._listener
             receipt = Receipt(chat_jid, (wa_id,), MessageStatus.DELIVERED)
@@ -78,7 +76,3 @@ class SimulatorTransport(Transport):
 
     def sent_to(self, phone: str | None) -> list[SentMessage]:
         return [m for m in self.outbox if phone is None or m.to == phone]
-
-
-def simulator_jid(phone: str) -> str:
-    return phone_jid(phone)

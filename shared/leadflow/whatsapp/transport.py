@@ -10,11 +10,6 @@ from typing import Protocol
 from leadflow.events import MessageStatus, SessionStatus, utcnow
 
 
-def phone_jid(phone: str) -> str:
-    """The chat of a `+E.164` phone: its digits at s.whatsapp.net."""
-    return f"{phone.lstrip('+')}@s.whatsapp.net"
-
-
 @dataclass(frozen=True)
 class InboundMessage:
     wa_message_id: str

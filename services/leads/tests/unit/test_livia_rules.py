@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from leads.livia import chat_jid_for, handoff_message, turn_is_due, typing_delay_ms
+from leads.livia import handoff_message, turn_is_due, typing_delay_ms
 
 
 @pytest.mark.parametrize(
@@ -27,10 +27,6 @@ def test_a_turn_is_due_only_after_the_debounce_window() -> None:
     assert not turn_is_due(None, start, 0)
     assert not turn_is_due(start, start + timedelta(milliseconds=999), 1000)
     assert turn_is_due(start, start + timedelta(milliseconds=1000), 1000)
-
-
-def test_the_chat_of_a_phone_is_its_digits_at_whatsapp() -> None:
-    assert chat_jid_for("+5511987654321") == "5511987654321@s.whatsapp.net"
 
 
 def test_the_handoff_greets_by_first_name_and_names_the_consultant() -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from leadflow.whatsapp import phone_jid
+
 STAFF = ("admin", "manager")
 
 
@@ -68,7 +70,7 @@ class ChatIndex:
 
     def link_lead(self, phone: str, lead_id: str, owner: str | None) -> None:
         self.leads_by_phone[phone] = (lead_id, owner)
-        chat = self.chats.get(f"{phone.lstrip('+')}@s.whatsapp.net")
+        chat = self.chats.get(phone_jid(phone))
         if chat is not None:
             chat.lead_id, chat.owner = lead_id, owner
 
