@@ -44,6 +44,7 @@ def rabbit_bus(settings: Settings) -> Bus:
         namespace=settings.broker_namespace,
         prefetch=settings.consumer_prefetch,
         max_deliveries=settings.max_deliveries,
+        outage_retry_s=settings.outage_retry_s,
     )
 
 
@@ -55,7 +56,11 @@ async def serve(name: str, settings: Settings) -> None:
 
 
 async def embedded(settings: Settings) -> None:
-    bus = InMemoryBus(prefetch=settings.consumer_prefetch, max_deliveries=settings.max_deliveries)
+    bus = InMemoryBus(
+        prefetch=settings.consumer_prefetch,
+        max_deliveries=settings.max_deliveries,
+        outage_retry_s=settings.outage_retry_s,
+    )
     services = [build_service(name, settings, bus) for name in SERVICE_NAMES]
     gateway = services[0]
     routes = [(prefix, s.app) for s in services[1:] for prefix in s.public_prefixes]

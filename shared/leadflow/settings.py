@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     consumer_prefetch: int = Field(32, validation_alias="CONSUMER_PREFETCH", gt=0)
     db_pool_size: int = Field(20, validation_alias="DB_POOL_SIZE", gt=0)
     max_deliveries: int = Field(5, validation_alias="MAX_DELIVERIES", ge=1)
+    outage_retry_s: float = Field(
+        60.0,
+        validation_alias="OUTAGE_RETRY_S",
+        gt=0,
+        description="how long a message that met an unreachable database or broker is "
+        "tried again before it counts as a failed delivery",
+    )
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     migrate_on_start: bool = Field(True, validation_alias="MIGRATE_ON_START")
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
+import asyncpg
 import pytest
 from leadflow.bus import Bus, Delivery, InMemoryBus, QueueSpec, RpcTimeout
 from leadflow.bus.rabbit import RabbitBus
@@ -75,7 +76,7 @@ async def _delete_test_namespace(url: str, namespace: str) -> None:
         await connection.close()
 
 
-CREATED_QUEUES = ("routing", "work", "flaky", "poison", "echo", "slow", "replayable")
+CREATED_QUEUES = ("routing", "work", "flaky", "poison", "echo", "slow", "replayable", "outage")
 
 
 async def start_all(*buses: Bus) -> None:
@@ -186,6 +187,46 @@ async def test_a_poison_message_is_dead_lettered_after_bounded_attempts(
     assert [(d.body, d.message_id, d.routing_key) for d in dead] == [
         (b'{"bad": true}', "m-poison", "poison.job")
     ]
+
+
+async def test_an_outage_is_waited_out_without_spending_the_delivery_budget(
+    make_bus: BusFactory,
+) -> None:
+    # Two deliveries allowed, five runs that meet a database outage: the message is still
+    # handled, on its first delivery, and nothing is dead-lettered.
+    bus = await make_bus(max_deliveries=2)
+    runs: list[int] = []
+
+    async def database_restarting(delivery: Delivery) -> None:
+        runs.append(delivery.attempt)
+        if len(runs) <= 5:
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+
+    bus.consume(QueueSpec("outage", bindings=("outage.job",)), database_restarting)
+    await start_all(bus)
+    await bus.publish("outage.job", b"x", message_id="o-1")
+    await wait_until(lambda: len(runs) == 6, timeout=30)
+    await asyncio.sleep(0.3)
+    assert runs == [1] * 6
+    assert await bus.dead_letters("outage") == []
+
+
+async def test_an_outage_longer_than_the_window_counts_as_a_failed_delivery(
+    make_bus: BusFactory,
+) -> None:
+    bus = await make_bus(max_deliveries=2)
+    bus.outage_retry_s = 0.5
+    runs: list[int] = []
+
+    async def database_gone(delivery: Delivery) -> None:
+        runs.append(delivery.attempt)
+        raise ConnectionRefusedError("connection refused")
+
+    bus.consume(QueueSpec("outage", bindings=("outage.long",)), database_gone)
+    await start_all(bus)
+    await bus.publish("outage.long", b"y", message_id="o-2")
+    await until_truthy(lambda: bus.dead_letters("outage"), timeout=20)
+    assert sorted(set(runs)) == [1, 2]  # each delivery tried through its window, then counted
 
 
 async def test_requests_get_their_own_replies_concurrently(make_bus: BusFactory) -> None:

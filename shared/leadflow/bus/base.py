@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
+
 from leadflow.events import Event, parse_event
+from leadflow.outages import is_outage, outage_delay_s
 
 log = logging.getLogger(__name__)
+
+OUTAGE_RETRIES = Counter(
+    "leadflow_outage_retries_total",
+    "handler runs that met an unreachable database or broker and were tried again",
+    ["queue"],
+)
 
 
 class RpcTimeout(TimeoutError):
@@ -77,9 +88,54 @@ def retry_delay_s(attempt: int, *, base: float = 0.05, cap: float = 2.0) -> floa
 class Bus(abc.ABC):
     """Publish events, consume queues, serve and call request/reply endpoints."""
 
-    def __init__(self, *, prefetch: int = 32, max_deliveries: int = 5) -> None:
+    def __init__(
+        self, *, prefetch: int = 32, max_deliveries: int = 5, outage_retry_s: float = 60.0
+    ) -> None:
         self.prefetch = prefetch
         self.max_deliveries = max_deliveries
+        self.outage_retry_s = outage_retry_s
+        self._reconnect_listeners: list[Callable[[], Awaitable[None]]] = []
+
+    def on_reconnected(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call `listener` each time the broker connection comes back after a loss: what
+        a per-replica queue was sent meanwhile may be lost with it."""
+        self._reconnect_listeners.append(listener)
+
+    async def _reconnected(self) -> None:
+        for listener in self._reconnect_listeners:
+            try:
+                await listener()
+            except Exception:
+                log.exception("reconnect listener failed")
+
+    async def handle_through_outages(
+        self, queue: str, handler: Handler, delivery: Delivery
+    ) -> None:
+        """Run `handler`; while it fails because a dependency is out of reach (see
+        `leadflow.outages`), wait and run it again, for up to `outage_retry_s`. The
+        message stays with this consumer meanwhile, so an outage spends none of the
+        delivery budget meant for poison messages. Other failures, and an outage that
+        outlasts the window, raise as they are."""
+        deadline = time.monotonic() + self.outage_retry_s
+        tries = 0
+        while True:
+            try:
+                await handler(delivery)
+                return
+            except Exception as exc:
+                tries += 1
+                delay = outage_delay_s(tries)
+                if not is_outage(exc) or time.monotonic() + delay > deadline:
+                    raise
+                OUTAGE_RETRIES.labels(queue).inc()
+                log.warning(
+                    "%s: a dependency is out of reach (%s: %s); trying again (%d)",
+                    queue,
+                    type(exc).__name__,
+                    exc,
+                    tries,
+                )
+                await asyncio.sleep(delay)
 
     async def publish_event(self, event: Event) -> None:
         """Publish a domain event, persistent and confirmed, routed by its name."""

@@ -41,8 +41,12 @@ class _Queue:
 class InMemoryBus(Bus):
     """A process-local bus with the same contract as `RabbitBus`."""
 
-    def __init__(self, *, prefetch: int = 32, max_deliveries: int = 5) -> None:
-        super().__init__(prefetch=prefetch, max_deliveries=max_deliveries)
+    def __init__(
+        self, *, prefetch: int = 32, max_deliveries: int = 5, outage_retry_s: float = 60.0
+    ) -> None:
+        super().__init__(
+            prefetch=prefetch, max_deliveries=max_deliveries, outage_retry_s=outage_retry_s
+        )
         self._queues: dict[str, _Queue] = {}
         self._rpc: dict[str, asyncio.Queue[tuple[bytes, asyncio.Future[bytes]]]] = {}
         self._rpc_handlers: dict[str, RpcHandler] = {}
@@ -144,7 +148,7 @@ class InMemoryBus(Bus):
             delivery = await queue.items.get()
             token = correlation_id_var.set(delivery.correlation_id)
             try:
-                await handler(delivery)
+                await self.handle_through_outages(queue.spec.name, handler, delivery)
             except Exception:
                 if delivery.attempt >= limit:
                     log.exception("dead-lettered %s after %d attempts", queue.spec.name, limit)
