@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from leadflow.bus import Bus
 from leadflow.logs import correlation_id_var, current_correlation_id
+from leadflow.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,11 @@ def rpc_dispatcher(methods: dict[str, Method]) -> Callable[[bytes], Awaitable[by
             result = await method(request.get("params") or {})
         except ServiceError as exc:
             return _error(exc.code, exc.message, exc.details)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                # The database (or broker) is out of reach: the caller may try again.
+                log.warning("rpc method %s met an outage: %r", request.get("method"), exc)
+                return _error("unavailable", "a backing service is unavailable; try again")
             log.exception("rpc method %s failed", request.get("method"))
             return _error("internal_error", "internal error")
         finally:
@@ -139,6 +144,10 @@ class RpcClient:
             raw = await self.bus.request(self.endpoint, body, timeout=self.timeout)
         except TimeoutError as exc:
             raise Unavailable(f"{self.endpoint} did not answer in time") from exc
+        except Exception as exc:
+            if is_outage(exc):  # the broker is out of reach
+                raise Unavailable("the message broker is unavailable") from exc
+            raise
         reply = orjson.loads(raw)
         if reply.get("ok"):
             return reply.get("result")

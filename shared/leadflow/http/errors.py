@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leadflow.outages import RETRY_AFTER_S, is_outage
 from leadflow.rpc import ServiceError, describe_validation_errors
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ def error_response(
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = jsonable_encoder(details)
+    if status == 503:
+        # The contract's retry advice: a client that follows it loses nothing.
+        headers = {"Retry-After": str(RETRY_AFTER_S), **(headers or {})}
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
@@ -68,5 +72,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_crash(_: Request, exc: Exception) -> JSONResponse:
+        if is_outage(exc):
+            log.warning("a backing service is unavailable: %r", exc)
+            return error_response("unavailable", "a backing service is unavailable; try again")
         log.exception("unhandled error")
         return error_response("internal_error", "internal error")
