@@ -24,6 +24,9 @@ _OUTAGE_TYPES: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # A connection that met the server's goodbye mid-statement can be left waiting for an
+    # answer that never comes ("another operation is in progress"): dropped, tried anew.
+    asyncpg.exceptions.InternalClientError,
     # SQLAlchemy's pool: no connection to be had in time.
     sqlalchemy.exc.TimeoutError,
     # The broker: connection lost, channel gone with it, a publish it could not confirm.
