@@ -27,6 +27,7 @@ from leadflow.rpc import Invalid, parse
 from ai.classifier import Classifier
 from ai.groq_gateway import GroqSpeech, not_transcribed
 from ai.livia.brain import Livia
+from ai.livia.conversation import TurnContext
 
 
 @dataclass
@@ -81,8 +82,14 @@ class AiHandlers:
     async def on_turn_requested(self, delivery: Delivery) -> None:
         turn = delivery.event()
         assert isinstance(turn, LiviaTurnRequested)
+        context = TurnContext(
+            consultant_name=turn.consultant_name,
+            consultant_phone=turn.consultant_phone,
+            audio_not_transcribed=turn.audio_not_transcribed,
+            said_before=tuple(line.text for line in turn.history if line.direction == "out"),
+        )
         decision, by = await self.livia.answer(
-            turn.stage, dict(turn.collected), list(turn.history), list(turn.new_messages)
+            turn.stage, dict(turn.collected), list(turn.history), list(turn.new_messages), context
         )
         if decision.reply is None and decision.stage is turn.stage:
             return  # nothing to say (after the hand-off)
@@ -97,5 +104,6 @@ class AiHandlers:
                 stage=decision.stage,
                 collected=decision.collected,
                 answered_by=by,
+                kind=decision.kind,
             )
         )

@@ -1,12 +1,14 @@
-"""The rule-based classifier: explicit, documented scoring, no I/O.
+"""The rule-based classifier: explicit, documented scoring, no I/O; reasons in pt-BR.
 
 Points (total capped at 100):
-- affordability: monthly installment (Price table, 1% a month) vs monthly income —
-  up to 30% of income: 30 points; up to 40%: 15; above: 0.
-- down payment share of the asset value — 30% or more: 20; 20%: 15; 10%: 8.
-- stated urgency (metadata `urgency`/`timeline`): now/immediate: 15; months: 8.
-- source — whatsapp: 15 (they talked to us); website/webhook: 10; manual: 5.
-- completeness — 4 points each for email, asset value, down payment, income, term, city.
+- capacidade de pagamento: the installment Lívia told the lead (her simulation, stored with
+  what she collected) or, for leads she did not simulate, the same computation with the
+  same rates (term 360 months when unknown) — up to 30% of income: 30 points; up to 40%:
+  15; above: 0. The percentage in the reason is written exactly as Lívia wrote it.
+- entrada: down payment share of the asset value — 30% or more: 20; 20%: 15; 10%: 8.
+- urgência (metadata `urgency`/`timeline`): now/immediate: 15; months: 8.
+- origem — whatsapp: 15 (they talked to us); website/webhook: 10; manual: 5.
+- dados — 3 points for each of the eight details Lívia asks for (24 at most).
 Temperature: 70+ HOT, 40+ WARM, else COLD.
 """
 
@@ -17,9 +19,12 @@ from typing import Any
 
 from leadflow.events import LeadSource, LeadView, Temperature
 
+from ai.livia.extraction import FIELDS
+from ai.livia.simulation import run_simulation
+from ai.livia.texts import brl, percent
+
 HOT_FROM = 70
 WARM_FROM = 40
-ASSUMED_MONTHLY_RATE = 0.01
 ASSUMED_TERM_MONTHS = 360
 URGENT_WORDS = ("now", "urgent", "immediate", "imediato", "agora", "urgente", "hoje", "já")
 SOON_WORDS = ("month", "mes", "mês", "meses", "soon", "breve")
@@ -29,6 +34,13 @@ SOURCE_POINTS = {
     LeadSource.WEBHOOK: 10,
     LeadSource.MANUAL: 5,
 }
+SOURCE_NAMES = {
+    LeadSource.WHATSAPP: "WhatsApp",
+    LeadSource.WEBSITE: "site",
+    LeadSource.WEBHOOK: "integração",
+    LeadSource.MANUAL: "cadastro manual",
+}
+POINTS_PER_DETAIL = 3
 
 
 @dataclass(frozen=True)
@@ -57,36 +69,67 @@ def price_installment(principal: float, monthly_rate: float, months: int) -> flo
     return principal * monthly_rate * factor / (factor - 1)
 
 
+def simulation_of(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The simulation Lívia told the lead, else the same computation on the lead's data."""
+    told = data.get("simulation")
+    if isinstance(told, dict) and told.get("income_commitment") is not None:
+        return told
+    value, income = _number(data, "asset_value"), _number(data, "monthly_income")
+    if not value or not income:
+        return None
+    return run_simulation(
+        {
+            "asset_type": data.get("asset_type") or "property",
+            "asset_value": value,
+            "down_payment": _number(data, "down_payment") or 0.0,
+            "monthly_income": income,
+            "term_months": int(_number(data, "term_months") or ASSUMED_TERM_MONTHS),
+        }
+    )
+
+
 def classify_by_rules(lead: LeadView) -> Classification:
     data = {**lead.metadata, **(lead.metadata.get("collected") or {})}
     points: list[tuple[int, str]] = []
 
     value, down = _number(data, "asset_value"), _number(data, "down_payment") or 0.0
-    income = _number(data, "monthly_income")
-    term = int(_number(data, "term_months") or ASSUMED_TERM_MONTHS)
-    if value and income:
-        installment = price_installment(max(value - down, 0.0), ASSUMED_MONTHLY_RATE, term)
-        share = installment / income
+    simulation = simulation_of(data)
+    if simulation is not None:
+        share = float(simulation["income_commitment"])
         earned = 30 if share <= 0.30 else 15 if share <= 0.40 else 0
-        points.append((earned, f"affordability: installment is {share:.0%} of income"))
+        which = "a primeira parcela" if simulation["system"] == "SAC" else "a parcela"
+        points.append(
+            (
+                earned,
+                f"capacidade de pagamento: {which} de {brl(simulation['first_installment'])} "
+                f"compromete {percent(share)} da renda",
+            )
+        )
     if value:
         share = down / value
         earned = 20 if share >= 0.30 else 15 if share >= 0.20 else 8 if share >= 0.10 else 0
-        points.append((earned, f"down payment: {share:.0%} of the value"))
+        said = "sem entrada" if not down else f"{percent(share)} do valor"
+        points.append((earned, f"entrada: {said}"))
 
     urgency = str(data.get("urgency") or data.get("timeline") or "").lower()
     if any(word in urgency for word in URGENT_WORDS):
-        points.append((15, "urgency: wants it now"))
+        points.append((15, "urgência: quer agora"))
     elif any(word in urgency for word in SOON_WORDS):
-        points.append((8, "urgency: within months"))
+        points.append((8, "urgência: nos próximos meses"))
 
-    points.append((SOURCE_POINTS[lead.source], f"source: {lead.source.value}"))
+    points.append((SOURCE_POINTS[lead.source], f"origem: {SOURCE_NAMES[lead.source]}"))
 
-    known = [bool(lead.email)] + [
-        data.get(k) not in (None, "")
-        for k in ("asset_value", "down_payment", "monthly_income", "term_months", "city")
-    ]
-    points.append((4 * sum(known), f"completeness: {sum(known)} of {len(known)} details known"))
+    known = sum(
+        1
+        for name in FIELDS
+        if data.get(name) not in (None, "") or (name == "full_name" and lead.name.strip())
+    )
+    points.append(
+        (
+            POINTS_PER_DETAIL * known,
+            f"dados: {known} de {len(FIELDS)} informados",
+        )
+    )
 
     score = max(0, min(100, sum(p for p, _ in points)))
     temperature = (

@@ -34,6 +34,20 @@ class LiviaTurnRequested(Event):
     collected: dict[str, Any] = Field(default_factory=dict)
     history: list[ConversationLine] = Field(default_factory=list, description="oldest first")
     new_messages: list[str] = Field(description="the unanswered messages of this turn")
+    consultant_name: str | None = Field(
+        None, description="the lead's consultant, once assigned: named in the hand-off replies"
+    )
+    consultant_phone: str | None = Field(
+        None,
+        description="the number consultants write from (+E.164): Lívia tells the lead to "
+        "expect the consultant there, not on her own number",
+    )
+    audio_not_transcribed: int = Field(
+        0,
+        ge=0,
+        description="voice notes of this turn that could not be transcribed: with no text, "
+        "Lívia asks for the answer in writing",
+    )
 
 
 class LiviaTurnDecided(Event):
@@ -45,6 +59,12 @@ class LiviaTurnDecided(Event):
     stage: LiviaStage
     collected: dict[str, Any]
     answered_by: str = Field(description="`groq` or `script`")
+    kind: str = Field(
+        "conversation",
+        description="what the reply is: conversation | simulation | answer (a question "
+        "answered with computed numbers) | handoff | after_handoff (the lead wrote after the "
+        "hand-off: notify the consultant again) | ask_for_text (a voice note not heard)",
+    )
 
 
 class LiviaStageChanged(Event):

@@ -14,7 +14,14 @@ from leadflow.events import ConversationLine, LiviaStage
 from pydantic import BaseModel, Field
 
 from ai.groq_gateway import ANSWERED_BY, GroqJson
-from ai.livia.conversation import Decision, decide, merge, missing, question_for
+from ai.livia.conversation import (
+    Decision,
+    TurnContext,
+    decide,
+    merge,
+    missing,
+    question_for,
+)
 from ai.livia.extraction import FIELDS
 
 SYSTEM_PROMPT = (
@@ -73,13 +80,15 @@ class Livia:
         collected: dict[str, Any],
         history: list[ConversationLine],
         new_messages: list[str],
+        context: TurnContext | None = None,
     ) -> tuple[Decision, str]:
-        scripted = decide(stage, collected, new_messages, self.rates)
+        scripted = decide(stage, collected, new_messages, self.rates, context)
         if self.groq is None or scripted.reply is None:
             ANSWERED_BY.labels("livia", "script").inc()
             return scripted, "script"
-        if scripted.stage in (LiviaStage.SIMULATION, LiviaStage.TRANSFERRED):
-            # The simulation's numbers and the hand-off are always the code's words.
+        if scripted.kind != "conversation" or scripted.stage is not LiviaStage.QUALIFICATION:
+            # Numbers, answers to questions, the hand-off and what follows it are always
+            # the code's words.
             ANSWERED_BY.labels("livia", "script").inc()
             return scripted, "script"
         prompt = json.dumps(
@@ -101,10 +110,10 @@ class Livia:
         still_missing = missing(known)
         if not still_missing and scripted.stage is LiviaStage.QUALIFICATION:
             # The model completed the picture: the code runs the simulation and says it.
-            rerun = decide(LiviaStage.QUALIFICATION, known, [], self.rates)
+            rerun = decide(LiviaStage.QUALIFICATION, known, [], self.rates, context)
             return rerun, "script"
         reply = turn.reply
         if still_missing and still_missing[0] not in scripted.collected and "?" not in reply:
             reply = f"{reply} {question_for(still_missing[0], known)}"
         ANSWERED_BY.labels("livia", "groq").inc()
-        return Decision(reply, scripted.stage, known), "groq"
+        return Decision(reply, scripted.stage, known, scripted.kind), "groq"

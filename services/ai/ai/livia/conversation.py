@@ -5,6 +5,11 @@ CONVERSION → TRANSFERRED, and only these transitions. Every field a message st
 taken; she asks only for what is missing, never twice for what was said. Off-topic,
 rude or "transfer me now" messages do not skip a stage: only consent after the
 simulation transfers the lead.
+
+Questions about the simulation ("e em 60 meses?", "e se eu der 100 mil de entrada?",
+"PRICE ou SAC?", "qual a taxa?") are answered with numbers computed here. After the
+hand-off she answers once, truthfully (who will call, from which number); a voice note
+she could not hear gets a kind request for text.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from typing import Any
 
 from leadflow.events import LiviaStage
 
+from ai.livia import texts
 from ai.livia.extraction import FIELDS, extract, plain
-from ai.livia.simulation import DEFAULT_MONTHLY_RATE, brl, simulate
+from ai.livia.simulation import DEFAULT_MONTHLY_RATE, run_simulation
 
 ALLOWED = {
     LiviaStage.INTRO: {LiviaStage.QUALIFICATION},
@@ -25,20 +31,24 @@ ALLOWED = {
     LiviaStage.CONVERSION: {LiviaStage.TRANSFERRED},
     LiviaStage.TRANSFERRED: set(),
 }
-QUESTIONS = {
-    "full_name": "Para começar, qual é o seu nome completo?",
-    "asset_type": "Você quer financiar um imóvel ou um veículo?",
-    "asset_value": "Qual é o valor aproximado do {asset}?",
-    "down_payment": "Quanto você pretende dar de entrada?",
-    "monthly_income": "E qual é a sua renda mensal?",
-    "term_months": "Em quanto tempo gostaria de pagar? Por exemplo: 30 anos ou 48 meses.",
-    "city": "Em qual cidade você mora?",
-    "contact_time": (
-        "Qual o melhor horário para um consultor falar com você: manhã, tarde ou noite?"
-    ),
-}
-YES = re.compile(r"\b(sim|pode|quero|claro|ok|okay|beleza|bora|aceito|pode ser|com certeza|s)\b")
+SIMULATED_FIELDS = ("asset_value", "down_payment", "monthly_income", "term_months")
+YES = re.compile(
+    r"\b(sim|pode|quero|claro|ok|okay|beleza|blz|bora|aceito|pode ser|com certeza|s|isso|"
+    r"fechado|manda|vamos)\b"
+)
 NO = re.compile(r"\b(nao|agora nao|depois|ainda nao|nem)\b")
+GREETING = re.compile(r"\b(bom dia|boa tarde|boa noite|ola|oi|oie|oii|e ai|eae)\b")
+GREETING_WORDS = {"bom dia": "Bom dia", "boa tarde": "Boa tarde", "boa noite": "Boa noite"}
+QUESTION = re.compile(
+    r"\?|^\s*(e se|se for|se eu|quanto|qual|quais|como|e em|e com|e no|e na|da pra|posso)\b"
+)
+RATE_QUESTION = re.compile(r"\b(taxa|juros|juro)\b")
+SYSTEMS_QUESTION = re.compile(r"\b(price|sac|tabela)\b")
+THANKS_ONLY = re.compile(
+    r"^\W*(ok+|okay|obrigad[oa]|obg|valeu|vlw|brigad[oa]|beleza|blz|certo|ta bom|tabom|"
+    r"show|top|perfeito|combinado|entendi|otimo|👍|🙏|😊|❤️|tmj)(\W+(ok+|obrigad[oa]|valeu|"
+    r"lívia|livia|entao|entendi|certo|🙏|👍|😊))*\W*$"
+)
 
 
 class InvalidTransition(ValueError):
@@ -56,6 +66,23 @@ class Decision:
     reply: str | None
     stage: LiviaStage
     collected: dict[str, Any] = field(default_factory=dict)
+    # conversation | simulation | answer | handoff | after_handoff | ask_for_text
+    kind: str = "conversation"
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What the conversation side knows beyond the words: who the consultant is, voice
+    notes it could not transcribe, and what Lívia already said (to vary and not repeat)."""
+
+    consultant_name: str | None = None
+    consultant_phone: str | None = None
+    audio_not_transcribed: int = 0
+    said_before: tuple[str, ...] = ()
+
+    @property
+    def turn(self) -> int:
+        return len(self.said_before)
 
 
 def missing(collected: dict[str, Any]) -> list[str]:
@@ -71,50 +98,8 @@ def consent_of(text: str) -> bool | None:
     return None
 
 
-def question_for(name: str, collected: dict[str, Any]) -> str:
-    asset = "imóvel" if collected.get("asset_type") == "property" else "veículo"
-    return QUESTIONS[name].format(asset=asset)
-
-
-def simulation_text(sim: dict[str, Any], income: float | None) -> str:
-    lines = [
-        f"Fiz uma simulação para você (tabela {sim['system']}, taxa de "
-        f"{100 * sim['monthly_rate']:.2f}% ao mês):",
-        f"• valor financiado: {brl(sim['principal'])} em {sim['term_months']} meses",
-        f"• primeira parcela: {brl(sim['first_installment'])}",
-        f"• total pago: {brl(sim['total_paid'])}",
-    ]
-    if sim.get("income_commitment") is not None and income:
-        lines.append(f"• a parcela compromete {100 * sim['income_commitment']:.0f}% da sua renda")
-    lines.append("Posso passar o seu atendimento para um dos nossos consultores? (sim/não)")
-    return "\n".join(lines)
-
-
-def run_simulation(collected: dict[str, Any], rates: dict[str, float]) -> dict[str, Any]:
-    """Both tables, computed here: the main one by asset type, the other as an alternative."""
-    asset = str(collected.get("asset_type") or "property")
-    rate = rates.get(asset, DEFAULT_MONTHLY_RATE.get(asset, 0.0099))
-    system = "SAC" if asset == "property" else "PRICE"
-    result: dict[str, Any] = simulate(
-        float(collected["asset_value"]),
-        float(collected.get("down_payment") or 0),
-        int(collected["term_months"]),
-        rate,
-        float(collected.get("monthly_income") or 0) or None,
-        system=system,
-    ).as_dict()
-    alternative = simulate(
-        float(collected["asset_value"]),
-        float(collected.get("down_payment") or 0),
-        int(collected["term_months"]),
-        rate,
-        None,
-        system="PRICE" if system == "SAC" else "SAC",
-    ).as_dict()
-    result["alternative"] = {
-        k: alternative[k] for k in ("system", "first_installment", "last_installment", "total_paid")
-    }
-    return result
+def question_for(name: str, collected: dict[str, Any], turn: int = 0) -> str:
+    return texts.question(name, collected, turn)
 
 
 def merge(collected: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
@@ -124,59 +109,195 @@ def merge(collected: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def greeting_of(text: str) -> str | None:
+    """'Boa tarde' when the lead said it; None when there was no greeting."""
+    lowered = plain(text)
+    for words, greeting in GREETING_WORDS.items():
+        if words in lowered:
+            return greeting
+    return "Olá" if GREETING.search(lowered) else None
+
+
 def decide(
     stage: LiviaStage,
     collected: dict[str, Any],
     new_messages: list[str],
     rates: dict[str, float] | None = None,
+    context: TurnContext | None = None,
 ) -> Decision:
     """The scripted Lívia: what she says next, the new stage, what she now knows."""
     rates = rates or DEFAULT_MONTHLY_RATE
+    context = context or TurnContext()
+    text = "\n".join(m for m in new_messages if m.strip())
     if stage is LiviaStage.TRANSFERRED:
-        return Decision(None, stage, collected)  # silent after the hand-off
-    text = "\n".join(new_messages)
+        return _after_handoff(collected, text, context)
+    if context.audio_not_transcribed and not text:
+        already = any(
+            line.startswith(texts.ask_for_text(False)[:30]) for line in context.said_before
+        )
+        return Decision(texts.ask_for_text(already), stage, collected, "ask_for_text")
+
     awaited = next(iter(missing(collected)), None)
-    known = merge(collected, extract(text, awaited, collected))
-    learned = [k for k in known if collected.get(k) != known[k]]
+    found = extract(text, awaited, collected)
+    asking = bool(QUESTION.search(plain(text)))
 
     if stage in (LiviaStage.SIMULATION, LiviaStage.CONVERSION):
-        consent = consent_of(text)
-        if consent:
-            return Decision(
-                "Ótimo! Vou passar o seu atendimento agora para um consultor, que vai falar com "
-                "você por aqui mesmo.",
-                transition(stage, LiviaStage.TRANSFERRED),
-                known,
-            )
-        target = transition(stage, LiviaStage.CONVERSION)
-        if consent is False:
-            reply = (
-                'Sem problemas! Se mudar de ideia, é só me dizer "quero falar com um '
-                'consultor" que eu te passo na hora.'
-            )
-        else:
-            reply = (
-                "Posso passar você para um consultor agora para seguir com a proposta? (sim/não)"
-            )
-        return Decision(reply, target, known)
+        return _after_simulation(stage, collected, text, found, asking, rates, context)
 
+    known = merge(collected, found)
+    learned = [k for k in FIELDS if k in found and collected.get(k) != known.get(k)]
     opening = ""
     if stage is LiviaStage.INTRO:
         stage = transition(stage, LiviaStage.QUALIFICATION)
-        opening = (
-            "Olá! Eu sou a Lívia, assistente virtual de financiamentos. Vou te fazer "
-            "algumas perguntas rápidas para simular o seu financiamento. "
-        )
+        opening = texts.opening(greeting_of(text), texts.first_name(known)) + " "
+    answer = _answer_before_simulation(text, known, rates) if asking else None
     still_missing = missing(known)
     if not still_missing:
         known["simulation"] = run_simulation(known, rates)
         stage = transition(stage, LiviaStage.SIMULATION)
-        income = known.get("monthly_income")
-        return Decision(opening + simulation_text(known["simulation"], income), stage, known)
-    acknowledgement = ""
-    if learned and not opening:
-        first_name = str(known.get("full_name") or "").split(" ")[0]
-        acknowledgement = f"Perfeito, {first_name}! " if first_name else "Anotado! "
-    elif not learned and not opening:
-        acknowledgement = "Posso te ajudar com a simulação do seu financiamento. "
-    return Decision(opening + acknowledgement + question_for(still_missing[0], known), stage, known)
+        return Decision(
+            opening + texts.simulation_text(known, known["simulation"]), stage, known, "simulation"
+        )
+    next_question = question_for(still_missing[0], known, context.turn)
+    if answer:
+        return Decision(f"{opening}{answer} {next_question}", stage, known, "answer")
+    if opening:
+        acknowledgement = texts.understood(known, learned)
+        lead = f"{acknowledgement} " if acknowledgement else ""
+        return Decision(opening + lead + next_question, stage, known)
+    if learned:
+        acknowledgement = texts.acknowledgement(known, learned, context.turn)
+        return Decision(f"{acknowledgement} {next_question}", stage, known)
+    if asking:
+        return Decision(
+            "Boa pergunta! Os detalhes o consultor te explica logo depois da simulação. "
+            + next_question,
+            stage,
+            known,
+            "answer",
+        )
+    return Decision(f"{texts.pick(NOT_UNDERSTOOD, context.turn)} {next_question}", stage, known)
+
+
+NOT_UNDERSTOOD = (
+    "Não consegui entender, desculpe.",
+    "Acho que não entendi direito.",
+    "Posso te ajudar com a simulação do seu financiamento.",
+)
+
+
+def _answer_before_simulation(
+    text: str, known: dict[str, Any], rates: dict[str, float]
+) -> str | None:
+    lowered = plain(text)
+    if RATE_QUESTION.search(lowered):
+        return texts.rate_text(known.get("asset_type"), rates)
+    if SYSTEMS_QUESTION.search(lowered):
+        return (
+            "Na tabela PRICE as parcelas são fixas; na SAC começam maiores e vão diminuindo, "
+            "com menos juros no total. Mostro as duas assim que eu tiver os seus dados."
+        )
+    if re.search(r"\b(parcela|prestacao|quanto fica)\b", lowered):
+        return "Eu calculo a parcela para você assim que tiver os dados que faltam."
+    return None
+
+
+def _after_simulation(
+    stage: LiviaStage,
+    collected: dict[str, Any],
+    text: str,
+    found: dict[str, Any],
+    asking: bool,
+    rates: dict[str, float],
+    context: TurnContext,
+) -> Decision:
+    lowered = plain(text)
+    changed = {k: v for k, v in found.items() if k in SIMULATED_FIELDS and collected.get(k) != v}
+    if asking:
+        answer = _simulation_answer(collected, lowered, changed, rates)
+        if answer:
+            target = transition(stage, LiviaStage.CONVERSION)
+            again = texts.pick(texts.CONSENT_AGAIN, context.turn)
+            return Decision(f"{answer}\n{again}", target, collected, "answer")
+    elif changed:
+        # A correction after the simulation: the code simulates again and says it.
+        known = merge(collected, found)
+        known["simulation"] = run_simulation(known, rates)
+        return Decision(
+            texts.simulation_text(known, known["simulation"]),
+            transition(stage, LiviaStage.CONVERSION),
+            known,
+            "simulation",
+        )
+    known = merge(collected, {k: v for k, v in found.items() if k not in SIMULATED_FIELDS})
+    consent = None if asking else consent_of(text)
+    if consent:
+        return Decision(
+            texts.handoff_text(context.consultant_name, context.consultant_phone),
+            transition(stage, LiviaStage.TRANSFERRED),
+            known,
+            "handoff",
+        )
+    target = transition(stage, LiviaStage.CONVERSION)
+    if consent is False:
+        reply = (
+            'Sem problemas! Se mudar de ideia, é só me dizer "quero falar com um consultor" '
+            "que eu te passo na hora."
+        )
+    elif asking:
+        reply = "Essa o consultor te responde melhor. " + texts.pick(
+            texts.CONSENT_AGAIN, context.turn
+        )
+    else:
+        reply = texts.pick(texts.CONSENT_AGAIN, context.turn)
+    return Decision(reply, target, known)
+
+
+def _simulation_answer(
+    collected: dict[str, Any], lowered: str, changed: dict[str, Any], rates: dict[str, float]
+) -> str | None:
+    """A question about the simulation, answered with the code's numbers; None if it is not one."""
+    if RATE_QUESTION.search(lowered) and not changed:
+        return texts.rate_text(collected.get("asset_type"), rates)
+    sim = collected.get("simulation") or run_simulation(collected, rates)
+    if SYSTEMS_QUESTION.search(lowered) and not changed:
+        main = sim["system"]
+        other = run_simulation(collected, rates, system="PRICE" if main == "SAC" else "SAC")
+        return texts.systems_text(sim, other)
+    if changed:
+        scenario = merge(collected, changed)
+        system = "PRICE" if "price" in lowered else "SAC" if "sac" in lowered else None
+        what_if = run_simulation(scenario, rates, system=system)
+        return texts.what_if_text(_change_words(changed), what_if)
+    if re.search(r"\b(parcela|prestacao|quanto fica|quanto vai ficar|total)\b", lowered):
+        return (
+            f"Na simulação que fiz: {texts.installment_line(sim)}, total de "
+            f"{texts.brl(sim['total_paid'])}."
+        )
+    return None
+
+
+def _change_words(changed: dict[str, Any]) -> str:
+    parts = []
+    if "term_months" in changed:
+        parts.append(f"em {texts.months_text(int(changed['term_months']))}")
+    if "down_payment" in changed:
+        down = float(changed["down_payment"])
+        parts.append(f"com entrada de {texts.brl(down)}" if down else "sem entrada")
+    if "asset_value" in changed:
+        parts.append(f"com valor de {texts.brl(float(changed['asset_value']))}")
+    if "monthly_income" in changed:
+        parts.append(f"com renda de {texts.brl(float(changed['monthly_income']))}")
+    return " e ".join(parts)
+
+
+def _after_handoff(collected: dict[str, Any], text: str, context: TurnContext) -> Decision:
+    """One short, true answer; nothing to say to a mere thank-you (no loop)."""
+    if not text and not context.audio_not_transcribed:
+        return Decision(None, LiviaStage.TRANSFERRED, collected)
+    if text and THANKS_ONLY.match(plain(text)):
+        return Decision(None, LiviaStage.TRANSFERRED, collected)
+    first = texts.after_handoff_text(context.consultant_name, context.consultant_phone, False)
+    repeated = any(line == first for line in context.said_before[-3:])
+    reply = texts.after_handoff_text(context.consultant_name, context.consultant_phone, repeated)
+    return Decision(reply, LiviaStage.TRANSFERRED, collected, "after_handoff")

@@ -89,7 +89,7 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "down_payment": (
         ("entrada",), ("sinal",), ("guardado",), ("guardados",), ("guardei",), ("juntei",),
         ("juntar",), ("economias",), ("poupanca",), ("fgts",), ("tenho",), ("dou",),
-        ("dar",),
+        ("dar",), ("der",), ("desse",), ("daria",),
     ),
     "monthly_income": (
         ("renda",), ("ganho",), ("ganha",), ("ganhamos",), ("salario",), ("recebo",),
@@ -101,7 +101,17 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("orcamento",), ("faixa",), ("compra",),
     ),
 }  # fmt: skip
-WEAK_KEYWORDS = {"tenho", "dou", "dar", "sai", "faixa", "compra"}  # an asset noun outranks them
+WEAK_KEYWORDS = {
+    "tenho",
+    "dou",
+    "dar",
+    "der",
+    "desse",
+    "daria",
+    "sai",
+    "faixa",
+    "compra",
+}  # an asset noun outranks them
 AFTER = {  # words right after a number that name its field
     "entrada": "down_payment",
     "guardado": "down_payment",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_MONTHLY_RATE = {"property": 0.0099, "vehicle": 0.0159}
 
@@ -62,7 +63,34 @@ def simulate(
     return Simulation(system, rate, principal, months, first, last, total, commitment)
 
 
-def brl(value: float) -> str:
-    """R$ 1.234,56"""
-    whole, cents = f"{value:,.2f}".split(".")
-    return f"R$ {whole.replace(',', '.')},{cents}"
+def system_for(asset: str | None) -> str:
+    """Property is simulated on SAC (what Brazilian banks offer first), vehicles on PRICE."""
+    return "SAC" if asset != "vehicle" else "PRICE"
+
+
+def rate_for(asset: str | None, rates: dict[str, float] | None = None) -> float:
+    rates = rates or DEFAULT_MONTHLY_RATE
+    key = asset if asset in ("property", "vehicle") else "property"
+    return rates.get(key, DEFAULT_MONTHLY_RATE[key])
+
+
+def run_simulation(
+    collected: dict[str, Any], rates: dict[str, float] | None = None, system: str | None = None
+) -> dict[str, Any]:
+    """The one computation Lívia tells the lead and the classifier scores: the main table
+    by asset type (or `system`), the other table as an alternative."""
+    asset = str(collected.get("asset_type") or "property")
+    rate = rate_for(asset, rates)
+    main = system or system_for(asset)
+    value = float(collected["asset_value"])
+    down = float(collected.get("down_payment") or 0)
+    months = int(collected["term_months"])
+    income = float(collected.get("monthly_income") or 0) or None
+    result: dict[str, Any] = simulate(value, down, months, rate, income, system=main).as_dict()
+    other = simulate(
+        value, down, months, rate, income, system="PRICE" if main == "SAC" else "SAC"
+    ).as_dict()
+    result["alternative"] = {
+        k: other[k] for k in ("system", "first_installment", "last_installment", "total_paid")
+    }
+    return result

@@ -125,7 +125,7 @@ def test_she_asks_only_for_what_is_missing_and_never_twice() -> None:
     )
     assert decision.collected["asset_value"] == 80_000
     assert decision.reply is not None and "renda" in decision.reply
-    assert "entrada" not in decision.reply and "nome" not in decision.reply
+    assert "entrada?" not in decision.reply and "nome" not in decision.reply
 
 
 def test_transfer_requests_and_injections_do_not_skip_stages_or_leak_anything() -> None:

@@ -44,18 +44,20 @@ def test_an_affordable_urgent_well_documented_lead_is_hot() -> None:
         )
     )
     assert result.temperature is Temperature.HOT and result.score >= 70
-    assert any(r.startswith("affordability") for r in result.reasons)
+    assert any(r.startswith("capacidade de pagamento") for r in result.reasons)
 
 
 def test_a_lead_with_nothing_but_a_phone_is_cold() -> None:
     result = classify_by_rules(lead(source=LeadSource.MANUAL))
     assert result.temperature is Temperature.COLD
-    assert result.reasons == ["source: manual (+5)", "completeness: 0 of 6 details known (+0)"]
+    assert result.reasons == ["origem: cadastro manual (+5)", "dados: 1 de 8 informados (+3)"]
 
 
 def test_an_unaffordable_installment_earns_no_affordability_points() -> None:
     result = classify_by_rules(lead(asset_value=1_000_000, down_payment=0, monthly_income=3_000))
-    assert "affordability: installment is 343% of income (+0)" in result.reasons
+    assert (
+        "capacidade de pagamento: a primeira parcela de R$ 12.677,78 compromete 423% da renda (+0)"
+    ) in result.reasons
 
 
 def test_the_score_is_the_sum_of_its_reasons() -> None:
