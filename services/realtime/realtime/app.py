@@ -44,6 +44,13 @@ def build(settings: Settings, bus: Bus) -> Service:
     hub = Hub(on_presence_change=presence.wake)
     handlers = RealtimeHandlers(hub, settings.jwt_secret)
     bus.consume(REALTIME_FANOUT, handlers.on_event)
+
+    async def feed_interrupted() -> None:
+        hub.feed_interrupted()
+
+    # This replica's queue is exclusive: it went with the connection (or the broker node),
+    # so what was published meanwhile is lost to it; its clients must refetch.
+    bus.on_reconnected(feed_interrupted)
     app = FastAPI(title="leadflow realtime", openapi_url=None)
     # A plain Starlette route: FastAPI's websocket routing keeps three AsyncExitStacks and
     # its dependency state alive per connection, ~4 KiB of every idle socket.

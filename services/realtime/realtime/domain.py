@@ -240,7 +240,36 @@ class ReplayBuffer:
                 return list(self.frames)[index + 1 :]
         return None
 
+    def forget(self) -> None:
+        """After a gap in this replica's own feed: every id before it is a resync."""
+        self.frames.clear()
 
-def resync_frame() -> Frame:
-    """Tells a resuming client its gap is larger than the replay buffer: refetch."""
-    return Frame("", "resync", "", {"reason": "gap larger than the replay buffer"}, "", None, False)
+
+GAP_IN_BUFFER = "gap larger than the replay buffer"
+FEED_INTERRUPTED = "this server's event feed was interrupted; events may be missing"
+
+
+def resync_frame(reason: str = GAP_IN_BUFFER) -> Frame:
+    """Tells a client it may have missed events (a gap larger than the replay buffer, or
+    a lost feed): refetch."""
+    return Frame("", "resync", "", {"reason": reason}, "", None, False)
+
+
+@dataclass
+class RecentIds:
+    """The last `capacity` event ids seen, to let each through once: the outbox relay
+    publishes at least once, and a redelivered event must not become a second frame."""
+
+    capacity: int = 20_000
+    order: deque[str] = field(default_factory=deque)
+    ids: set[str] = field(default_factory=set)
+
+    def first_time(self, event_id: str) -> bool:
+        """True the first time `event_id` is seen (and remembers it), False after."""
+        if event_id in self.ids:
+            return False
+        self.ids.add(event_id)
+        self.order.append(event_id)
+        if len(self.order) > self.capacity:
+            self.ids.discard(self.order.popleft())
+        return True

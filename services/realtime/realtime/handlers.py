@@ -60,6 +60,8 @@ class RealtimeHandlers:
     async def on_event(self, delivery: Delivery) -> None:
         event = delivery.event()
         EVENTS_IN.inc()
+        if not self.hub.first_time(event.event_id):
+            return
         for frame in frames_for(event, self.hub.owners):
             self.hub.fan_out(frame)
         FANOUT_LATENCY.observe(max(0.0, (datetime.now(UTC) - event.occurred_at).total_seconds()))

@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from leadflow.auth import AccessClaims
 from prometheus_client import Counter, Gauge, Histogram
 
-from realtime.domain import Frame, LeadOwners, ReplayBuffer, may_join, may_receive, resync_frame
+from realtime.domain import (
+    FEED_INTERRUPTED,
+    Frame,
+    LeadOwners,
+    RecentIds,
+    ReplayBuffer,
+    may_join,
+    may_receive,
+    resync_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +28,10 @@ CLIENTS = Gauge("realtime_clients", "connected clients", ["transport"])
 EVENTS_IN = Counter("realtime_events_in_total", "broker events received")
 FRAMES_OUT = Counter("realtime_frames_queued_total", "frames queued to clients")
 DROPS = Counter("realtime_slow_client_drops_total", "clients dropped for a full send queue")
+DUPLICATES = Counter(
+    "realtime_duplicate_events_total", "broker events dropped as already fanned out"
+)
+RESYNCS = Counter("realtime_feed_resyncs_total", "times every client was told to resync")
 FANOUT_LATENCY = Histogram(
     "realtime_fanout_seconds",
     "from the event's occurrence to its frames being queued for every client",
@@ -93,6 +106,7 @@ class Hub:
         self.clients: set[Client] = set()
         self.send_queue_size = send_queue_size
         self.buffer = ReplayBuffer(replay_capacity)
+        self.recent = RecentIds()
         self.owners = LeadOwners()
         self.connections: collections.Counter[str] = collections.Counter()  # per consultant
         self.on_presence_change = on_presence_change
@@ -141,6 +155,22 @@ class Hub:
             if frame.room in client.rooms and may_receive(client.claims, frame):
                 queued += client.offer(encoded)
         FRAMES_OUT.inc(queued)
+
+    def first_time(self, event_id: str) -> bool:
+        """False for an event this replica has fanned out already (a redelivery)."""
+        if self.recent.first_time(event_id):
+            return True
+        DUPLICATES.inc()
+        return False
+
+    def feed_interrupted(self) -> None:
+        """This replica's queue may have lost events (it went with its broker node): every
+        client is told to resync, and no replay may paper over the gap."""
+        RESYNCS.inc()
+        self.buffer.forget()
+        encoded = resync_frame(FEED_INTERRUPTED).encode()
+        for client in list(self.clients):
+            client.offer(encoded)
 
     def close_all(self, code: int = CLOSE_GOING_AWAY) -> None:
         for client in list(self.clients):
