@@ -52,7 +52,12 @@ def asyncapi_document(version: str = "0.1.0") -> dict[str, Any]:
         },
         "defaultContentType": CONTENT_TYPE,
         "servers": {
-            "rabbitmq": {"host": "rabbitmq:5672", "protocol": "amqp", "protocolVersion": "0.9.1"}
+            "rabbitmq": {
+                "host": "rabbitmq:5672",
+                "pathname": "/",
+                "protocol": "amqp",
+                "protocolVersion": "0.9.1",
+            }
         },
         "channels": channels,
         "operations": operations,

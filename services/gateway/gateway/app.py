@@ -16,13 +16,20 @@ from leadflow.service import Service
 from leadflow.settings import Settings, WhatsAppTransport
 
 from gateway.limits import BodyLimit, RateLimit
+from gateway.openapi import install_openapi, operation_id
 from gateway.routes import router
 from gateway.routes_whatsapp import dev_router
 from gateway.routes_whatsapp import router as whatsapp_router
 
 
 def build(settings: Settings, bus: Bus) -> Service:
-    app = FastAPI(title="leadflow", version="0.1.0")
+    app = FastAPI(
+        title="leadflow",
+        version="0.1.0",
+        generate_unique_id_function=operation_id,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    install_openapi(app)
     app.state.settings = settings
     app.state.leads = RpcClient(bus, LEADS_RPC, timeout=settings.rpc_timeout_s)
     app.state.assignment = RpcClient(bus, ASSIGNMENT_RPC, timeout=settings.rpc_timeout_s)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from leadflow.auth import AccessClaims, TokenError, verify_access_token
 from leadflow.events import Role
 from leadflow.rpc import Forbidden, RpcClient, Unauthorized
@@ -29,7 +30,19 @@ async def get_assignment(request: Request) -> RpcClient:
     return client
 
 
-async def current_claims(request: Request) -> AccessClaims:
+# Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs);
+# the token itself is checked below, to the contract's 401.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="An access token from POST /api/auth/login (valid `expires_in` seconds).",
+    auto_error=False,
+)
+
+
+async def current_claims(
+    request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+) -> AccessClaims:
     verified: AccessClaims | None = getattr(request.state, VERIFIED_CLAIMS, None)
     if verified is not None:  # the rate limiter checked this very header already
         return verified

@@ -23,6 +23,17 @@ from gateway.deps import (
     actor,
     json_page,
 )
+from gateway.openapi import (
+    AcceptedLead,
+    ConsultantEnvelope,
+    ConsultantList,
+    ConsultantStatsEnvelope,
+    LeadDetail,
+    LeadEnvelope,
+    LeadPage,
+    TokenPair,
+    doc,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -101,30 +112,49 @@ def _token_pair(settings: Settings, session: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/auth/login")
+@router.post(
+    "/auth/login",
+    **doc(200, TokenPair, "a new token pair", errors=(400, 401, 413, 429, 503)),
+)
 async def login(body: LoginBody, leads: LeadsDep, settings: SettingsDep) -> dict[str, Any]:
     session = await leads.call("login", email=body.email, password=body.password)
     return _token_pair(settings, session)
 
 
-@router.post("/auth/refresh")
+@router.post(
+    "/auth/refresh",
+    **doc(
+        200,
+        TokenPair,
+        "a new pair; the old refresh token is spent",
+        errors=(400, 401, 413, 429, 503),
+    ),
+)
 async def refresh(body: RefreshBody, leads: LeadsDep, settings: SettingsDep) -> dict[str, Any]:
     session = await leads.call("refresh", refresh_token=body.refresh_token)
     return _token_pair(settings, session)
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    **doc(204, None, "the token family is revoked", errors=(400, 401, 413, 429, 503)),
+)
 async def logout(body: RefreshBody, leads: LeadsDep) -> Response:
     await leads.call("logout", refresh_token=body.refresh_token)
     return Response(status_code=204)
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", **doc(200, ConsultantEnvelope, "the caller", errors=(401, 429, 503)))
 async def me(caller: Caller, leads: LeadsDep) -> dict[str, Any]:
     return {"data": await leads.call("get_consultant", id=caller.consultant_id)}
 
 
-@router.post("/consultants", status_code=201)
+@router.post(
+    "/consultants",
+    status_code=201,
+    **doc(201, ConsultantEnvelope, "created", errors=(400, 401, 403, 409, 413, 429, 503)),
+)
 async def create_consultant(
     body: ConsultantBody, caller: AdminOnly, leads: LeadsDep
 ) -> dict[str, Any]:
@@ -134,7 +164,10 @@ async def create_consultant(
     return {"data": data}
 
 
-@router.patch("/consultants/{consultant_id}")
+@router.patch(
+    "/consultants/{consultant_id}",
+    **doc(200, ConsultantEnvelope, "changed", errors=(400, 401, 403, 404, 409, 413, 429, 503)),
+)
 async def update_consultant(
     consultant_id: str, body: ConsultantPatchBody, caller: AdminOnly, leads: LeadsDep
 ) -> dict[str, Any]:
@@ -147,7 +180,10 @@ async def update_consultant(
     return {"data": data}
 
 
-@router.get("/consultants/{consultant_id}/stats")
+@router.get(
+    "/consultants/{consultant_id}/stats",
+    **doc(200, ConsultantStatsEnvelope, "the stats", errors=(401, 403, 404, 429, 503)),
+)
 async def consultant_stats(
     consultant_id: str, caller: Caller, assignment: AssignmentDep
 ) -> dict[str, Any]:
@@ -156,12 +192,18 @@ async def consultant_stats(
     return {"data": {"consultant_id": consultant_id, **data}}
 
 
-@router.get("/consultants")
+@router.get(
+    "/consultants", **doc(200, ConsultantList, "every consultant", errors=(401, 403, 429, 503))
+)
 async def list_consultants(caller: Staff, leads: LeadsDep) -> dict[str, Any]:
     return {"data": await leads.call("list_consultants", actor=actor(caller))}
 
 
-@router.post("/leads", status_code=201)
+@router.post(
+    "/leads",
+    status_code=201,
+    **doc(201, LeadEnvelope, "created", errors=(400, 401, 409, 413, 429, 503)),
+)
 async def create_lead(
     body: LeadBody,
     caller: Caller,
@@ -178,7 +220,7 @@ async def create_lead(
     return {"data": result["lead"]}
 
 
-@router.get("/leads")
+@router.get("/leads", **doc(200, LeadPage, "one page, newest first", errors=(400, 401, 429, 503)))
 async def list_leads(
     caller: Caller,
     leads: LeadsDep,
@@ -204,7 +246,12 @@ async def list_leads(
     return json_page(await leads.call("list_leads", actor=actor(caller), query=query))
 
 
-@router.get("/leads/{lead_id}")
+@router.get(
+    "/leads/{lead_id}",
+    **doc(
+        200, LeadDetail, "the lead, its audit trail and conversation", errors=(401, 404, 429, 503)
+    ),
+)
 async def get_lead(lead_id: str, caller: Caller, leads: LeadsDep) -> dict[str, Any]:
     lead = await leads.call("get_lead", actor=actor(caller), id=lead_id)
     interactions = lead.pop("interactions", [])
@@ -212,7 +259,10 @@ async def get_lead(lead_id: str, caller: Caller, leads: LeadsDep) -> dict[str, A
     return {"data": lead, "interactions": interactions, "conversation": conversation}
 
 
-@router.patch("/leads/{lead_id}")
+@router.patch(
+    "/leads/{lead_id}",
+    **doc(200, LeadEnvelope, "changed", errors=(400, 401, 404, 409, 413, 429, 503)),
+)
 async def update_lead(
     lead_id: str, body: LeadPatchBody, caller: Caller, leads: LeadsDep
 ) -> dict[str, Any]:
@@ -225,7 +275,10 @@ async def update_lead(
     return {"data": data}
 
 
-@router.post("/leads/{lead_id}/assign")
+@router.post(
+    "/leads/{lead_id}/assign",
+    **doc(200, LeadEnvelope, "assigned", errors=(400, 401, 403, 404, 413, 429, 503)),
+)
 async def assign_lead(
     lead_id: str, body: AssignBody, caller: Staff, leads: LeadsDep
 ) -> dict[str, Any]:
@@ -235,7 +288,11 @@ async def assign_lead(
     return {"data": data}
 
 
-@router.post("/webhooks/leads", status_code=202)
+@router.post(
+    "/webhooks/leads",
+    status_code=202,
+    **doc(202, AcceptedLead, "accepted", errors=(400, 401, 413, 429, 503)),
+)
 async def lead_webhook(
     request: Request,
     leads: LeadsDep,
@@ -270,7 +327,10 @@ def signature_matches(secret: str, raw: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
 
 
-@router.post("/leads/{lead_id}/livia/resume")
+@router.post(
+    "/leads/{lead_id}/livia/resume",
+    **doc(200, LeadEnvelope, "Lívia continues", errors=(401, 403, 404, 413, 429, 503)),
+)
 async def resume_livia(lead_id: str, caller: Staff, leads: LeadsDep) -> dict[str, Any]:
     """Let Lívia continue a conversation a person had taken over."""
     return {"data": await leads.call("resume_livia", actor=actor(caller), id=lead_id)}

@@ -12,6 +12,18 @@ from leadflow.rpc import NotFound, RpcClient, ServiceError
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import AdminOnly, Caller, LeadsDep, Staff, actor, json_page
+from gateway.openapi import (
+    SVG,
+    ChatList,
+    ChatMessageList,
+    InjectedMessageEnvelope,
+    PairingCodeEnvelope,
+    PendingMessageEnvelope,
+    SimulatorOutbox,
+    WhatsAppSessionEnvelope,
+    WhatsAppSessionList,
+    doc,
+)
 
 router = APIRouter(prefix="/api")
 dev_router = APIRouter(prefix="/api/dev/whatsapp")
@@ -49,7 +61,10 @@ class SimulatedInbound(BaseModel):
     from_me: bool = False
 
 
-@router.get("/whatsapp/sessions")
+@router.get(
+    "/whatsapp/sessions",
+    **doc(200, WhatsAppSessionList, "both sessions", errors=(401, 403, 429)),
+)
 async def list_sessions(caller: Staff, clients: SessionsDep) -> dict[str, Any]:
     found = []
     for name, client in clients.items():
@@ -62,24 +77,35 @@ async def list_sessions(caller: Staff, clients: SessionsDep) -> dict[str, Any]:
     return {"data": found}
 
 
-@router.get("/whatsapp/sessions/{name}/qr")
+@router.get(
+    "/whatsapp/sessions/{name}/qr",
+    **doc(200, PairingCodeEnvelope, "while pairing", errors=(401, 403, 404, 429, 503)),
+)
 async def pairing_code(name: str, caller: AdminOnly, clients: SessionsDep) -> dict[str, Any]:
     return {"data": await session_client(clients, name).call("qr")}
 
 
-@router.get("/whatsapp/sessions/{name}/qr.svg")
+@router.get(
+    "/whatsapp/sessions/{name}/qr.svg",
+    response_class=Response,
+    **doc(200, SVG, "the code to scan", errors=(401, 403, 404, 429, 503)),
+)
 async def pairing_code_image(name: str, caller: AdminOnly, clients: SessionsDep) -> Response:
     code = await session_client(clients, name).call("qr")
     svg = segno.make(code["qr"], error="m").svg_inline(scale=6)
     return Response(svg, media_type="image/svg+xml")
 
 
-@router.post("/whatsapp/sessions/{name}/logout", status_code=202)
+@router.post(
+    "/whatsapp/sessions/{name}/logout",
+    status_code=202,
+    **doc(202, WhatsAppSessionEnvelope, "logging out", errors=(401, 403, 404, 413, 429, 503)),
+)
 async def logout_session(name: str, caller: AdminOnly, clients: SessionsDep) -> dict[str, Any]:
     return {"data": await session_client(clients, name).call("logout")}
 
 
-@router.get("/chats")
+@router.get("/chats", **doc(200, ChatList, "newest first", errors=(400, 401, 429, 503)))
 async def list_chats(
     caller: Caller,
     clients: SessionsDep,
@@ -92,7 +118,10 @@ async def list_chats(
     return json_page({"data": chats})
 
 
-@router.get("/chats/{jid}/messages")
+@router.get(
+    "/chats/{jid}/messages",
+    **doc(200, ChatMessageList, "newest first", errors=(400, 401, 404, 429, 503)),
+)
 async def chat_messages(
     jid: str,
     caller: Caller,
@@ -106,7 +135,11 @@ async def chat_messages(
     return json_page({"data": data})
 
 
-@router.post("/chats/{jid}/messages", status_code=202)
+@router.post(
+    "/chats/{jid}/messages",
+    status_code=202,
+    **doc(202, PendingMessageEnvelope, "queued", errors=(400, 401, 404, 413, 429, 503)),
+)
 async def send_chat_message(
     jid: str, body: OutgoingText, caller: Caller, leads: LeadsDep
 ) -> dict[str, Any]:
@@ -114,7 +147,11 @@ async def send_chat_message(
     return {"data": data}
 
 
-@router.post("/chats/{jid}/read", status_code=204)
+@router.post(
+    "/chats/{jid}/read",
+    status_code=204,
+    **doc(204, None, "unread count reset", errors=(401, 404, 413, 429, 503)),
+)
 async def mark_chat_read(
     jid: str, caller: Caller, leads: LeadsDep, clients: SessionsDep
 ) -> Response:
@@ -123,7 +160,13 @@ async def mark_chat_read(
     return Response(status_code=204)
 
 
-@dev_router.post("/{session}/inbound", status_code=202)
+@dev_router.post(
+    "/{session}/inbound",
+    status_code=202,
+    **doc(
+        202, InjectedMessageEnvelope, "delivered to the session", errors=(400, 404, 413, 429, 503)
+    ),
+)
 async def simulate_inbound(
     session: str, body: SimulatedInbound, clients: SessionsDep
 ) -> dict[str, Any]:
@@ -140,7 +183,10 @@ async def simulate_inbound(
     return {"data": data}
 
 
-@dev_router.get("/{session}/outbox")
+@dev_router.get(
+    "/{session}/outbox",
+    **doc(200, SimulatorOutbox, "what the session sent", errors=(404, 429, 503)),
+)
 async def simulated_outbox(
     session: str, clients: SessionsDep, to: Annotated[str | None, Query()] = None
 ) -> dict[str, Any]:
