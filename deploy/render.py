@@ -96,6 +96,7 @@ CONFIG: dict[str, str] = {
     "CONSUMER_PREFETCH": "32",
     "DB_POOL_SIZE": "20",
     "MAX_DELIVERIES": "5",
+    "OUTAGE_RETRY_S": "60",
     "LOG_LEVEL": "INFO",
     "MIGRATE_ON_START": "false",  # the migration Job / one-shot service does it
 }
