@@ -176,6 +176,8 @@ def decide(
             known,
             "answer",
         )
+    if greeting := greeting_of(text):
+        return Decision(f"{greeting}! {next_question}", stage, known)
     return Decision(f"{texts.pick(NOT_UNDERSTOOD, context.turn)} {next_question}", stage, known)
 
 

@@ -60,6 +60,11 @@ def test_a_greeting_is_greeted_and_the_name_and_later_the_contact_time_are_still
     assert decisions[-1].collected["city"] == "Curitiba"
 
 
+def test_a_greeting_later_in_the_conversation_is_greeted_and_the_question_repeated() -> None:
+    decision = decide(LiviaStage.QUALIFICATION, {"full_name": "Ana"}, ["Bom dia!"])
+    assert decision.reply == "Bom dia! Você quer financiar um imóvel ou um veículo?"
+
+
 def test_her_phrasing_varies_from_turn_to_turn() -> None:
     replies = [d.reply or "" for d in talk(ONE_AT_A_TIME)[1:-1]]
     openers = [reply.split(" ")[0] for reply in replies]
