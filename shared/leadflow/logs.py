@@ -17,6 +17,22 @@ service_name_var: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
+class _AsDebug(logging.Filter):
+    """Alembic's ~20 lines per start ("Running upgrade ...") are debug, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+# A logger's filters see only its own records: these are the ones alembic logs an upgrade
+# on (plugins as soon as alembic is imported, so before any service is built).
+for _name in ("alembic.runtime.migration", "alembic.runtime.plugins"):
+    logging.getLogger(_name).addFilter(_AsDebug())
+
+
 def current_correlation_id() -> str:
     """The correlation id of the work in progress, or a new one for fresh work."""
     return correlation_id_var.get() or uuid.uuid4().hex

@@ -63,14 +63,25 @@ class Service:
     on_stop: list[Hook] = field(default_factory=list)
     # Path prefixes this service serves publicly when services share one port (embedded).
     public_prefixes: tuple[str, ...] = ()
+    # What a person opens, announced once HTTP is up: {"API docs": "/docs"}.
+    entry_points: dict[str, str] = field(default_factory=dict)
 
 
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: the runner decides when to stop."""
 
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.listening.set()
 
 
 class QuietWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -173,7 +184,9 @@ async def run_services(
         )
         serving = asyncio.create_task(server.serve())
         stopping = asyncio.create_task(stop.wait())
+        announcing = asyncio.create_task(_announce(server, services, host, port))
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        announcing.cancel()
         await _run_hooks(hook for service in reversed(started) for hook in service.before_stop)
         started_hooks_done = True
         server.should_exit = True
@@ -190,6 +203,16 @@ async def run_services(
                 with contextlib.suppress(Exception):
                     await hook()
         log.info("stopped")
+
+
+async def _announce(server: _Server, services: list[Service], host: str, port: int) -> None:
+    """Once HTTP answers, say where to go: one line per entry point of every service."""
+    await server.listening.wait()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    for service in services:
+        for label, path in service.entry_points.items():
+            scheme = "ws" if path == "/ws" else "http"
+            log.info("%s: %s://%s:%d%s", label, scheme, shown, port, path)
 
 
 async def _run_hooks(hooks: Iterable[Hook]) -> None:

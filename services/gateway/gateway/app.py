@@ -58,4 +58,12 @@ def build(settings: Settings, bus: Bus) -> Service:
         return asyncapi_document(app.version)
 
     app.include_router(ops_router("gateway", {"broker": bus.ping}))
-    return Service(name="gateway", app=app)
+    return Service(
+        name="gateway",
+        app=app,
+        entry_points={
+            "console": "/",
+            "API docs (try it: Authorize with a token)": "/docs",
+            "events (AsyncAPI)": "/asyncapi.json",
+        },
+    )

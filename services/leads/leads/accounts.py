@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from leadflow.db import OutboxRelay
 from leadflow.events import ConsultantSaved, Role, utcnow
 from leadflow.rpc import Conflict, Forbidden, Unauthorized, parse
+from leadflow.settings import DEV_ADMIN_PASSWORD
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +34,8 @@ from leads import repository as repo
 from leads.domain import new_id, normalise_phone
 from leads.models import Consultant, RefreshToken, TokenFamily
 from leads.unit_of_work import Actor, commit_with_events
+
+log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "invalid email or password"
 BAD_REFRESH = "invalid or expired refresh token"
@@ -111,6 +115,12 @@ class AccountsHandlers:
                     name="Administrator", email=email, password=password, role=Role.ADMIN
                 )
             )
+            source = (
+                f"the development default {DEV_ADMIN_PASSWORD!r}; set ADMIN_PASSWORD"
+                if password == DEV_ADMIN_PASSWORD
+                else "ADMIN_PASSWORD"
+            )
+            log.info("first start: created the admin %s (password: %s)", email, source)
 
     async def _create(self, data: ConsultantInput) -> dict[str, Any]:
         password_hash = await asyncio.to_thread(self.hasher.hash, data.password)

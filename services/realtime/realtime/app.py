@@ -70,6 +70,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         name="realtime",
         app=app,
         public_prefixes=("/ws", "/api/events"),
+        entry_points={"realtime WebSocket": "/ws", "realtime SSE": "/api/events"},
         after_bus=[presence.start],
         before_stop=[going_away, presence.stop, publish_presence],
     )
