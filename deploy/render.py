@@ -83,7 +83,6 @@ CONFIG: dict[str, str] = {
     "LIVIA_VEHICLE_MONTHLY_RATE": "0.0159",
     "WHATSAPP_TRANSPORT": "neonize",
     "WHATSAPP_SESSION_DIR": "/data/whatsapp",
-    "WHATSAPP_CHAT_INDEX_MAX": "10000",
     "LIVIA_TYPING_DELAY_MS": "",
     "LIVIA_DEBOUNCE_MS": "1500",
     "ASSIGNMENT_POLICY": "round_robin",
