@@ -16,7 +16,10 @@ SYSTEM_PROMPT = (
     'Answer with a JSON object: {"temperature": "HOT"|"WARM"|"COLD", '
     '"score": 0-100, "reasons": [short human-readable reasons with their points]}. '
     "HOT: affordable (installment up to 30% of income), solid down payment, urgent. "
-    "COLD: little data, unaffordable or no intent."
+    "COLD: little data, unaffordable or no intent. Write the reasons in Brazilian "
+    "Portuguese, for a Brazilian sales team. `computed` holds the figures the company "
+    "already told the lead (installment, share of income, down payment share): use exactly "
+    "these numbers, never compute your own."
 )
 
 
@@ -33,10 +36,13 @@ class Classifier:
     async def classify(self, lead: LeadView) -> tuple[Classification, str]:
         """(classification, who decided: `groq` or `rules`)."""
         if self.groq is not None:
+            rules = classify_by_rules(lead)
             facts = {
                 "source": lead.source.value,
                 "has_email": bool(lead.email),
                 "data": {**lead.metadata, **(lead.metadata.get("collected") or {})},
+                # one computation: what Lívia told the lead, as the rules score it
+                "computed": rules.reasons,
             }
             answer = await self.groq.ask(
                 "classification", SYSTEM_PROMPT, json.dumps(facts, default=str), GroqClassification
