@@ -124,7 +124,10 @@ AFTER = {  # words right after a number that name its field
     "liquido": "monthly_income",
     "bruto": "monthly_income",
 }
-CORRECTIONS = {"verdade", "alias", "ops", "opa", "corrigindo", "errei", "enganei", "digo", "dizer"}
+CORRECTIONS = {
+    "verdade", "alias", "ops", "opa", "corrigindo", "errei", "enganei", "digo", "dizer",
+    "pera", "perai", "espera", "nao",
+}  # fmt: skip
 NOT_MONEY_UNITS = {
     "quarto", "quartos", "qts", "qto", "qtos", "dorm", "dorms", "dormitorio", "dormitorios",
     "suite", "suites", "vaga", "vagas", "banheiro", "banheiros", "m2", "m²", "metros", "mts",
@@ -140,7 +143,8 @@ SMALL = {"um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco
 NO_DOWN = re.compile(
     r"\b(?:nada|zero|nenhuma|sem|nao tenho|nao vou dar|nao consigo dar|nao tenho nada)"
     r"(?: (?:de|para|pra|pro|na|como|valor de|dinheiro para|dinheiro pra))? entrada\b"
-    r"|\bentrada (?:zero|nenhuma|nao tenho|0)\b|\bsem dinheiro para entrada\b|\bs/ ?entrada\b"
+    r"|\bentrada\W{0,3}(?:zero|nenhuma|nada|nao tenho|0)\b"
+    r"|\bsem dinheiro para entrada\b|\bs/ ?entrada\b"
 )
 NOTHING = re.compile(r"^\W*(?:nada|zero|nenhum|nenhuma|nao tenho|nao|0|sem|nao tenho nada)\W*$")
 GREETING = re.compile(r"\b(?:bom dia|boa tarde|boa noite|boa madrugada)\b")
@@ -324,6 +328,8 @@ def _is_money(tokens: list[Token], amount: Amount) -> bool:
         return False
     if following == "-" and j + 1 < len(tokens) and tokens[j + 1].number is not None:
         return False  # a phone number or a postcode
+    if following in ("salario", "salarios") and not amount.explicit:
+        return False  # "1 salário mínimo e meio": not an amount in reais
     if amount.explicit:
         return True
     digits = tokens[i].raw_digits
@@ -521,6 +527,12 @@ def _known_city(words: list[str], *, fuzzy: bool) -> tuple[str, int] | None:
         candidate = " ".join(plain(w) for w in words[:size])
         if candidate in index:
             return index[candidate], size
+    for size in range(min(5, len(words)), 1, -1):
+        # "Sao Bernardo": the start of exactly one city's name
+        prefix = " ".join(plain(w) for w in words[:size]) + " "
+        starting = {city for key, city in index.items() if key.startswith(prefix)}
+        if len(starting) == 1:
+            return starting.pop(), size
     if fuzzy:
         for size in range(min(5, len(words)), 0, -1):
             candidate = " ".join(plain(w) for w in words[:size])
