@@ -1,9 +1,12 @@
 """`leadflow` command: run one service, the whole system in one process, or a local cluster.
 
 leadflow serve <service>   one service, as a container runs it (RabbitMQ + database)
-leadflow embedded          every service in one process, in-process bus, SQLite
+leadflow embedded          every service in one process, in-process bus
 leadflow cluster           every service its own OS process (RABBITMQ_URL, DATABASE_URL)
 leadflow migrate <service> apply a service's migrations and exit (the Kubernetes Job)
+
+Without DATABASE_URL, each of them uses the embedded PostgreSQL server under DATA_DIR/pg
+(started, or reused if another process runs it; `leadflow.embedded_database`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ def rabbit_bus(settings: Settings) -> Bus:
     )
 
 
+def owns_tables(name: str) -> bool:
+    """Whether the service keeps a database (it has migrations to run)."""
+    return hasattr(service_module(name), "migrate")
+
+
 async def serve(name: str, settings: Settings) -> None:
     bus = rabbit_bus(settings)
     service = build_service(name, settings, bus)
@@ -78,8 +86,9 @@ def cluster(settings: Settings, services: list[str]) -> int:
     """Run each service as its own process; prefix their logs; stop them all on Ctrl-C."""
     processes: dict[str, subprocess.Popen[bytes]] = {}
     width = max(len(name) for name in services)
+    database = {"DATABASE_URL": settings.database_url} if settings.database_url else {}
     for name in services:
-        env = dict(os.environ, PORT=str(default_port(name, settings)))
+        env = dict(os.environ, **database, PORT=str(default_port(name, settings)))
         processes[name] = subprocess.Popen(
             [sys.executable, "-m", "leadflow", "serve", name],
             env=env,
@@ -147,9 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"leadflow: {exc}", file=sys.stderr)
         return 2
+    name = getattr(args, "service", None) or "embedded"
+    if args.command in ("embedded", "cluster", "migrate") or (
+        args.command == "serve" and owns_tables(name)
+    ):
+        settings = settings.with_embedded_database()
     if args.command == "cluster":
         return cluster(settings, list(args.services) or list(SERVICE_NAMES))
-    name = getattr(args, "service", None) or "embedded"
     configure_logging(name, settings.log_level)
     if args.command == "serve":
         asyncio.run(serve(args.service, settings))

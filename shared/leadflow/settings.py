@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     broker_namespace: str = Field(
         "", validation_alias="BROKER_NAMESPACE", description="prefix of every exchange and queue"
     )
-    data_dir: Path = Field(Path("./data"), validation_alias="DATA_DIR")
+    data_dir: Path = Field(
+        Path("./data"),
+        validation_alias="DATA_DIR",
+        description="embedded PostgreSQL (pg/) when DATABASE_URL is unset",
+    )
     port: int | None = Field(None, validation_alias="PORT")
     host: str = Field("127.0.0.1", validation_alias="HOST")
     gateway_port: int = Field(8000, validation_alias="GATEWAY_PORT")
@@ -169,10 +173,22 @@ class Settings(BaseSettings):
         return create_engine(self.database_url_for(service), pool_size=self.db_pool_size)
 
     def database_url_for(self, service: str) -> str:
-        """The service's database: DATABASE_URL, else a SQLite file under DATA_DIR."""
+        """The service's database (every service its own tables in DATABASE_URL's)."""
+        if not self.database_url:
+            raise ValueError(
+                f"{service}: DATABASE_URL is not set (the `leadflow` command sets it to its "
+                "embedded PostgreSQL server under DATA_DIR/pg when it is unset)"
+            )
+        return normalise_database_url(self.database_url)
+
+    def with_embedded_database(self) -> Settings:
+        """These settings, with DATABASE_URL pointing at the embedded PostgreSQL server
+        under DATA_DIR/pg (started, or reused if running) when it is unset."""
         if self.database_url:
-            return normalise_database_url(self.database_url)
-        return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
+            return self
+        from leadflow.embedded_database import embedded_database_url
+
+        return self.model_copy(update={"database_url": embedded_database_url(self.data_dir)})
 
 
 def normalise_database_url(url: str) -> str:
@@ -180,6 +196,4 @@ def normalise_database_url(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url.removeprefix(prefix)
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
     return url

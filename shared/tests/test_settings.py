@@ -25,11 +25,17 @@ def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.database_url_for("leads") == "postgresql+asyncpg://db/leadflow"
 
 
-def test_embedded_mode_defaults_to_a_sqlite_file_per_service(
+def test_a_service_without_database_url_is_told_how_the_database_is_found(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("DATA_DIR", "/tmp/lf")
-    assert Settings(_env_file=None).database_url_for("assignment") == (
-        "sqlite+aiosqlite:////tmp/lf/assignment.db"
-    )
+    with pytest.raises(ValueError, match=r"DATABASE_URL is not set.*DATA_DIR/pg"):
+        Settings(_env_file=None).database_url_for("assignment")
+
+
+def test_with_embedded_database_keeps_a_database_url_that_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/leadflow")
+    settings = Settings(_env_file=None)
+    assert settings.with_embedded_database() is settings

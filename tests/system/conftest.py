@@ -19,7 +19,8 @@ def api(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
 
 @contextlib.contextmanager
 def embedded_process(tmp_path: Path, **extra: str) -> Iterator[Cluster]:
-    """`leadflow embedded` (what `make run` starts): one process, SQLite, no servers."""
+    """`leadflow embedded` (what `make run` starts): one process, its embedded PostgreSQL
+    server under DATA_DIR/pg, no other servers."""
     env = {
         "DATA_DIR": str(tmp_path / "data"),
         "WHATSAPP_SESSION_DIR": str(tmp_path / "data" / "whatsapp"),

@@ -27,7 +27,7 @@ SERVICES = ("gateway", "leads", "ai", "assignment", "realtime")
 
 @pytest.fixture(params=["processes", "embedded"])
 def capacity_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The capacity policy on PostgreSQL across processes, and on SQLite in one process."""
+    """The capacity policy across processes, and in one process (embedded mode)."""
     if request.param == "embedded":
         with embedded_process(tmp_path, ASSIGNMENT_POLICY="capacity") as embedded:
             yield embedded.processes["embedded"][0].url

@@ -1,8 +1,11 @@
 """Find RabbitMQ and PostgreSQL for tests, and give each test its own slice of them.
 
-Order: RABBITMQ_URL / DATABASE_URL when set, then a server listening on the default
-local port, then testcontainers where a Docker engine answers, else skip — except
-with LEADFLOW_REQUIRE_SERVICES=1 (CI), where a missing service fails the run.
+PostgreSQL: DATABASE_URL when set, then a server listening on the default local port,
+then the embedded server (`leadflow.embedded_database`, what `make run` uses) in a folder of
+the system's temporary directory kept between runs; it never skips.
+RabbitMQ: RABBITMQ_URL when set, then a server listening on the default local port, then
+testcontainers where a Docker engine answers, else skip — except with
+LEADFLOW_REQUIRE_SERVICES=1 (CI), where a missing service fails the run.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import aio_pika
 import asyncpg
@@ -19,9 +24,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from leadflow.bus.topology import ALL_ENDPOINTS, ALL_QUEUES
+from leadflow.embedded_database import embedded_database_url
 
 LOCAL_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+# The test run's embedded server, when no other is reachable: initialised by the first
+# run, started in a fraction of a second by later ones, stopped as the run ends.
+EMBEDDED_TEST_DATA_DIR = Path(tempfile.gettempdir()) / "leadflow-tests"
 
 
 def _listening(host: str, port: int) -> bool:
@@ -70,13 +79,8 @@ def postgres_server() -> Iterator[str]:
         yield url
     elif _listening("127.0.0.1", 5432):
         yield LOCAL_POSTGRES
-    elif _docker_available():
-        from testcontainers.community.postgres import PostgresContainer
-
-        with PostgresContainer("postgres:16-alpine", driver=None) as container:
-            yield container.get_connection_url()
     else:
-        _unavailable("PostgreSQL")
+        yield embedded_database_url(EMBEDDED_TEST_DATA_DIR, database=None)
 
 
 def plain_postgres_url(url: str) -> str:
