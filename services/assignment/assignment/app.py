@@ -48,10 +48,10 @@ def build(settings: Settings, bus: Bus) -> Service:
     handlers = AssignmentHandlers(
         sessions=sessions,
         relay=relay,
+        autocommit=one_statement_engine(engine),
         policy=settings.assignment_policy,
         skip_offline=settings.assignment_skip_offline,
         sla_minutes=settings.assignment_sla_minutes,
-        autocommit=one_statement_engine(engine),
     )
     sweep = Periodic("assignment-sweep", sweep_interval_s(settings), handlers.sweep)
     bus.consume(

@@ -16,7 +16,6 @@ from leadflow.db import (
     asyncpg_connection,
     asyncpg_transaction,
     for_asyncpg,
-    insert_or,
     outbox_insert,
     record_handled,
 )
@@ -35,8 +34,9 @@ from leadflow.events import (
 )
 from leadflow.rpc import Forbidden, NotFound
 from leadflow.settings import AssignmentPolicy
-from sqlalchemy import insert, text, update
 from sqlalchemy import select as sa_select
+from sqlalchemy import text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -217,25 +217,6 @@ def _counted(event: LeadCreated | LeadUpdated | LeadAssigned) -> str | None:
     return lead.consultant_id if override in COUNTED_OVERRIDES else None
 
 
-async def _write_lead_state(
-    session: AsyncSession, lead_id: str, tracking: Tracking, exists: bool, at: datetime
-) -> None:
-    """Store `tracking.state`; a new row when none `exists` (a concurrent first event for
-    the same lead then fails on the key, and its delivery is retried)."""
-    table = LeadState.__table__  # type: ignore[attr-defined]
-    values: dict[str, Any] = {
-        "consultant_id": tracking.state.consultant_id,
-        "status": tracking.state.status,
-        "version": tracking.state.version,
-    }
-    if tracking.assigned_now:
-        values["assigned_at"] = at
-    if exists:
-        await session.exec(update(table).where(table.c.lead_id == lead_id).values(**values))
-    else:
-        await session.exec(insert(table).values(lead_id=lead_id, **values))
-
-
 def _move_cursor(step: int) -> Any:
     return (
         update(RotationCursor)
@@ -253,11 +234,11 @@ class AssignmentHandlers:
 
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
+    # See `one_statement_engine`: plain round-robin decisions run as `DECIDE_ROUND_ROBIN`.
+    autocommit: AsyncEngine
     policy: AssignmentPolicy = AssignmentPolicy.ROUND_ROBIN
     skip_offline: bool = False
     sla_minutes: float | None = None
-    # Set on PostgreSQL: plain round-robin decisions then run as `DECIDE_ROUND_ROBIN`.
-    autocommit: AsyncEngine | None = None
     _decisions: Batcher[LeadAssignmentRequested, bool] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -267,7 +248,7 @@ class AssignmentHandlers:
         event = delivery.event()
         assert isinstance(event, LeadAssignmentRequested)
         plain = self.policy is AssignmentPolicy.ROUND_ROBIN and not self.skip_offline
-        if plain and self.autocommit is not None and await self._decisions.submit(event):
+        if plain and await self._decisions.submit(event):
             self.relay.wake()
             return
         async with self.sessions() as session:
@@ -288,7 +269,6 @@ class AssignmentHandlers:
     async def _decide_together(self, requests: list[LeadAssignmentRequested]) -> list[bool]:
         """For each request: True if decided here (or handled before); False if nobody is
         eligible, which the transactional path handles (the lead waits)."""
-        assert self.autocommit is not None
         async with asyncpg_connection(self.autocommit) as connection:
             eligible = _eligible_from(await _ELIGIBILITY.fetch(connection, {}))
             if not eligible:
@@ -346,10 +326,7 @@ class AssignmentHandlers:
         assert isinstance(event, LeadCreated | LeadUpdated | LeadAssigned)
         if isinstance(event, LeadUpdated) and not changes_tracking(event.changed):
             return
-        if self.autocommit is not None:  # PostgreSQL
-            tracking = await self._track_in_two_statements(event)
-        else:
-            tracking = await self._track_in_session(event)
+        tracking = await self._track_in_two_statements(event)
         freed = tracking is not None and any(d < 0 for d in tracking.open_changes.values())
         if freed and self.policy is AssignmentPolicy.CAPACITY:
             await self.drain_waiting()
@@ -358,7 +335,6 @@ class AssignmentHandlers:
         self, event: LeadCreated | LeadUpdated | LeadAssigned
     ) -> Tracking | None:
         """`on_lead_event` as lock and record statements in one transaction."""
-        assert self.autocommit is not None
         lead = event.lead
         now = utcnow()
         async with asyncpg_transaction(self.autocommit) as connection:
@@ -396,28 +372,6 @@ class AssignmentHandlers:
                     "now": now,
                 },
             )
-        return tracking
-
-    async def _track_in_session(
-        self, event: LeadCreated | LeadUpdated | LeadAssigned
-    ) -> Tracking | None:
-        """`on_lead_event` through the ORM (SQLite: the embedded mode)."""
-        lead = event.lead
-        async with self.sessions() as session:
-            if await already_handled(session, OUTBOX, event.event_id):
-                return None
-            row = await session.get(LeadState, lead.id)
-            stored = TrackedLead(row.consultant_id, row.status, row.version) if row else None
-            tracking = track(stored, lead.consultant_id, lead.status.value, lead.version)
-            if tracking is not None:
-                await _write_lead_state(
-                    session, lead.id, tracking, row is not None, event.occurred_at
-                )
-                await self._move_open_counts(session, tracking.open_changes)
-            counted = _counted(event)
-            if counted is not None:
-                await self._count(session, counted)
-            await session.commit()
         return tracking
 
     async def on_presence(self, delivery: Delivery) -> None:
@@ -496,7 +450,7 @@ class AssignmentHandlers:
         """One more lead for the consultant's stats, in one statement (it runs while the
         cursor lock is held, so it must be short)."""
         stats = ConsultantStats.__table__  # type: ignore[attr-defined]
-        upsert = insert_or(session, stats)
+        upsert = pg_insert(stats)
         await session.exec(
             upsert.on_conflict_do_update(
                 index_elements=["consultant_id"],

@@ -62,10 +62,9 @@ class LeadsHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
     conversations: ConversationHandlers
-    # Set on PostgreSQL (see `one_statement_engine`): creating a lead and listing leads
-    # are then one statement each, and a classification two in one transaction. On
-    # SQLite (embedded) it is None and the ORM paths below serve.
-    autocommit: AsyncEngine | None = None
+    # See `one_statement_engine`: creating a lead and listing leads are one statement
+    # each, and a classification two in one transaction.
+    autocommit: AsyncEngine
 
     async def _commit(self, session: AsyncSession, *events: Event) -> None:
         await commit_with_events(session, self.relay, *events)
@@ -88,7 +87,7 @@ class LeadsHandlers:
     async def _create_lead_once(
         self, actor: Actor | None, data: LeadInput, scoped_key: str | None
     ) -> dict[str, Any]:
-        if self.autocommit is not None and scoped_key is None:
+        if scoped_key is None:
             created = await self._create_in_one_statement(actor, data)
             if created is not None:
                 return created
@@ -126,7 +125,6 @@ class LeadsHandlers:
         self, actor: Actor | None, data: LeadInput
     ) -> dict[str, Any] | None:
         """The result, or None if a lead with this phone exists (nothing is written)."""
-        assert self.autocommit is not None
         new = new_lead(
             actor.id if actor else None, actor.role if actor else None, data, new_id(), utcnow()
         )
@@ -205,14 +203,9 @@ class LeadsHandlers:
             "page_size": page_size,
             "newest_first": query.get("sort", "-created_at") == "-created_at",
         }
-        data: list[dict[str, Any]] | orjson.Fragment
-        if self.autocommit is not None:
-            async with asyncpg_connection(self.autocommit) as connection:
-                page_json, total = await repo.search_leads_json(connection, **search)
-            data = orjson.Fragment(page_json)  # PostgreSQL's JSON, passed on as it is
-        else:
-            async with self.sessions() as session:
-                data, total = await repo.search_leads(session, **search)
+        async with asyncpg_connection(self.autocommit) as connection:
+            page_json, total = await repo.search_leads_json(connection, **search)
+        data = orjson.Fragment(page_json)  # PostgreSQL's JSON, passed on as it is
         return {"data": data, "page": page, "page_size": page_size, "total": total}
 
     async def update_lead(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -293,40 +286,8 @@ class LeadsHandlers:
     async def on_lead_classified(self, delivery: Delivery) -> None:
         event = delivery.event()
         assert isinstance(event, LeadClassified)
-        if self.autocommit is not None:  # PostgreSQL
-            await self._apply_classification_in_two_statements(event)
-            return
-        async with self.sessions() as session:
-            if await already_handled(session, OUTBOX, event.event_id):
-                return
-            lead = await repo.get_lead(session, lead_id=event.lead_id, for_update=True)
-            if lead is None:
-                await session.commit()
-                return
-            before = {"temperature": lead.temperature, "ai_score": lead.ai_score}
-            lead.temperature = event.temperature.value
-            lead.ai_score = event.ai_score
-            lead.ai_reasons = list(event.ai_reasons)
-            lead.classified_by = event.classified_by
-            lead.version += 1
-            lead.updated_at = utcnow()
-            after = {"temperature": lead.temperature, "ai_score": lead.ai_score}
-            session.add(
-                Interaction(
-                    id=new_id(),
-                    lead_id=lead.id,
-                    kind="classified",
-                    changes={**changes_between(before, after), "by": event.classified_by},
-                )
-            )
-            await session.flush()
-            view = await repo.lead_view(session, lead)
-            await self._commit(session, *classification_events(event, view))
-
-    async def _apply_classification_in_two_statements(self, event: LeadClassified) -> None:
-        """`on_lead_classified` in one transaction of two statements: through the ORM it
-        took eight round trips and was the leads service's costliest event (measured)."""
-        assert self.autocommit is not None
+        # One transaction of two statements: through the ORM it took eight round trips and
+        # was the leads service's costliest event (measured).
         async with asyncpg_transaction(self.autocommit) as connection:
             row = await repo.apply_classification(
                 connection,
@@ -357,7 +318,7 @@ class LeadsHandlers:
         transaction (the ORM took about ten round trips, and this is on every lead's
         path). False, with nothing written, for a lead with a Lívia conversation: its
         handoff is the transactional path's."""
-        assert event.consultant_id is not None and self.autocommit is not None
+        assert event.consultant_id is not None
         try:
             async with asyncpg_transaction(self.autocommit) as connection:
                 await self._apply_decision(connection, event)
@@ -421,11 +382,7 @@ class LeadsHandlers:
     async def on_assignment_decided(self, delivery: Delivery) -> None:
         event = delivery.event()
         assert isinstance(event, AssignmentDecided)
-        if (
-            self.autocommit is not None  # PostgreSQL
-            and event.consultant_id
-            and await self._apply_decision_in_few_statements(event)
-        ):
+        if event.consultant_id and await self._apply_decision_in_few_statements(event):
             return
         async with self.sessions() as session:
             if await already_handled(session, OUTBOX, event.event_id):

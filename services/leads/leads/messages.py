@@ -59,7 +59,7 @@ def message_json(row: Message) -> dict[str, Any]:
     }
 
 
-# A status update on PostgreSQL (asyncpg: one per sent message, twice or more).
+# A status update (asyncpg: one per sent message, twice or more).
 _LOCK_BY_ID = "SELECT id, status, wa_message_id FROM messages WHERE id = $1 FOR UPDATE"
 _LOCK_BY_WA_ID = (
     "SELECT id, status, wa_message_id FROM messages WHERE wa_message_id = $1 FOR UPDATE"
@@ -77,8 +77,8 @@ def _not_yet(event: WhatsAppMessageStatusChanged) -> LookupError:
 class MessageHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
-    # Set on PostgreSQL: status updates then go through asyncpg directly.
-    autocommit: AsyncEngine | None = None
+    # Status updates go through asyncpg directly (see `one_statement_engine`).
+    autocommit: AsyncEngine
 
     async def _lead_id(self, session: AsyncSession, phone: str) -> str | None:
         lead = await repo.get_lead_by_phone(session, phone=phone)
@@ -132,40 +132,22 @@ class MessageHandlers:
         assert isinstance(event, WhatsAppMessageStatusChanged)
         # Locked: "sent" and "delivered" are often handled at the same moment, and
         # without the lock the later commit could write the older status.
-        if self.autocommit is not None:  # PostgreSQL: two or three plain round trips
-            async with asyncpg_transaction(self.autocommit) as connection:
-                row = None
-                if event.message_id:
-                    row = await connection.fetchrow(_LOCK_BY_ID, event.message_id)
-                if row is None and event.wa_message_id:
-                    row = await connection.fetchrow(_LOCK_BY_WA_ID, event.wa_message_id)
-                if row is None:
-                    raise _not_yet(event)
-                if moves_forward(row["status"], event.status.value):
-                    await connection.execute(
-                        _SET_STATUS,
-                        row["id"],
-                        event.status.value,
-                        event.reason,
-                        row["wa_message_id"] or event.wa_message_id,
-                    )
-            return
-        async with self.sessions() as session:
-            found = None
+        async with asyncpg_transaction(self.autocommit) as connection:  # two or three trips
+            row = None
             if event.message_id:
-                by_id = select(Message).where(Message.id == event.message_id)
-                found = (await session.exec(by_id.with_for_update())).first()
-            if found is None and event.wa_message_id:
-                by_wa_id = select(Message).where(Message.wa_message_id == event.wa_message_id)
-                found = (await session.exec(by_wa_id.with_for_update())).first()
-            if found is None:
+                row = await connection.fetchrow(_LOCK_BY_ID, event.message_id)
+            if row is None and event.wa_message_id:
+                row = await connection.fetchrow(_LOCK_BY_WA_ID, event.wa_message_id)
+            if row is None:
                 raise _not_yet(event)
-            if moves_forward(found.status, event.status.value):
-                found.status = event.status.value
-                found.reason = event.reason
-                found.wa_message_id = found.wa_message_id or event.wa_message_id
-                session.add(found)
-            await session.commit()
+            if moves_forward(row["status"], event.status.value):
+                await connection.execute(
+                    _SET_STATUS,
+                    row["id"],
+                    event.status.value,
+                    event.reason,
+                    row["wa_message_id"] or event.wa_message_id,
+                )
 
     # --- chats RPC (consultant session) -----------------------------------------------
 

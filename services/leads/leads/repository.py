@@ -38,7 +38,6 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -184,56 +183,11 @@ def lead_json(row: Any) -> dict[str, Any]:
     }
 
 
-def _lead_conditions(filters: dict[str, Any], q: str | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        LEADS.c[name] == value for name, value in filters.items()
-    ]
-    if q:
-        pattern = f"%{q.lower()}%"
-        conditions.append(
-            or_(
-                func.lower(LEADS.c.name).like(pattern),
-                LEADS.c.phone.like(pattern),
-                func.lower(func.coalesce(LEADS.c.email, "")).like(pattern),
-            )
-        )
-    return conditions
-
-
 def _page_order(newest_first: bool) -> list[ColumnElement[Any]]:
     return [
         LEADS.c.created_at.desc() if newest_first else LEADS.c.created_at.asc(),
         LEADS.c.id,
     ]
-
-
-async def search_leads(
-    session: AsyncSession,
-    *,
-    filters: dict[str, Any],
-    q: str | None,
-    page: int,
-    page_size: int,
-    newest_first: bool,
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of leads (as JSON-ready dicts) matching `filters` and the substring `q`."""
-    conditions = _lead_conditions(filters, q)
-    count = sa_select(func.count()).select_from(LEADS).where(*conditions)
-    total = (await session.exec(count)).one()[0]  # type: ignore[call-overload]
-    page_query = (
-        sa_select(
-            LEADS,
-            CONSULTANTS.c.name.label("consultant_name"),
-            CONSULTANTS.c.email.label("consultant_email"),
-        )
-        .select_from(LEADS.outerjoin(CONSULTANTS, LEADS.c.consultant_id == CONSULTANTS.c.id))
-        .where(*conditions)
-        .order_by(*_page_order(newest_first))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    rows = (await session.exec(page_query)).all()  # type: ignore[call-overload]
-    return [lead_json(row) for row in rows], int(total)
 
 
 def _json_time_in_sql(column: ColumnElement[Any]) -> ColumnElement[str]:
@@ -330,9 +284,10 @@ async def search_leads_json(
     page_size: int,
     newest_first: bool,
 ) -> tuple[str, int]:
-    """`search_leads` on PostgreSQL as one statement: the page as JSON text, built by the
-    database, and the total. Building a dict per row, then JSON per page, was most of a
-    listing's CPU (measured); the text passes through to the caller as it is."""
+    """One page of leads matching `filters` and the substring `q`, as one statement: the
+    page as JSON text, built by the database, and the total. Building a dict per row,
+    then JSON per page, was most of a listing's CPU (measured); the text passes through
+    to the caller as it is."""
     names = tuple(sorted(filters))
     statement = _page_as_json_for_asyncpg(names, bool(q), newest_first)
     parameters: dict[str, Any] = {f"filter_{name}": filters[name] for name in names}
@@ -355,17 +310,15 @@ def _page_as_json_for_asyncpg(
 
 async def insert_lead(session: AsyncSession, *, values: dict[str, Any]) -> Any | None:
     """Insert a lead unless its phone exists; the new row, or None if the phone won."""
-    dialect = session.bind.dialect.name if session.bind else "postgresql"
-    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        dialect_insert(LEADS).values(**values).on_conflict_do_nothing(index_elements=["phone"])
+        pg_insert(LEADS).values(**values).on_conflict_do_nothing(index_elements=["phone"])
     ).returning(*LEADS.c)
     result = await session.exec(statement)
     return result.mappings().first()
 
 
-# A new lead, its audit entry and its lead.created event as one statement (PostgreSQL:
-# data-modifying CTEs), outside any transaction: five round trips (begin, insert, audit,
+# A new lead, its audit entry and its lead.created event as one statement (data-modifying
+# CTEs), outside any transaction: five round trips (begin, insert, audit,
 # outbox, commit) through the ORM session were most of a creation's CPU (measured).
 # A known phone inserts nothing at all, and the statement returns no row.
 CREATE_LEAD = text(
@@ -420,7 +373,7 @@ async def create_lead_in_one_statement(
     return created is not None
 
 
-# A classification applied to a lead (PostgreSQL): records the event as handled, locks
+# A classification applied to a lead: records the event as handled, locks
 # the lead, and updates it, returning the row after (with its consultant's name and
 # email) and the values before. No row: handled before, or no such lead.
 APPLY_CLASSIFICATION = text(
@@ -445,7 +398,7 @@ APPLY_CLASSIFICATION = text(
     """
 )
 
-# An assignment decision arriving (PostgreSQL): records the event as handled and locks
+# An assignment decision arriving: records the event as handled and locks
 # the lead, returning it with the chosen consultant (if known) and whether the lead has
 # a Lívia conversation. No row: handled before, or no such lead.
 LOCK_FOR_DECISION = text(
@@ -496,7 +449,7 @@ async def move_lead(
     )
 
 
-# The audit entry of a change and its events, in order, as one statement (PostgreSQL).
+# The audit entry of a change and its events, in order, as one statement.
 AUDIT_WITH_EVENTS = text(
     """
     WITH audited AS (
@@ -583,7 +536,7 @@ _RECORD_OUTGOING = for_asyncpg(insert(Message.__table__))  # type: ignore[attr-d
 
 
 async def record_outgoing(connection: asyncpg.Connection, messages: list[Message]) -> None:
-    """Store outgoing messages (PostgreSQL, asyncpg)."""
+    """Store outgoing messages (asyncpg)."""
     for message in messages:
         await _RECORD_OUTGOING.execute(connection, message.model_dump())
 
@@ -622,5 +575,5 @@ async def created_lead_json(session: AsyncSession, row: Any) -> dict[str, Any]:
 
 
 def select_for_update(model: Any) -> Any:
-    """`SELECT ... FOR UPDATE` (a no-op on SQLite, which locks the whole database)."""
+    """`SELECT ... FOR UPDATE`: the rows stay locked until the transaction ends."""
     return select(model).with_for_update()

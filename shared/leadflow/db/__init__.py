@@ -1,12 +1,6 @@
 """Database helpers: engines, sessions, migrations, the outbox and idempotency records."""
 
-from leadflow.db.engine import (
-    create_engine,
-    insert_or,
-    is_postgres,
-    one_statement_engine,
-    session_factory,
-)
+from leadflow.db.engine import create_engine, one_statement_engine, session_factory
 from leadflow.db.migrate import run_migrations
 from leadflow.db.outbox import (
     OutboxRelay,
@@ -37,8 +31,6 @@ __all__ = [
     "create_engine",
     "event_arrays",
     "for_asyncpg",
-    "insert_or",
-    "is_postgres",
     "one_statement_engine",
     "outbox_insert",
     "outbox_tables",

@@ -1,8 +1,8 @@
 """Run a service's Alembic migrations from code (service start, or the migrate Job).
 
 Each service keeps its own `migrations/` folder and its own version table, so services
-sharing one PostgreSQL database never touch each other's history. On PostgreSQL an
-advisory lock makes replicas that start together migrate one at a time.
+sharing one PostgreSQL database never touch each other's history. An advisory lock makes
+replicas that start together migrate one at a time.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ async def run_migrations(engine: AsyncEngine, script_location: Path, version_tab
     config = alembic_config(script_location, version_table)
 
     def upgrade(connection: Connection) -> None:
-        if connection.dialect.name == "postgresql":
-            lock_id = zlib.crc32(version_table.encode())
-            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        lock_id = zlib.crc32(version_table.encode())
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
         config.attributes["connection"] = connection
         # "heads": each feature may keep its own migration branch off the same base.
         command.upgrade(config, "heads")
@@ -46,7 +45,6 @@ def run_env(context: EnvironmentContext) -> None:
     context.configure(
         connection=connection,
         version_table=context.config.attributes["version_table"],
-        render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -23,16 +23,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    delete,
     insert,
-    update,
 )
-from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leadflow.bus import Bus
-from leadflow.db.engine import insert_or, is_postgres
 from leadflow.db.raw import asyncpg_transaction
 from leadflow.db.types import UtcDateTime
 from leadflow.events import Event, utcnow
@@ -70,8 +67,8 @@ def outbox_tables(metadata: MetaData, prefix: str) -> OutboxTables:
 
 
 # The outbox is written in two ways, both defined here: `add_to_outbox` in an ORM
-# transaction (any database), and `stage_events` inside a hand-written PostgreSQL
-# statement (a data-modifying CTE), for the hot paths done in one round trip.
+# transaction, and `stage_events` inside a hand-written statement (a data-modifying
+# CTE), for the hot paths done in one round trip.
 
 
 def outbox_insert(tables: OutboxTables) -> str:
@@ -84,7 +81,7 @@ def outbox_insert(tables: OutboxTables) -> str:
 
 
 def stage_events(tables: OutboxTables, *, only_if: str | None = None) -> str:
-    """SQL (PostgreSQL) that stages the events given as `event_arrays(...)` parameters,
+    """SQL that stages the events given as `event_arrays(...)` parameters,
     in their order, stamped `:now`: a statement, or a CTE's body. With `only_if` (a CTE's
     name), nothing is staged unless that CTE returned a row."""
     condition = f"WHERE EXISTS (SELECT FROM {only_if})" if only_if else ""
@@ -104,7 +101,7 @@ def stage_events(tables: OutboxTables, *, only_if: str | None = None) -> str:
 def record_handled(
     tables: OutboxTables, rows: str = "VALUES (:event_id, CAST(:now AS timestamptz))"
 ) -> str:
-    """SQL (PostgreSQL, a CTE's body) that records handled events as `already_handled`
+    """SQL (a CTE's body) that records handled events as `already_handled`
     does, returning the ids recorded now: none for an id handled before. `rows` gives
     (event_id, handled_at) rows; by default the one event `:event_id`, stamped `:now`."""
     return f"""
@@ -158,7 +155,7 @@ async def already_handled(session: AsyncSession, tables: OutboxTables, event_id:
     commits, then finds it handled (or records it, if the other rolled back).
     """
     recorded = await session.exec(
-        insert_or(session, tables.handled)
+        pg_insert(tables.handled)
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(tables.handled.c.event_id),
         params={"event_id": event_id, "handled_at": utcnow()},
@@ -187,21 +184,9 @@ class OutboxRelay:
         self.keep_published = keep_published
         self._next_cleanup = 0.0
         self._loop = Periodic("outbox-relay", poll_interval, self.publish_all)
-        # The statements of a cycle, built once: asyncpg's on PostgreSQL, where replicas
-        # share the outbox and each row is published by whoever locked it; SQLAlchemy's
-        # on SQLite (one process, the database locked whole by each writer).
-        self._pending = (
-            sa_select(
-                tables.outbox.c.seq,
-                tables.outbox.c.event_id,
-                tables.outbox.c.routing_key,
-                tables.outbox.c.body,
-                tables.outbox.c.correlation_id,
-            )
-            .where(tables.outbox.c.published_at.is_(None))
-            .order_by(tables.outbox.c.seq)
-            .limit(batch_size)
-        )
+        # The statements of a cycle, built once, run on asyncpg itself (see
+        # `leadflow.db.raw`): replicas share the outbox, and each row is published by
+        # whoever locked it.
         outbox = tables.outbox.name
         self._pending_sql = f"""
             SELECT seq, event_id, routing_key, body, correlation_id FROM {outbox}
@@ -228,10 +213,7 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it published."""
-        if not is_postgres(self.engine):
-            return await self._publish_pending_core()
-        # On PostgreSQL through asyncpg itself (see `leadflow.db.raw`): a relay cycle runs
-        # for every change of every service.
+        # Through asyncpg itself: a relay cycle runs for every change of every service.
         async with asyncpg_transaction(self.engine) as connection:
             rows = await connection.fetch(self._pending_sql, self.batch_size)
             await self._publish(rows)
@@ -239,24 +221,6 @@ class OutboxRelay:
                 await connection.execute(self._mark_sql, [row[0] for row in rows], utcnow())
             if self._cleanup_due():
                 await connection.execute(self._prune_sql, utcnow() - self.keep_published)
-        return len(rows)
-
-    async def _publish_pending_core(self) -> int:
-        """`publish_pending` through SQLAlchemy (SQLite: the embedded mode)."""
-        outbox = self.tables.outbox
-        async with self.engine.begin() as connection:
-            rows = (await connection.execute(self._pending)).all()
-            await self._publish(rows)
-            if rows:
-                await connection.execute(
-                    update(outbox)
-                    .where(outbox.c.seq.in_([row[0] for row in rows]))
-                    .values(published_at=utcnow())
-                )
-            if self._cleanup_due():
-                await connection.execute(
-                    delete(outbox).where(outbox.c.published_at < utcnow() - self.keep_published)
-                )
         return len(rows)
 
     async def _publish(self, rows: Sequence[Sequence[Any]]) -> None:

@@ -1,4 +1,4 @@
-"""Column types that behave the same on PostgreSQL and SQLite."""
+"""Column types of every service's tables."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy.types import TypeDecorator
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC timestamps; SQLite would otherwise hand back naive ones."""
+    """Timezone-aware UTC timestamps: a naive value is taken as UTC, and every value
+    comes back in UTC whatever the connection's time zone."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

@@ -62,7 +62,7 @@ class StoreUnderTest:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     # The service's single-statement engine (see `one_statement_engine`).
-    autocommit: AsyncEngine | None
+    autocommit: AsyncEngine
     relay: OutboxRelay
     bus: RecordingBus
 

@@ -41,8 +41,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("assignment_presence")
     op.drop_index("ix_assignment_lead_states_assigned_at", "assignment_lead_states")
-    with op.batch_alter_table("assignment_lead_states") as batch:
-        batch.drop_column("assigned_at")
-    with op.batch_alter_table("assignment_consultants") as batch:
-        batch.drop_column("open_leads")
-        batch.drop_column("max_open_leads")
+    op.drop_column("assignment_lead_states", "assigned_at")
+    op.drop_column("assignment_consultants", "open_leads")
+    op.drop_column("assignment_consultants", "max_open_leads")

@@ -17,5 +17,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("consultants") as batch:
-        batch.drop_column("max_open_leads")
+    op.drop_column("consultants", "max_open_leads")

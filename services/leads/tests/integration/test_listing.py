@@ -1,4 +1,5 @@
-"""The listing PostgreSQL builds as JSON is, lead for lead, the listing built in Python."""
+"""The listing PostgreSQL builds as JSON is, lead for lead, each lead's own JSON, filtered,
+searched, sorted and paged as a user expects."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from leadflow.db import asyncpg_connection
 from leads import repository as repo
 from leads.models import Lead
 from leads.testing import LeadsUnderTest
+from sqlmodel import select
 
 ADMIN = {"id": "admin-1", "role": "admin"}
 
@@ -40,7 +42,7 @@ def same_instants(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
          "newest_first": True},
     ],
 )  # fmt: skip
-async def test_a_page_built_by_postgresql_equals_the_page_built_in_python(
+async def test_a_page_built_by_postgresql_is_each_matching_lead_as_the_api_shows_it(
     leads: LeadsUnderTest, search: dict[str, Any]
 ) -> None:
     await leads.add_consultant("ana-1", "Ana", "ana@example.com")
@@ -69,12 +71,31 @@ async def test_a_page_built_by_postgresql_equals_the_page_built_in_python(
         session.add(lead)
         await session.commit()
 
-    assert leads.handlers.autocommit is not None
-    async with asyncpg_connection(leads.handlers.autocommit) as connection:
-        page_json, total_in_sql = await repo.search_leads_json(connection, **search)
     async with leads.handlers.sessions() as session:
-        rows, total = await repo.search_leads(session, **search)
+        every_lead = [
+            (await repo.lead_view(session, lead)).model_dump(mode="json")
+            for lead in (await session.exec(select(Lead))).all()
+        ]
+    async with asyncpg_connection(leads.handlers.autocommit) as connection:
+        page_json, total = await repo.search_leads_json(connection, **search)
 
-    assert rows, "the search should find something"
-    assert total_in_sql == total
-    assert same_instants(orjson.loads(page_json)) == same_instants(rows)
+    matching = [lead for lead in every_lead if matches(lead, search["filters"], search["q"])]
+    matching.sort(key=lambda lead: lead["id"])
+    matching.sort(
+        key=lambda lead: datetime.fromisoformat(lead["created_at"]),
+        reverse=search["newest_first"],
+    )
+    first = (search["page"] - 1) * search["page_size"]
+    expected = matching[first : first + search["page_size"]]
+    assert expected, "the search should find something"
+    assert total == len(matching)
+    assert same_instants(orjson.loads(page_json)) == same_instants(expected)
+
+
+def matches(lead: dict[str, Any], filters: dict[str, Any], q: str | None) -> bool:
+    """The search's rule, as a user reads it: every filter equal, `q` anywhere in the
+    name, phone or e-mail, whatever the case."""
+    if any(lead[name] != value for name, value in filters.items()):
+        return False
+    searched = [lead["name"].lower(), lead["phone"], (lead["email"] or "").lower()]
+    return not q or any(q.lower() in text for text in searched)
