@@ -34,5 +34,7 @@ def embedded_process(tmp_path: Path, **extra: str) -> Iterator[Cluster]:
         **extra,
     }
     command = [sys.executable, "-m", "leadflow", "embedded"]
-    with running_cluster(env, ("embedded",), {"embedded": command}) as cluster:
+    # A fresh DATA_DIR: the start includes initialising the PostgreSQL cluster (initdb),
+    # seconds on an idle machine, far more on a busy one.
+    with running_cluster(env, ("embedded",), {"embedded": command}, ready_timeout=180) as cluster:
         yield cluster

@@ -138,6 +138,7 @@ def running_cluster(
     env: dict[str, str],
     services: tuple[str, ...] = SERVICE_NAMES,
     commands: dict[str, list[str]] | None = None,
+    ready_timeout: float = 60.0,
 ) -> Iterator[Cluster]:
     """Start `services` as separate processes (`commands` overrides how one is started)
     and wait until each one is ready; on failure, print their logs."""
@@ -145,7 +146,7 @@ def running_cluster(
     try:
         for name in services:
             cluster.start(name, command=(commands or {}).get(name))
-        cluster.wait_ready()
+        cluster.wait_ready(ready_timeout)
         yield cluster
     except BaseException:
         print(cluster.logs(), file=sys.stderr)
