@@ -14,6 +14,7 @@ looks at a bounded window of tokens around each number.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -520,6 +521,17 @@ def _city_index() -> dict[str, str]:
     return index
 
 
+@lru_cache(maxsize=1)
+def _city_prefixes() -> dict[str, str]:
+    """Two or more leading words of a city's name, when they start no other city's."""
+    starting: dict[str, set[str]] = {}
+    for key, city in _city_index().items():
+        words = key.split()
+        for size in range(2, len(words)):
+            starting.setdefault(" ".join(words[:size]), set()).add(city)
+    return {prefix: cities.pop() for prefix, cities in starting.items() if len(cities) == 1}
+
+
 def _known_city(words: list[str], *, fuzzy: bool) -> tuple[str, int] | None:
     """The gazetteer city the first words name (longest first), and how many words it took."""
     index = _city_index()
@@ -527,12 +539,11 @@ def _known_city(words: list[str], *, fuzzy: bool) -> tuple[str, int] | None:
         candidate = " ".join(plain(w) for w in words[:size])
         if candidate in index:
             return index[candidate], size
+    prefixes = _city_prefixes()
     for size in range(min(5, len(words)), 1, -1):
         # "Sao Bernardo": the start of exactly one city's name
-        prefix = " ".join(plain(w) for w in words[:size]) + " "
-        starting = {city for key, city in index.items() if key.startswith(prefix)}
-        if len(starting) == 1:
-            return starting.pop(), size
+        if city := prefixes.get(" ".join(plain(w) for w in words[:size])):
+            return city, size
     if fuzzy:
         for size in range(min(5, len(words)), 0, -1):
             candidate = " ".join(plain(w) for w in words[:size])
@@ -590,13 +601,14 @@ def _city_from(words: list[str], *, strong: bool) -> str | None:
 
 
 def _city(text: str, low: str, awaited: str | None) -> str | None:
-    for match in CITY_TRIGGER.finditer(low):
+    # A message names its city in its first few mentions: bounded work on any text.
+    for match in itertools.islice(CITY_TRIGGER.finditer(low), 5):
         words = _words_after(text, match.end())
         strong = match.group().split()[0] in STRONG
         if city := _city_from(words, strong=strong):
             return city
     # "Curitiba - PR", "Curitiba/PR", "Niterói (RJ)": a place followed by its state
-    for match in PLACE_AND_STATE.finditer(low):
+    for match in itertools.islice(PLACE_AND_STATE.finditer(low), 10):
         if match.group(2) in STATES:
             words = _words_after(text, match.start(1))
             words = words[: len(match.group(1).split())]
@@ -615,7 +627,7 @@ def _city(text: str, low: str, awaited: str | None) -> str | None:
         if len(bare) <= 4 and not any(plain(w) in NOT_A_NAME - CONNECTORS for w in bare):
             return _title(bare)
     # a known city anywhere ("apartamento em Curitiba", "Sou o Marcos, de Curitiba")
-    for match in re.finditer(r"\b(?:em|de|do|da|no|na|para|pra)\s+", low):
+    for match in itertools.islice(re.finditer(r"\b(?:em|de|do|da|no|na|para|pra)\s+", low), 30):
         found = _known_city(_words_after(text, match.end()), fuzzy=False)
         if found and found[0] not in AMBIGUOUS and plain(found[0]) not in NICKNAMES:
             return found[0]
