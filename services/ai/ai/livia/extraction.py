@@ -68,14 +68,14 @@ MODELS = {
     "honda", "hyundai", "renault", "nissan", "ford", "peugeot", "citroen", "bmw", "audi",
     "mercedes", "kia", "mitsubishi", "yamaha", "byd", "caoa", "chery", "celta", "prisma",
     "cruze", "spin", "montana", "fiorino", "pulse", "fastback", "taos", "jetta", "tiguan",
-    "yaris", "etios", "sw4", "rav4", "hr", "frontier", "versa", "sentra", "march", "208",
-    "2008", "c3", "captur", "oroch", "tiggo", "dolphin", "commander", "f250", "lancer",
+    "yaris", "etios", "sw4", "rav4", "frontier", "versa", "sentra", "march", "c3", "captur",
+    "oroch", "tiggo", "dolphin", "commander", "f250", "lancer",
 }  # fmt: skip
 ABBREVIATIONS = {
     "vc": "voce", "q": "que", "tb": "tambem", "tbm": "tambem", "pq": "porque", "p": "para",
     "pra": "para", "pro": "para", "c": "com", "s": "sem", "n": "nao", "naum": "nao",
     "mto": "muito", "td": "tudo", "hj": "hoje", "msm": "mesmo", "dps": "depois",
-    "salario": "salario", "sal": "salario", "apt": "apto", "ape": "apto", "apê": "apto",
+    "sal": "salario", "apt": "apto", "ape": "apto",
     "fin": "financiar", "entr": "entrada", "blz": "beleza", "obg": "obrigado",
 }  # fmt: skip
 # Typos of these are corrected (rapidfuzz); short words are too easy to confuse.
@@ -156,8 +156,10 @@ TIMES = (
     ("tarde", re.compile(r"(?<!mais )(?<!ate mais )\btarde\b|\balmoco\b")),
     ("noite", re.compile(r"\b(?:noite|noitinha)\b")),
 )
-HOUR = re.compile(r"\b(?:as|das|partir das|depois das|apos as|a partir das)\s+(\d{1,2})\b")
-HOUR_SUFFIX = re.compile(r"\b(\d{1,2})\s?(?:h|hs|hrs|horas|:\d\d)\b")
+HOUR = re.compile(
+    r"\b(?:as|das|partir das|depois das|apos as|a partir das)\s+(\d{1,2})(?:h|hs|hr|hrs)?\b"
+)
+HOUR_SUFFIX = re.compile(r"\b(\d{1,2})\s?(?:h|hs|hr|hrs|horas|:\d\d)\b")
 NAME_TRIGGER = re.compile(
     r"\b(?:meu nome (?:e|eh|é)|me chamo|aqui (?:e|eh) (?:o|a)|sou (?:o|a)|eu sou (?:o|a)"
     r"|falo com (?:o|a)|quem fala (?:e|eh) (?:o|a)|pode me chamar de)\s+"

@@ -79,6 +79,9 @@ def test_the_score_counts_a_value_found_where_none_was_said_as_a_miss() -> None:
         # an age is not a term; a phone number is not money
         ("tenho 30 anos e ganho 4 mil", None, {"monthly_income": 4000}),
         ("meu telefone é 11 98765-4321, ganho 3 mil", None, {"monthly_income": 3000}),
+        # a number that looks like a car model is still money; hours are contact times
+        ("casa de 208 mil", None, {"asset_type": "property", "asset_value": 208_000}),
+        ("pode ligar as 18hr", None, {"contact_time": "noite"}),
     ],
 )
 def test_known_miss_families(text: str, awaited: str | None, expected: dict[str, object]) -> None:
