@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus
 from leadflow.bus.topology import ASSIGNMENT_RPC, LEADS_RPC, session_endpoint
@@ -16,7 +17,7 @@ from leadflow.service import Service
 from leadflow.settings import Settings, WhatsAppTransport
 
 from gateway.limits import BodyLimit, RateLimit
-from gateway.openapi import install_openapi, operation_id
+from gateway.openapi import asyncapi_page, install_openapi, operation_id
 from gateway.routes import router
 from gateway.routes_whatsapp import dev_router
 from gateway.routes_whatsapp import router as whatsapp_router
@@ -57,6 +58,10 @@ def build(settings: Settings, bus: Bus) -> Service:
     async def asyncapi() -> dict[str, Any]:
         return asyncapi_document(app.version)
 
+    @app.get("/asyncapi", include_in_schema=False)
+    async def asyncapi_html() -> HTMLResponse:
+        return HTMLResponse(asyncapi_page(asyncapi_document(app.version)))
+
     app.include_router(ops_router("gateway", {"broker": bus.ping}))
     return Service(
         name="gateway",
@@ -64,6 +69,6 @@ def build(settings: Settings, bus: Bus) -> Service:
         entry_points={
             "console": "/",
             "API docs (try it: Authorize with a token)": "/docs",
-            "events (AsyncAPI)": "/asyncapi.json",
+            "events (AsyncAPI)": "/asyncapi",
         },
     )

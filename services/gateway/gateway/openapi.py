@@ -7,12 +7,14 @@ trimmed on its way out, and a field added by a service reaches clients at once.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from faststream.specification.asyncapi.site import get_asyncapi_html
 from leadflow.events import ConsultantView, LeadView, SessionName, SessionStatus
 from pydantic import BaseModel, Field
 
@@ -271,7 +273,8 @@ The REST API of leadflow. **Authorize** with an access token from `POST /api/aut
 Every error has one shape, `{"error": {"code", "message", "details?"}}`; each operation
 lists the statuses it can return. Realtime: `GET /ws?token=<access token>` (WebSocket)
 and `GET /api/events` (Server-Sent Events) carry the events described in
-[`/asyncapi.json`](/asyncapi.json); see docs/API.md in the repository.
+[`/asyncapi`](/asyncapi) ([`/asyncapi.json`](/asyncapi.json)); see docs/API.md in the
+repository.
 """
 
 
@@ -296,6 +299,22 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+class _Rendered:
+    """What FastStream's page renderer reads of a specification: its JSON."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.title = document["info"]["title"]
+
+    def to_json(self) -> str:
+        return json.dumps(self.document)
+
+
+def asyncapi_page(document: dict[str, Any]) -> str:
+    """The AsyncAPI document as a page to read, beside /docs (the same CDN approach)."""
+    return get_asyncapi_html(cast(Any, _Rendered(document)), try_it_out_path=None)
 
 
 def operation_id(route: APIRoute) -> str:
