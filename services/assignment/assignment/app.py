@@ -10,9 +10,18 @@ from leadflow.bus.topology import (
     ASSIGNMENT_PRESENCE,
     ASSIGNMENT_REQUESTS,
     ASSIGNMENT_RPC,
-    by_routing_key,
+    by_event_type,
+    on,
 )
 from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
+from leadflow.events import (
+    ConsultantSaved,
+    LeadAssigned,
+    LeadAssignmentRequested,
+    LeadCreated,
+    LeadUpdated,
+    PresenceSnapshot,
+)
 from leadflow.http import ops_router
 from leadflow.periodic import Periodic
 from leadflow.rpc import rpc_dispatcher
@@ -56,18 +65,16 @@ def build(settings: Settings, bus: Bus) -> Service:
     sweep = Periodic("assignment-sweep", sweep_interval_s(settings), handlers.sweep)
     bus.consume(
         ASSIGNMENT_REQUESTS,
-        by_routing_key(
-            {
-                "lead.assignment_requested": handlers.on_assignment_requested,
-                "consultant.saved": handlers.on_consultant_saved,
-                "lead.created": handlers.on_lead_event,
-                "lead.updated": handlers.on_lead_event,
-                "lead.assigned": handlers.on_lead_event,
-            }
+        by_event_type(
+            on(LeadAssignmentRequested, handlers.on_assignment_requested),
+            on(ConsultantSaved, handlers.on_consultant_saved),
+            on(LeadCreated, handlers.on_lead_event),
+            on(LeadUpdated, handlers.on_lead_event),
+            on(LeadAssigned, handlers.on_lead_event),
         ),
     )
 
-    bus.consume(ASSIGNMENT_PRESENCE, handlers.on_presence)
+    bus.consume(ASSIGNMENT_PRESENCE, by_event_type(on(PresenceSnapshot, handlers.on_presence)))
     bus.serve(ASSIGNMENT_RPC, rpc_dispatcher({"consultant_stats": handlers.consultant_stats}))
 
     async def database_ready() -> bool:

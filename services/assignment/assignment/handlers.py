@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from leadflow.batching import Batcher
-from leadflow.bus import Delivery
 from leadflow.db import (
     OutboxRelay,
     add_to_outbox,
     already_handled,
     asyncpg_connection,
     asyncpg_transaction,
-    for_asyncpg,
-    outbox_insert,
-    record_handled,
 )
 from leadflow.events import (
-    UNWORKED_STATUSES,
     AssignmentDecided,
     ConsultantSaved,
     LeadAssigned,
@@ -34,20 +28,14 @@ from leadflow.events import (
 )
 from leadflow.rpc import Forbidden, NotFound
 from leadflow.settings import AssignmentPolicy
-from sqlalchemy import select as sa_select
-from sqlalchemy import text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from assignment import repository as repo
 from assignment.domain import (
     COUNTED_OVERRIDES,
-    Candidate,
-    TrackedLead,
     Tracking,
     changes_tracking,
-    eligible_in_rotation_order,
     next_in_rotation,
     open_lead_changes,
     sla_deadline,
@@ -59,148 +47,9 @@ from assignment.domain import (
 )
 from assignment.models import (
     OUTBOX,
-    ConsultantStats,
     KnownConsultant,
     LeadState,
-    PresenceRecord,
-    RotationCursor,
-    WaitingLead,
 )
-
-_CONSULTANTS = KnownConsultant.__table__.c  # type: ignore[attr-defined]
-ELIGIBILITY_QUERY = sa_select(
-    _CONSULTANTS.id,
-    _CONSULTANTS.role,
-    _CONSULTANTS.active,
-    _CONSULTANTS.created_at,
-    _CONSULTANTS.open_leads,
-    _CONSULTANTS.max_open_leads,
-)
-
-
-def _eligible_from(rows: Sequence[Any]) -> list[Candidate]:
-    """`ELIGIBILITY_QUERY`'s rows as the eligible consultants, in rotation order."""
-    candidates = [Candidate(id, Role(role), *rest) for id, role, *rest in rows]
-    return eligible_in_rotation_order(candidates)
-
-
-# Plain round-robin decisions, a batch of requests at a time, as one statement
-# (PostgreSQL: data-modifying CTEs). As a transaction of statements per request, the
-# cursor's row lock was held across three round trips and the commit: the lock, not the
-# CPU, capped a replica at ~250 decisions/s, and one statement per request still handed
-# the lock over once per commit. Requests that arrive together (see `Batcher`) now take
-# consecutive positions under one lock and one commit. Requests handled before (the
-# broker redelivered them) take no position; the rotation rule is `next_in_rotation`'s:
-# the request at 1-based position p gets eligible[(p - 1) % len(eligible)].
-DECIDE_ROUND_ROBIN = text(
-    """
-    WITH requested AS (
-        SELECT DISTINCT ON (request_id) request_id, decision_id, body, correlation_id, n
-        FROM unnest(
-            CAST(:request_ids AS text[]), CAST(:decision_ids AS text[]),
-            CAST(:bodies AS text[]), CAST(:correlation_ids AS text[])
-        ) WITH ORDINALITY AS r(request_id, decision_id, body, correlation_id, n)
-        ORDER BY request_id, n
-    ), handled AS ("""
-    + record_handled(OUTBOX, "SELECT request_id, CAST(:now AS timestamptz) FROM requested")
-    + """), fresh AS (
-        SELECT requested.*, row_number() OVER (ORDER BY n) AS turn
-        FROM requested JOIN handled ON handled.event_id = requested.request_id
-    ), how_many AS (
-        SELECT count(*) AS k FROM fresh
-    ), moved AS (
-        UPDATE assignment_cursor SET position = position + (SELECT k FROM how_many)
-        WHERE id = 1 AND (SELECT k FROM how_many) > 0
-        RETURNING position - (SELECT k FROM how_many) AS before
-    ), chosen AS (
-        SELECT fresh.*,
-               (CAST(:eligible AS text[]))[(before + turn - 1) % :eligible_count + 1]
-                   AS consultant_id
-        FROM fresh CROSS JOIN moved
-    ), counted AS (
-        INSERT INTO assignment_stats (consultant_id, assigned_total, last_assigned_at)
-        SELECT consultant_id, count(*), CAST(:now AS timestamptz) FROM chosen
-        GROUP BY consultant_id
-        ON CONFLICT (consultant_id) DO UPDATE SET
-            assigned_total = assignment_stats.assigned_total + excluded.assigned_total,
-            last_assigned_at = excluded.last_assigned_at
-    ), staged AS ("""
-    + outbox_insert(OUTBOX)
-    + """
-        -- Each decision's body is completed here: its consultant is known only now.
-        SELECT decision_id, CAST(:routing_key AS text),
-               convert_to(
-                   jsonb_set(CAST(body AS jsonb), '{consultant_id}', to_jsonb(consultant_id))::text,
-                   'UTF8'
-               ),
-               correlation_id, CAST(:now AS timestamptz)
-        FROM chosen ORDER BY turn
-    )
-    SELECT request_id, consultant_id FROM chosen
-    """
-)
-
-
-# A lead event arriving (PostgreSQL): records it as handled and locks the lead's tracked
-# state in one round trip. `fresh` is false when it was handled before.
-LOCK_LEAD_STATE = text(
-    """
-    WITH handled AS ("""
-    + record_handled(OUTBOX)
-    + """)
-    SELECT EXISTS (SELECT FROM handled) AS fresh, state.consultant_id, state.status,
-           state.version
-    FROM (SELECT 1) AS one
-    LEFT JOIN LATERAL (
-        SELECT consultant_id, status, version FROM assignment_lead_states
-        WHERE lead_id = :lead_id AND EXISTS (SELECT FROM handled)
-        FOR UPDATE
-    ) AS state ON true
-    """
-)
-
-
-# What a lead event changes, written in one round trip (PostgreSQL): the lead's tracked
-# state (a new row, or the existing one updated: a concurrent first event for the same
-# lead then fails on the key, and its delivery is retried), the open-lead counts it
-# moves (ids in sorted order, the lock order of consultant rows), and the consultant
-# it counts as assigned, if any.
-RECORD_TRACKING = text(
-    """
-    WITH inserted AS (
-        INSERT INTO assignment_lead_states (lead_id, consultant_id, status, version, assigned_at)
-        SELECT CAST(:lead_id AS text), CAST(:consultant_id AS text), CAST(:status AS text),
-               CAST(:version AS integer), CAST(:assigned_at AS timestamptz)
-        WHERE CAST(:write_state AS boolean) AND NOT CAST(:exists AS boolean)
-    ), updated AS (
-        UPDATE assignment_lead_states SET
-            consultant_id = CAST(:consultant_id AS text), status = CAST(:status AS text),
-            version = CAST(:version AS integer),
-            assigned_at = COALESCE(CAST(:assigned_at AS timestamptz), assigned_at)
-        WHERE lead_id = CAST(:lead_id AS text)
-          AND CAST(:write_state AS boolean) AND CAST(:exists AS boolean)
-    ), moved AS (
-        UPDATE assignment_consultants AS consultant
-        SET open_leads = consultant.open_leads + change.delta
-        FROM unnest(CAST(:moved_ids AS text[]), CAST(:moved_deltas AS integer[]))
-            AS change(id, delta)
-        WHERE consultant.id = change.id
-    )
-    INSERT INTO assignment_stats (consultant_id, assigned_total, last_assigned_at)
-    SELECT CAST(:counted_id AS text), 1, CAST(:now AS timestamptz)
-    WHERE CAST(:counted_id AS text) IS NOT NULL
-    ON CONFLICT (consultant_id) DO UPDATE SET
-        assigned_total = assignment_stats.assigned_total + 1,
-        last_assigned_at = excluded.last_assigned_at
-    """
-)
-
-# On every lead's path (decisions, and lead.created and lead.assigned): through asyncpg
-# itself (see `leadflow.db.raw`).
-_ELIGIBILITY = for_asyncpg(ELIGIBILITY_QUERY)
-_DECIDE_ROUND_ROBIN = for_asyncpg(DECIDE_ROUND_ROBIN)
-_LOCK_LEAD_STATE = for_asyncpg(LOCK_LEAD_STATE)
-_RECORD_TRACKING = for_asyncpg(RECORD_TRACKING)
 
 
 def _counted(event: LeadCreated | LeadUpdated | LeadAssigned) -> str | None:
@@ -215,15 +64,6 @@ def _counted(event: LeadCreated | LeadUpdated | LeadAssigned) -> str | None:
         else None
     )
     return lead.consultant_id if override in COUNTED_OVERRIDES else None
-
-
-def _move_cursor(step: int) -> Any:
-    return (
-        update(RotationCursor)
-        .where(col(RotationCursor.id) == 1)
-        .values(position=col(RotationCursor.position) + step)
-        .returning(col(RotationCursor.position))
-    )
 
 
 @dataclass
@@ -244,9 +84,7 @@ class AssignmentHandlers:
     def __post_init__(self) -> None:
         self._decisions = Batcher(self._decide_together)
 
-    async def on_assignment_requested(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, LeadAssignmentRequested)
+    async def on_assignment_requested(self, event: LeadAssignmentRequested) -> None:
         plain = self.policy is AssignmentPolicy.ROUND_ROBIN and not self.skip_offline
         if plain and await self._decisions.submit(event):
             self.relay.wake()
@@ -254,14 +92,12 @@ class AssignmentHandlers:
         async with self.sessions() as session:
             if await already_handled(session, OUTBOX, event.event_id):
                 return
-            assigned = await self._assign(session, event.lead_id)
-            if not assigned and await session.get(WaitingLead, event.lead_id) is None:
-                session.add(
-                    WaitingLead(
-                        lead_id=event.lead_id,
-                        temperature=event.temperature.value if event.temperature else None,
-                        lead_created_at=event.lead_created_at,
-                    )
+            if not await self._assign(session, event.lead_id):
+                await repo.keep_waiting(
+                    session,
+                    lead_id=event.lead_id,
+                    temperature=event.temperature.value if event.temperature else None,
+                    lead_created_at=event.lead_created_at,
                 )
             await session.commit()
         self.relay.wake()
@@ -270,7 +106,7 @@ class AssignmentHandlers:
         """For each request: True if decided here (or handled before); False if nobody is
         eligible, which the transactional path handles (the lead waits)."""
         async with asyncpg_connection(self.autocommit) as connection:
-            eligible = _eligible_from(await _ELIGIBILITY.fetch(connection, {}))
+            eligible = await repo.eligible_now(connection)
             if not eligible:
                 return [False] * len(requests)
             ids = [c.id for c in eligible]
@@ -285,27 +121,21 @@ class AssignmentHandlers:
                 )
                 for request in requests
             ]
-            decided = {
-                "request_ids": [request.event_id for request in requests],
-                "decision_ids": [decision.event_id for decision in decisions],
-                "bodies": [decision.model_dump_json() for decision in decisions],
-                "correlation_ids": [decision.correlation_id for decision in decisions],
-                "routing_key": AssignmentDecided.name,
-                "now": utcnow(),
-                "eligible": ids,
-                "eligible_count": len(ids),
-            }
-            await _DECIDE_ROUND_ROBIN.execute(connection, decided)
+            await repo.decide_round_robin(
+                connection,
+                request_ids=[request.event_id for request in requests],
+                decisions=decisions,
+                eligible_ids=ids,
+                now=utcnow(),
+            )
         return [True] * len(requests)
 
-    async def on_consultant_saved(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, ConsultantSaved)
+    async def on_consultant_saved(self, event: ConsultantSaved) -> None:
         consultant = event.consultant
         async with self.sessions() as session:
             if await already_handled(session, OUTBOX, event.event_id):
                 return
-            row = await session.get(KnownConsultant, consultant.id)
+            row = await repo.get_consultant(session, consultant_id=consultant.id)
             if row is None:
                 row = KnownConsultant(
                     id=consultant.id,
@@ -320,10 +150,8 @@ class AssignmentHandlers:
             await session.commit()
         await self.drain_waiting()
 
-    async def on_lead_event(self, delivery: Delivery) -> None:
+    async def on_lead_event(self, event: LeadCreated | LeadUpdated | LeadAssigned) -> None:
         """Track each lead's consultant and column; count creator and manual assignments."""
-        event = delivery.event()
-        assert isinstance(event, LeadCreated | LeadUpdated | LeadAssigned)
         if isinstance(event, LeadUpdated) and not changes_tracking(event.changed):
             return
         tracking = await self._track_in_two_statements(event)
@@ -338,54 +166,35 @@ class AssignmentHandlers:
         lead = event.lead
         now = utcnow()
         async with asyncpg_transaction(self.autocommit) as connection:
-            row = await _LOCK_LEAD_STATE.fetchrow(
-                connection, {"event_id": event.event_id, "lead_id": lead.id, "now": now}
+            locked = await repo.lock_lead_state(
+                connection, event_id=event.event_id, lead_id=lead.id, now=now
             )
-            assert row is not None
-            if not row["fresh"]:
+            if not locked.fresh:
                 return None
-            exists = row["status"] is not None
-            stored = (
-                TrackedLead(row["consultant_id"], row["status"], row["version"]) if exists else None
-            )
-            tracking = track(stored, lead.consultant_id, lead.status.value, lead.version)
+            tracking = track(locked.stored, lead.consultant_id, lead.status.value, lead.version)
             counted = _counted(event)
             if tracking is None and counted is None:
                 return None
-            state = tracking.state if tracking else None
-            moved = sorted(tracking.open_changes.items()) if tracking else []
-            await _RECORD_TRACKING.execute(
+            await repo.record_tracking(
                 connection,
-                {
-                    "lead_id": lead.id,
-                    "write_state": tracking is not None,
-                    "exists": exists,
-                    "consultant_id": state.consultant_id if state else None,
-                    "status": state.status if state else None,
-                    "version": state.version if state else None,
-                    "assigned_at": event.occurred_at
-                    if tracking is not None and tracking.assigned_now
-                    else None,
-                    "moved_ids": [consultant for consultant, _ in moved],
-                    "moved_deltas": [delta for _, delta in moved],
-                    "counted_id": counted,
-                    "now": now,
-                },
+                lead_id=lead.id,
+                tracking=tracking,
+                exists=locked.stored is not None,
+                assigned_at=event.occurred_at if tracking and tracking.assigned_now else None,
+                counted_id=counted,
+                now=now,
             )
         return tracking
 
-    async def on_presence(self, delivery: Delivery) -> None:
+    async def on_presence(self, event: PresenceSnapshot) -> None:
         """A realtime replica's snapshot of who is connected replaces its previous one."""
-        event = delivery.event()
-        assert isinstance(event, PresenceSnapshot)
         async with self.sessions() as session:
-            row = await session.get(PresenceRecord, event.replica_id)
-            expires_at = event.occurred_at + timedelta(seconds=event.valid_for_s)
-            if row is not None and row.expires_at >= expires_at:
-                return  # an older snapshot, delivered late
-            row = row or PresenceRecord(replica_id=event.replica_id, expires_at=expires_at)
-            row.consultant_ids, row.expires_at = list(event.consultant_ids), expires_at
-            session.add(row)
+            await repo.save_presence(
+                session,
+                replica_id=event.replica_id,
+                consultant_ids=list(event.consultant_ids),
+                expires_at=event.occurred_at + timedelta(seconds=event.valid_for_s),
+            )
             await session.commit()
 
     async def sweep(self) -> None:
@@ -400,17 +209,9 @@ class AssignmentHandlers:
         assert self.sla_minutes is not None
         now = utcnow()
         async with self.sessions() as session:
-            overdue = (
-                await session.exec(
-                    select(LeadState)
-                    .where(col(LeadState.status).in_(UNWORKED_STATUSES))
-                    .where(col(LeadState.consultant_id).is_not(None))
-                    .where(col(LeadState.assigned_at) < sla_deadline(now, self.sla_minutes))
-                    .order_by(col(LeadState.assigned_at))
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            overdue = await repo.overdue_leads(
+                session, deadline=sla_deadline(now, self.sla_minutes), limit=batch
+            )
             moved = 0
             for state in overdue:
                 if await self._assign(
@@ -432,38 +233,13 @@ class AssignmentHandlers:
         if actor.get("role") == Role.CONSULTANT.value and actor.get("id") != consultant_id:
             raise Forbidden("consultants see their own stats only")
         async with self.sessions() as session:
-            if await session.get(KnownConsultant, consultant_id) is None:
+            if await repo.get_consultant(session, consultant_id=consultant_id) is None:
                 raise NotFound("consultant not found")
-            stats = await session.get(ConsultantStats, consultant_id)
-            statuses = (
-                await session.exec(
-                    select(LeadState.status).where(LeadState.consultant_id == consultant_id)
-                )
-            ).all()
+            stats, statuses = await repo.consultant_stats(session, consultant_id=consultant_id)
         return stats_from(
             stats.assigned_total if stats else 0,
             stats.last_assigned_at if stats else None,
-            list(statuses),
-        )
-
-    async def _count(self, session: AsyncSession, consultant_id: str) -> None:
-        """One more lead for the consultant's stats, in one statement (it runs while the
-        cursor lock is held, so it must be short)."""
-        stats = ConsultantStats.__table__  # type: ignore[attr-defined]
-        upsert = pg_insert(stats)
-        await session.exec(
-            upsert.on_conflict_do_update(
-                index_elements=["consultant_id"],
-                set_={
-                    "assigned_total": stats.c.assigned_total + 1,
-                    "last_assigned_at": upsert.excluded.last_assigned_at,
-                },
-            ),
-            params={
-                "consultant_id": consultant_id,
-                "assigned_total": 1,
-                "last_assigned_at": utcnow(),
-            },
+            statuses,
         )
 
     async def drain_waiting(self) -> None:
@@ -471,9 +247,7 @@ class AssignmentHandlers:
         HOT first and oldest first within each temperature."""
         async with self.sessions() as session:
             # Rows another replica is draining are skipped, so no lead is handed out twice.
-            waiting = list(
-                (await session.exec(select(WaitingLead).with_for_update(skip_locked=True))).all()
-            )
+            waiting = await repo.waiting_leads(session)
             waiting.sort(
                 key=lambda w: waiting_order(
                     Temperature(w.temperature) if w.temperature else None, w.lead_created_at
@@ -482,27 +256,9 @@ class AssignmentHandlers:
             for lead in waiting:
                 if not await self._assign(session, lead.lead_id):
                     break
-                await session.delete(lead)
+                await repo.stop_waiting(session, lead=lead)
             await session.commit()
         self.relay.wake()
-
-    async def _move_open_counts(self, session: AsyncSession, changes: dict[str, int]) -> None:
-        for consultant_id, delta in sorted(changes.items()):
-            await session.exec(
-                update(KnownConsultant)
-                .where(col(KnownConsultant.id) == consultant_id)
-                .values(open_leads=col(KnownConsultant.open_leads) + delta)
-            )
-
-    async def _eligible(self, session: AsyncSession) -> list[Candidate]:
-        # Plain rows, not ORM objects: this runs for every decision.
-        return _eligible_from((await session.exec(ELIGIBILITY_QUERY)).all())  # type: ignore[call-overload]
-
-    async def _online(self, session: AsyncSession, now: datetime) -> set[str]:
-        rows = (
-            await session.exec(select(PresenceRecord).where(PresenceRecord.expires_at > now))
-        ).all()
-        return {consultant for row in rows for consultant in row.consultant_ids}
 
     async def _assign(
         self,
@@ -515,19 +271,21 @@ class AssignmentHandlers:
         """Pick the next consultant for `lead_id` by the policy; False if nobody can take it."""
         plain = self.policy is AssignmentPolicy.ROUND_ROBIN and not self.skip_offline
         if plain and exclude is None:
-            eligible = await self._eligible(session)
+            eligible = await repo.eligible(session)
             if not eligible:
                 return False
             # Advancing the cursor takes its row lock until commit: concurrent replicas
             # queue here, so every position is handed out exactly once. Everything that can
             # be done before taking it is done before.
-            position = (await session.exec(_move_cursor(+1))).scalar_one()
+            position = await repo.move_cursor(session, step=+1)
             chosen = next_in_rotation(eligible, position)
         else:
             # Room and presence change with every decision: read them under the lock.
-            position = (await session.exec(_move_cursor(0))).scalar_one()
-            eligible = await self._eligible(session)
-            online = await self._online(session, utcnow()) if self.skip_offline else None
+            position = await repo.move_cursor(session, step=0)
+            eligible = await repo.eligible(session)
+            online = (
+                await repo.online_consultants(session, now=utcnow()) if self.skip_offline else None
+            )
             takes = who_takes(
                 eligible,
                 capacity=self.policy is AssignmentPolicy.CAPACITY,
@@ -537,10 +295,10 @@ class AssignmentHandlers:
             step = steps_to_next(eligible, position, takes)
             if step is None:
                 return False
-            await session.exec(_move_cursor(step))
+            await repo.move_cursor(session, step=step)
             chosen = next_in_rotation(eligible, position + step)
             await self._record_decision(session, lead_id, chosen.id)
-        await self._count(session, chosen.id)
+        await repo.count_assignment(session, consultant_id=chosen.id, now=utcnow())
         await add_to_outbox(
             session,
             OUTBOX,
@@ -557,9 +315,11 @@ class AssignmentHandlers:
     async def _record_decision(self, session: AsyncSession, lead_id: str, chosen: str) -> None:
         """Count the lead as open for `chosen` now, not when lead.assigned comes back: a
         burst of decisions must not overfill anyone's capacity in between."""
-        state = await session.get(LeadState, lead_id)
+        state = await repo.get_lead_state(session, lead_id=lead_id)
         before = (state.consultant_id, state.status) if state else None
         state = state or LeadState(lead_id=lead_id, status="NEW")
         state.consultant_id, state.assigned_at = chosen, utcnow()
         session.add(state)
-        await self._move_open_counts(session, open_lead_changes(before, (chosen, state.status)))
+        await repo.move_open_counts(
+            session, changes=open_lead_changes(before, (chosen, state.status))
+        )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from leadflow.events import AssignmentDecided, ConsultantSaved, ConsultantView, Role
-from leadflow.testing.recording import StoreUnderTest, delivery, store_under_test
+from leadflow.testing.recording import StoreUnderTest, store_under_test
 
 from assignment.app import MIGRATIONS, VERSION_TABLE
 from assignment.handlers import AssignmentHandlers
@@ -45,17 +45,15 @@ async def add_consultants(assigner: Assigner, count: int) -> list[str]:
     for i, consultant_id in enumerate(ids):
         created = start + timedelta(minutes=i)
         await assigner.handlers.on_consultant_saved(
-            delivery(
-                ConsultantSaved(
-                    consultant=ConsultantView(
-                        id=consultant_id,
-                        name=f"C{i}",
-                        email=f"c{i}@example.com",
-                        role=Role.CONSULTANT,
-                        active=True,
-                        created_at=created,
-                        updated_at=created,
-                    )
+            ConsultantSaved(
+                consultant=ConsultantView(
+                    id=consultant_id,
+                    name=f"C{i}",
+                    email=f"c{i}@example.com",
+                    role=Role.CONSULTANT,
+                    active=True,
+                    created_at=created,
+                    updated_at=created,
                 )
             )
         )

@@ -7,8 +7,10 @@ service and is shared by its replicas; realtime's queue is per replica.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from leadflow.bus.base import Delivery, Handler, QueueSpec
+from leadflow.events.base import Event
 from leadflow.events.whatsapp import SessionName
 
 EVENTS_EXCHANGE = "leadflow.events"
@@ -81,6 +83,25 @@ def by_routing_key(handlers: dict[str, Callable[[Delivery], Awaitable[None]]]) -
         await handler(delivery)
 
     return dispatch
+
+
+E = TypeVar("E", bound=Event)
+
+
+def on(event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> tuple[str, Handler]:
+    """`handler` registered for `event_type`: it is given the delivery's body parsed as
+    that type (what mypy checks), never a `Delivery` to narrow by hand."""
+
+    async def parse_and_handle(delivery: Delivery) -> None:
+        await handler(event_type.model_validate_json(delivery.body))
+
+    return event_type.name, parse_and_handle
+
+
+def by_event_type(*routes: tuple[str, Handler]) -> Handler:
+    """One queue handler that dispatches each delivery to the handler registered (`on`)
+    for its event type."""
+    return by_routing_key(dict(routes))
 
 
 ALL_QUEUES = (

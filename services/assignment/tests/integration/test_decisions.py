@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from assignment.models import ConsultantStats
-from assignment.testing import Assigner, add_consultants, delivery
+from assignment.testing import Assigner, add_consultants
 from leadflow.events import LeadAssignmentRequested, Temperature
 
 
@@ -23,10 +23,7 @@ async def test_concurrent_requests_are_shared_exactly_and_in_rotation_order(
     consultants = await add_consultants(assigner, 3)
 
     await asyncio.gather(
-        *(
-            assigner.handlers.on_assignment_requested(delivery(request(f"lead-{i}")))
-            for i in range(60)
-        )
+        *(assigner.handlers.on_assignment_requested(request(f"lead-{i}")) for i in range(60))
     )
 
     decisions = await assigner.decisions()
@@ -44,11 +41,11 @@ async def test_concurrent_requests_are_shared_exactly_and_in_rotation_order(
 
 async def test_a_redelivered_request_is_decided_once(assigner: Assigner) -> None:
     first, second, _third = await add_consultants(assigner, 3)
-    repeated = delivery(request("lead-a"))
+    repeated = request("lead-a")
 
     await assigner.handlers.on_assignment_requested(repeated)
     await assigner.handlers.on_assignment_requested(repeated)  # the broker redelivers it
-    await assigner.handlers.on_assignment_requested(delivery(request("lead-b")))
+    await assigner.handlers.on_assignment_requested(request("lead-b"))
 
     decisions = await assigner.decisions()
     assert [(d.lead_id, d.consultant_id) for d in decisions] == [
@@ -59,14 +56,14 @@ async def test_a_redelivered_request_is_decided_once(assigner: Assigner) -> None
 
 async def test_a_request_delivered_twice_at_once_is_decided_once(assigner: Assigner) -> None:
     first, second, third = await add_consultants(assigner, 3)
-    twice = delivery(request("lead-a"))
+    twice = request("lead-a")
 
     await asyncio.gather(
         assigner.handlers.on_assignment_requested(twice),
         assigner.handlers.on_assignment_requested(twice),  # two replicas' deliveries race
-        assigner.handlers.on_assignment_requested(delivery(request("lead-b"))),
+        assigner.handlers.on_assignment_requested(request("lead-b")),
     )
-    await assigner.handlers.on_assignment_requested(delivery(request("lead-c")))
+    await assigner.handlers.on_assignment_requested(request("lead-c"))
 
     decisions = await assigner.decisions()
     assert sorted(d.lead_id for d in decisions) == ["lead-a", "lead-b", "lead-c"]
@@ -76,7 +73,7 @@ async def test_a_request_delivered_twice_at_once_is_decided_once(assigner: Assig
 async def test_with_nobody_eligible_the_lead_waits_for_the_first_consultant(
     assigner: Assigner,
 ) -> None:
-    await assigner.handlers.on_assignment_requested(delivery(request("lead-early")))
+    await assigner.handlers.on_assignment_requested(request("lead-early"))
     assert await assigner.decisions() == []
 
     [consultant] = await add_consultants(assigner, 1)

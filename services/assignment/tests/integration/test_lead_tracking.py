@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from assignment.models import KnownConsultant, LeadState
-from assignment.testing import Assigner, add_consultants, delivery
+from assignment.testing import Assigner, add_consultants
 from leadflow.events import (
     LeadAssigned,
     LeadCreated,
@@ -42,7 +42,7 @@ async def test_a_consultants_own_lead_is_counted_once_and_closing_it_frees_them(
     assigner: Assigner,
 ) -> None:
     [ana] = await add_consultants(assigner, 1)
-    created = delivery(LeadCreated(lead=lead("lead-1", ana, LeadStatus.NEW, 1)))
+    created = LeadCreated(lead=lead("lead-1", ana, LeadStatus.NEW, 1))
 
     await assigner.handlers.on_lead_event(created)
     await assigner.handlers.on_lead_event(created)  # the broker redelivers it
@@ -50,8 +50,8 @@ async def test_a_consultants_own_lead_is_counted_once_and_closing_it_frees_them(
 
     won = LeadUpdated(lead=lead("lead-1", ana, LeadStatus.WON, 3), changed=["status"])
     older = LeadUpdated(lead=lead("lead-1", None, LeadStatus.CONTACTED, 2), changed=["status"])
-    await assigner.handlers.on_lead_event(delivery(won))
-    await assigner.handlers.on_lead_event(delivery(older))  # late: changes nothing
+    await assigner.handlers.on_lead_event(won)
+    await assigner.handlers.on_lead_event(older)  # late: changes nothing
     assert await stats(assigner, ana) == {"assigned_total": 1, "open": 0, "won": 1, "lost": 0}
     async with assigner.handlers.sessions() as session:
         row = await session.get(KnownConsultant, ana)
@@ -69,16 +69,14 @@ async def test_a_manual_reassignment_moves_the_open_lead_and_counts_for_the_new_
     assigner: Assigner,
 ) -> None:
     ana, bo = await add_consultants(assigner, 2)
-    await assigner.handlers.on_lead_event(
-        delivery(LeadCreated(lead=lead("lead-2", None, LeadStatus.NEW, 1)))
-    )
+    await assigner.handlers.on_lead_event(LeadCreated(lead=lead("lead-2", None, LeadStatus.NEW, 1)))
     to_ana = LeadAssigned(lead=lead("lead-2", ana, LeadStatus.NEW, 2), rule="round_robin")
     to_bo = LeadAssigned(
         lead=lead("lead-2", bo, LeadStatus.NEW, 3), previous_consultant_id=ana, rule="manual"
     )
     classified = LeadUpdated(lead=lead("lead-2", bo, LeadStatus.NEW, 4), changed=["temperature"])
     for event in (to_ana, to_bo, to_bo, classified):  # to_bo is delivered twice
-        await assigner.handlers.on_lead_event(delivery(event))
+        await assigner.handlers.on_lead_event(event)
 
     # Round-robin decisions are counted when made (not here); the manual one here, once.
     assert await stats(assigner, ana) == {"assigned_total": 0, "open": 0, "won": 0, "lost": 0}
