@@ -12,9 +12,12 @@ from leadflow.bus.topology import (
     LEADS_MESSAGES,
     LEADS_PIPELINE,
     LEADS_RPC,
+    by_event_type,
     by_routing_key,
+    on,
 )
 from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
+from leadflow.events import AssignmentDecided, LeadClassified
 from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
@@ -90,11 +93,9 @@ def build(settings: Settings, bus: Bus) -> Service:
     )
     bus.consume(
         LEADS_PIPELINE,
-        by_routing_key(
-            {
-                "lead.classified": handlers.on_lead_classified,
-                "assignment.decided": handlers.on_assignment_decided,
-            }
+        by_event_type(
+            on(LeadClassified, handlers.on_lead_classified),
+            on(AssignmentDecided, handlers.on_assignment_decided),
         ),
     )
 

@@ -6,13 +6,11 @@ change writes its events to the outbox in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import SimpleNamespace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
 import orjson
-from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, already_handled, asyncpg_connection, asyncpg_transaction
 from leadflow.events import (
     UNWORKED_STATUSES,
@@ -134,13 +132,7 @@ class LeadsHandlers:
                 creator = await repo.consultant_name_and_email(
                     connection, consultant_id=new.values["consultant_id"]
                 )
-            lead_json = repo.lead_json(
-                SimpleNamespace(
-                    **new.values,
-                    consultant_name=creator[0] if creator else None,
-                    consultant_email=creator[1] if creator else None,
-                )
-            )
+            lead_json = repo.lead_json(repo.LeadRow.of(new.values, *(creator or (None, None))))
             event = LeadCreated(lead=LeadView.model_validate(lead_json))
             if not await repo.create_lead_in_one_statement(
                 connection,
@@ -283,13 +275,11 @@ class LeadsHandlers:
 
     # --- pipeline events ------------------------------------------------------------
 
-    async def on_lead_classified(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, LeadClassified)
+    async def on_lead_classified(self, event: LeadClassified) -> None:
         # One transaction of two statements: through the ORM it took eight round trips and
         # was the leads service's costliest event (measured).
         async with asyncpg_transaction(self.autocommit) as connection:
-            row = await repo.apply_classification(
+            classified = await repo.apply_classification(
                 connection,
                 event_id=event.event_id,
                 lead_id=event.lead_id,
@@ -298,14 +288,18 @@ class LeadsHandlers:
                 ai_reasons=list(event.ai_reasons),
                 classified_by=event.classified_by,
             )
-            if row is None:  # handled before, or no such lead
+            if classified is None:  # handled before, or no such lead
                 return
-            view = LeadView.model_validate(repo.lead_json(row))
-            before = {"temperature": row.temperature_before, "ai_score": row.ai_score_before}
-            after = {"temperature": row.temperature, "ai_score": row.ai_score}
+            lead = classified.lead
+            view = LeadView.model_validate(repo.lead_json(lead))
+            before = {
+                "temperature": classified.temperature_before,
+                "ai_score": classified.ai_score_before,
+            }
+            after = {"temperature": lead.temperature, "ai_score": lead.ai_score}
             await repo.audit_with_events(
                 connection,
-                lead_id=row.id,
+                lead_id=lead.id,
                 actor_id=None,
                 kind="classified",
                 changes={**changes_between(before, after), "by": event.classified_by},
@@ -331,57 +325,61 @@ class LeadsHandlers:
         self, connection: asyncpg.Connection, event: AssignmentDecided
     ) -> None:
         assert event.consultant_id is not None
-        row = await repo.lock_for_decision(
+        locked = await repo.lock_for_decision(
             connection,
             event_id=event.event_id,
             lead_id=event.lead_id,
             consultant_id=event.consultant_id,
         )
-        if row is not None and row.has_conversation:
+        if locked is not None and locked.has_conversation:
             raise _TransactionalPathOwnsIt
         if (
-            row is None  # handled before, or no such lead
-            or row.chosen_id is None
-            or not decision_applies(row.consultant_id, row.status, row.chosen_id, event.reassigns)
+            locked is None  # handled before, or no such lead
+            or locked.chosen_id is None
+            or not decision_applies(
+                locked.lead.consultant_id, locked.lead.status, locked.chosen_id, event.reassigns
+            )
         ):
             return
-        now = utcnow()
-        moved = SimpleNamespace(
-            **{
-                **vars(row),
-                "consultant_id": row.chosen_id,
-                "version": row.version + 1,
-                "updated_at": now,
-                "consultant_name": row.chosen_name,
-                "consultant_email": row.chosen_email,
-            }
+        before = locked.lead
+        moved = replace(
+            before,
+            consultant_id=locked.chosen_id,
+            version=before.version + 1,
+            updated_at=utcnow(),
+            consultant_name=locked.chosen_name,
+            consultant_email=locked.chosen_email,
         )
         view = LeadView.model_validate(repo.lead_json(moved))
-        notices = notify_consultant(row.chosen_phone, view)
+        notices = notify_consultant(locked.chosen_phone, view)
         await repo.move_lead(
-            connection, lead_id=row.id, consultant_id=row.chosen_id, version=moved.version, now=now
+            connection,
+            lead_id=moved.id,
+            consultant_id=locked.chosen_id,
+            version=moved.version,
+            now=moved.updated_at,
         )
         await repo.audit_with_events(
             connection,
-            lead_id=row.id,
+            lead_id=moved.id,
             actor_id=None,
             kind="assigned",
             changes={
-                "consultant_id": {"before": row.consultant_id, "after": row.chosen_id},
+                "consultant_id": {"before": before.consultant_id, "after": locked.chosen_id},
                 "rule": event.rule,
                 "eligible": event.eligible_ids,
             },
             events=[
-                LeadAssigned(lead=view, previous_consultant_id=row.consultant_id, rule=event.rule),
+                LeadAssigned(
+                    lead=view, previous_consultant_id=before.consultant_id, rule=event.rule
+                ),
                 *notices,
             ],
         )
         # As `commit_with_events` does on the transactional path.
         await repo.record_outgoing(connection, [pending_message(n, n.lead_id) for n in notices])
 
-    async def on_assignment_decided(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, AssignmentDecided)
+    async def on_assignment_decided(self, event: AssignmentDecided) -> None:
         if event.consultant_id and await self._apply_decision_in_few_statements(event):
             return
         async with self.sessions() as session:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -17,7 +18,7 @@ from leadflow.db import (
     record_handled,
     stage_events,
 )
-from leadflow.events import ConsultantRef, ConsultantView, Event, LeadView, Role
+from leadflow.events import ConsultantView, Event, LeadView, Role
 from leadflow.rpc import NotFound
 from sqlalchemy import (
     ColumnElement,
@@ -85,29 +86,14 @@ async def list_consultants(session: AsyncSession) -> list[Consultant]:
 
 
 async def lead_view(session: AsyncSession, lead: Lead) -> LeadView:
-    consultant = None
-    if lead.consultant_id:
-        row = await session.get(Consultant, lead.consultant_id)
-        if row is not None:
-            consultant = ConsultantRef(id=row.id, name=row.name, email=row.email)
-    return LeadView(
-        id=lead.id,
-        name=lead.name,
-        phone=lead.phone,
-        email=lead.email,
-        source=lead.source,
-        status=lead.status,
-        temperature=lead.temperature,
-        ai_score=lead.ai_score,
-        ai_reasons=list(lead.ai_reasons or []),
-        consultant_id=lead.consultant_id,
-        consultant=consultant,
-        notes=lead.notes,
-        metadata=dict(lead.extra or {}),
-        version=lead.version,
-        created_at=lead.created_at,
-        updated_at=lead.updated_at,
+    """The lead as CONTRACT.md's object (`lead_json`), with its consultant's name and email."""
+    consultant = await session.get(Consultant, lead.consultant_id) if lead.consultant_id else None
+    row = LeadRow.of(
+        lead.model_dump() | {"metadata": lead.extra},
+        consultant.name if consultant else None,
+        consultant.email if consultant else None,
     )
+    return LeadView.model_validate(lead_json(row))
 
 
 async def get_lead(session: AsyncSession, *, lead_id: str, for_update: bool = False) -> Lead | None:
@@ -152,12 +138,48 @@ def _json_time(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def lead_json(row: Any) -> dict[str, Any]:
-    """A lead row (joined with its consultant's name and email) as CONTRACT.md's object.
+@dataclass(frozen=True)
+class LeadRow:
+    """A lead's columns as CONTRACT.md shows them, with its consultant's name and email."""
 
-    Listing builds this directly from rows: hydrating ORM objects and pydantic models
-    for every row of every page was most of the listing's CPU time (measured).
-    """
+    id: str
+    name: str
+    phone: str
+    email: str | None
+    source: str
+    status: str
+    temperature: str | None
+    ai_score: int | None
+    ai_reasons: list[str] | None
+    consultant_id: str | None
+    consultant_name: str | None
+    consultant_email: str | None
+    notes: str | None
+    metadata: dict[str, Any] | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(
+        cls, columns: Mapping[str, Any], consultant_name: str | None, consultant_email: str | None
+    ) -> LeadRow:
+        """From a row of `leads` (or a dict of its columns), extra columns ignored."""
+        return cls(
+            **{name: columns[name] for name in _LEAD_COLUMNS},
+            consultant_name=consultant_name,
+            consultant_email=consultant_email,
+        )
+
+
+_LEAD_COLUMNS = tuple(
+    f.name for f in fields(LeadRow) if f.name not in ("consultant_name", "consultant_email")
+)
+
+
+def lead_json(row: LeadRow) -> dict[str, Any]:
+    """The one definition of a lead as CONTRACT.md's object: `lead_view`, events and RPC
+    answers are built by it; the listing's SQL (`_LEAD_OBJECT`) is tested equal to it."""
     consultant = (
         {"id": row.consultant_id, "name": row.consultant_name, "email": row.consultant_email}
         if row.consultant_id and row.consultant_name is not None
@@ -425,9 +447,22 @@ MOVE_LEAD = text(
 )
 
 
+@dataclass(frozen=True)
+class DecisionLock:
+    """The lead an assignment decision is for, locked, and the consultant it chose."""
+
+    lead: LeadRow
+    chosen_id: str | None
+    chosen_name: str | None
+    chosen_email: str | None
+    chosen_phone: str | None
+    has_conversation: bool
+
+
 async def lock_for_decision(
     connection: asyncpg.Connection, *, event_id: str, lead_id: str, consultant_id: str
-) -> SimpleNamespace | None:
+) -> DecisionLock | None:
+    """`LOCK_FOR_DECISION`; None if the decision was handled before, or no such lead."""
     row = await _LOCK_FOR_DECISION.fetchrow(
         connection,
         {
@@ -437,7 +472,17 @@ async def lock_for_decision(
             "now": datetime.now(UTC),
         },
     )
-    return SimpleNamespace(**row) if row else None
+    if row is None:
+        return None
+    return DecisionLock(
+        # Its consultant's name is left out: a decision that moves the lead replaces it.
+        lead=LeadRow.of(row, None, None),
+        chosen_id=row["chosen_id"],
+        chosen_name=row["chosen_name"],
+        chosen_email=row["chosen_email"],
+        chosen_phone=row["chosen_phone"],
+        has_conversation=row["has_conversation"],
+    )
 
 
 async def move_lead(
@@ -478,8 +523,9 @@ async def apply_classification(
     ai_score: int,
     ai_reasons: list[str],
     classified_by: str,
-) -> SimpleNamespace | None:
-    """The updated lead's row (see APPLY_CLASSIFICATION), or None if nothing changed."""
+) -> Classified | None:
+    """The lead after the classification, and the values before (`APPLY_CLASSIFICATION`);
+    None if nothing changed."""
     row = await _APPLY_CLASSIFICATION.fetchrow(
         connection,
         {
@@ -492,7 +538,20 @@ async def apply_classification(
             "now": datetime.now(UTC),
         },
     )
-    return SimpleNamespace(**row) if row else None
+    if row is None:
+        return None
+    return Classified(
+        LeadRow.of(row, row["consultant_name"], row["consultant_email"]),
+        row["temperature_before"],
+        row["ai_score_before"],
+    )
+
+
+@dataclass(frozen=True)
+class Classified:
+    lead: LeadRow
+    temperature_before: str | None
+    ai_score_before: int | None
 
 
 async def audit_with_events(
@@ -564,14 +623,14 @@ async def insert_idempotency_key(session: AsyncSession, *, key: str, lead_id: st
     )
 
 
-async def created_lead_json(session: AsyncSession, row: Any) -> dict[str, Any]:
+async def created_lead_json(session: AsyncSession, row: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON of a freshly inserted lead row, with its consultant's name and email."""
     name = email = None
     if row["consultant_id"]:
         consultant = await session.get(Consultant, row["consultant_id"])
         if consultant is not None:
             name, email = consultant.name, consultant.email
-    return lead_json(SimpleNamespace(**row, consultant_name=name, consultant_email=email))
+    return lead_json(LeadRow.of(row, name, email))
 
 
 def select_for_update(model: Any) -> Any:

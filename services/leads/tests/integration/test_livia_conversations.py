@@ -157,8 +157,8 @@ async def test_transfer_qualifies_the_lead_and_the_handoff_names_the_consultant_
     [stage] = of(published, "livia.stage_changed")
     assert (stage.previous_stage, stage.stage) == (LiviaStage.INTRO, LiviaStage.TRANSFERRED)
 
-    decision = delivery(
-        AssignmentDecided(lead_id=turn.lead_id, consultant_id=carla["id"], rule="round_robin")
+    decision = AssignmentDecided(
+        lead_id=turn.lead_id, consultant_id=carla["id"], rule="round_robin"
     )
     await leads.handlers.on_assignment_decided(decision)
     await leads.handlers.on_assignment_decided(decision)  # redelivered

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 from leadflow.events import AssignmentDecided, LeadClassified, Temperature
-from leadflow.testing.recording import delivery
 from leads.models import OUTBOX, Interaction, Lead
 from leads.testing import LeadsUnderTest
 from sqlmodel import func, select
@@ -49,7 +48,7 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
         ai_reasons=["test (+80)"],
         classified_by="rules",
     )
-    redelivered = delivery(event)
+    redelivered = event
     await leads.handlers.on_lead_classified(redelivered)
     await leads.handlers.on_lead_classified(redelivered)  # the broker redelivers it
 
@@ -86,7 +85,7 @@ async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_n
             ai_reasons=[f"score {score}"],
             classified_by="groq",
         )
-        await leads.handlers.on_lead_classified(delivery(event))
+        await leads.handlers.on_lead_classified(event)
 
     async with leads.handlers.sessions() as session:
         audit = (
@@ -128,7 +127,7 @@ async def test_a_decision_moves_the_lead_once_audits_it_and_tells_the_consultant
     decision = AssignmentDecided(
         lead_id=lead_id, consultant_id="ana-1", rule="round_robin", eligible_ids=["ana-1", "bo-2"]
     )
-    redelivered = delivery(decision)
+    redelivered = decision
 
     await leads.handlers.on_assignment_decided(redelivered)
     await leads.handlers.on_assignment_decided(redelivered)  # the broker redelivers it
@@ -174,7 +173,7 @@ async def test_an_sla_reassignment_of_a_lead_worked_meanwhile_changes_nothing(
         lead_id=created["lead"]["id"], consultant_id="bo-2", rule="sla", reassigns="ana-1"
     )
 
-    await leads.handlers.on_assignment_decided(delivery(decision))
+    await leads.handlers.on_assignment_decided(decision)
 
     async with leads.handlers.sessions() as session:
         lead = await session.get(Lead, created["lead"]["id"])

@@ -58,7 +58,7 @@ async def test_a_round_robin_notice_is_stored_with_the_decision(leads: LeadsUnde
     decided = AssignmentDecided(
         lead_id=lead_id, consultant_id="ana-1", rule="round_robin", eligible_ids=["ana-1"]
     )
-    await leads.handlers.on_assignment_decided(delivery(decided))
+    await leads.handlers.on_assignment_decided(decided)
 
     notice = await the_notice(leads)
     assert await sent(leads, notice) == {
