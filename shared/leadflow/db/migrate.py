@@ -8,12 +8,16 @@ replicas that start together migrate one at a time.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from alembic.runtime.environment import EnvironmentContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -48,3 +52,26 @@ def run_env(context: EnvironmentContext) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+async def schema_differences(engine: AsyncEngine, tables: Sequence[Table]) -> list[Any]:
+    """What the database's copy of `tables` lacks or has beyond their definitions (types
+    included), as Alembic's autogenerate sees it: empty when the migrations built them
+    exactly as defined."""
+    metadata = MetaData()
+    for table in tables:
+        table.to_metadata(metadata)
+    names = {table.name for table in tables}
+
+    def ours(item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        table = item if kind == "table" else getattr(item, "table", None)
+        return table is not None and table.name in names
+
+    def compare(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": ours, "compare_type": True}
+        )
+        return list(compare_metadata(context, metadata))
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(compare)

@@ -66,6 +66,25 @@ def outbox_tables(metadata: MetaData, prefix: str) -> OutboxTables:
     return OutboxTables(outbox, handled)
 
 
+def create_outbox_tables(prefix: str) -> None:
+    """In a migration's `upgrade()`: create the service's outbox and handled-events tables
+    exactly as `outbox_tables` defines them (no migration spells them out again)."""
+    from alembic import op
+
+    tables = outbox_tables(MetaData(), prefix)
+    for table in (tables.outbox, tables.handled):
+        table.create(op.get_bind())
+
+
+def drop_outbox_tables(prefix: str) -> None:
+    """In a migration's `downgrade()`: the reverse of `create_outbox_tables`."""
+    from alembic import op
+
+    tables = outbox_tables(MetaData(), prefix)
+    for table in (tables.handled, tables.outbox):
+        op.drop_table(table.name)
+
+
 # The outbox is written in two ways, both defined here: `add_to_outbox` in an ORM
 # transaction, and `stage_events` inside a hand-written statement (a data-modifying
 # CTE), for the hot paths done in one round trip.

@@ -5,6 +5,7 @@ Revises:
 """
 import sqlalchemy as sa
 from alembic import op
+from leadflow.db import create_outbox_tables, drop_outbox_tables
 
 revision = "0001"
 down_revision = None
@@ -41,27 +42,12 @@ def upgrade() -> None:
         sa.Column("lead_created_at", TS, nullable=False),
         sa.Column("requested_at", TS, nullable=False),
     )
-    op.create_table(
-        "assignment_outbox",
-        sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-        sa.Column("routing_key", sa.String(128), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("correlation_id", sa.String(64)),
-        sa.Column("created_at", TS, nullable=False),
-        sa.Column("published_at", TS, index=True),
-    )
-    op.create_table(
-        "assignment_handled_events",
-        sa.Column("event_id", sa.String(128), primary_key=True),
-        sa.Column("handled_at", TS, nullable=False),
-    )
+    create_outbox_tables("assignment")
 
 
 def downgrade() -> None:
+    drop_outbox_tables("assignment")
     for table in (
-        "assignment_handled_events",
-        "assignment_outbox",
         "assignment_waiting",
         "assignment_stats",
         "assignment_cursor",
