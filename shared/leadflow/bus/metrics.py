@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from leadflow.bus.base import Delivery, Handler
 
@@ -21,6 +21,17 @@ LATENCY = Histogram(
 )
 DEAD_LETTERED = Counter(
     "leadflow_messages_dead_lettered_total", "messages sent to a dead-letter queue", ["queue"]
+)
+# Measured on the broker every few seconds by each service, for its own queues.
+QUEUE_READY = Gauge(
+    "leadflow_queue_ready_messages",
+    "messages waiting in a service's queue for a consumer (consumer lag)",
+    ["queue"],
+)
+DEAD_LETTERS = Gauge(
+    "leadflow_dead_letters",
+    "messages in a queue's dead-letter queue, waiting for an operator",
+    ["queue"],
 )
 
 

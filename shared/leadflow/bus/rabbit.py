@@ -4,7 +4,8 @@ Topology (names prefixed by BROKER_NAMESPACE):
 - `leadflow.events` (topic): every event and command, routing key = its name.
 - `leadflow.dlx` (direct): where a queue's rejected messages go, routed by queue name
   to `<queue>.dlq`, a durable queue an operator can inspect and replay.
-- `rpc.<endpoint>`: one queue per request/reply endpoint on the default exchange.
+- `rpc.<endpoint>`: one (quorum) queue per request/reply endpoint on the default exchange.
+  A broker that still has one as a classic queue refuses the declaration: delete it once.
 
 Requests use RabbitMQ's direct reply-to with one long-lived consumer and a future per
 correlation id, because FastStream's `broker.request` serialises all requests of a
@@ -42,9 +43,10 @@ from leadflow.bus.base import (
     RpcTimeout,
     retry_delay_s,
 )
-from leadflow.bus.metrics import DEAD_LETTERED, instrumented
+from leadflow.bus.metrics import DEAD_LETTERED, DEAD_LETTERS, QUEUE_READY, instrumented
 from leadflow.bus.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from leadflow.logs import correlation_id_var
+from leadflow.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 # A JSON media type FastStream does not recognise, so it hands handlers the raw bytes
 # instead of parsing every body once more (our handlers parse into typed events).
 CONTENT_TYPE = "application/vnd.leadflow+json"
+# How often each service measures its queues on the broker (for the alert rules).
+QUEUE_GAUGE_INTERVAL_S = 15.0
 
 
 async def _the_message(message: RabbitMessage) -> RabbitMessage:
@@ -106,6 +110,7 @@ class RabbitBus(Bus):
         self._rpc_consumers: list[tuple[Any, str]] = []
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._rpc_lock = asyncio.Lock()
+        self._gauges = Periodic("broker-queue-gauges", QUEUE_GAUGE_INTERVAL_S, self.measure_queues)
 
     async def _broker_reconnected(self, _connection: Any) -> None:
         log.warning("broker connection re-established")
@@ -216,7 +221,12 @@ class RabbitBus(Bus):
         channel = await (await self._rpc_connection_()).channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=self.prefetch)
         queue = await channel.declare_queue(
-            queue_name, durable=True, arguments={"x-queue-type": "classic"}
+            # Quorum, like every queue: a classic queue lives on one node, and while that
+            # node is down it can be neither used nor declared again on another, so no
+            # server could reconnect to a cluster that lost it.
+            queue_name,
+            durable=True,
+            arguments={"x-queue-type": "quorum"},
         )
 
         async def on_request(message: AbstractIncomingMessage) -> None:
@@ -321,8 +331,26 @@ class RabbitBus(Bus):
         for queue, key in self._extra_bindings:
             declared = await self.broker.declare_queue(queue)
             await declared.bind(events, key)
+        if self._dlqs:
+            await self._gauges.start()
+
+    async def measure_queues(self) -> None:
+        """Consumer lag and dead letters of this service's queues, as Prometheus gauges."""
+        channel = await (await self._rpc_connection_()).channel(publisher_confirms=False)
+        try:
+            for dlq in self._dlqs:
+                name = dlq.name.removesuffix(".dlq")
+                label = name.removeprefix(self.namespace)
+                waiting = await channel.declare_queue(name, passive=True)
+                QUEUE_READY.labels(label).set(waiting.declaration_result.message_count or 0)
+                dead = await channel.declare_queue(dlq.name, passive=True)
+                DEAD_LETTERS.labels(label).set(dead.declaration_result.message_count or 0)
+        finally:
+            with contextlib.suppress(Exception):
+                await channel.close()
 
     async def stop(self) -> None:
+        await self._gauges.stop()
         # Stop taking requests, let those in flight answer, then stop consuming events.
         for queue, tag in self._rpc_consumers:
             with contextlib.suppress(Exception):

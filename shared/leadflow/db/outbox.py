@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import Gauge
 from sqlalchemy import (
     Column,
     Integer,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
     insert,
+    select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,6 +39,16 @@ from leadflow.events import Event, utcnow
 from leadflow.periodic import Periodic
 
 log = logging.getLogger(__name__)
+
+BACKLOG_GAUGE_INTERVAL_S = 15.0
+OUTBOX_PENDING = Gauge(
+    "leadflow_outbox_pending", "outbox rows committed but not yet published", ["table"]
+)
+OUTBOX_OLDEST = Gauge(
+    "leadflow_outbox_oldest_pending_seconds",
+    "age of the oldest outbox row not yet published (0 when none)",
+    ["table"],
+)
 
 
 @dataclass(frozen=True)
@@ -203,6 +216,10 @@ class OutboxRelay:
         self.keep_published = keep_published
         self._next_cleanup = 0.0
         self._loop = Periodic("outbox-relay", poll_interval, self.publish_all)
+        self._gauge = Periodic("outbox-backlog", BACKLOG_GAUGE_INTERVAL_S, self.measure_backlog)
+        self._backlog = select(func.count(), func.min(tables.outbox.c.created_at)).where(
+            tables.outbox.c.published_at.is_(None)
+        )
         # The statements of a cycle, built once, run on asyncpg itself (see
         # `leadflow.db.raw`): replicas share the outbox, and each row is published by
         # whoever locked it.
@@ -220,9 +237,20 @@ class OutboxRelay:
 
     async def start(self) -> None:
         await self._loop.start()
+        await self._gauge.start()
 
     async def stop(self) -> None:
+        await self._gauge.stop()
         await self._loop.stop()
+
+    async def measure_backlog(self) -> None:
+        """Rows not yet published and the age of the oldest, for the alert rules."""
+        async with self.engine.connect() as connection:
+            pending, oldest = (await connection.execute(self._backlog)).one()
+        table = self.tables.outbox.name
+        OUTBOX_PENDING.labels(table).set(pending)
+        age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST.labels(table).set(max(0.0, age))
 
     async def publish_all(self) -> None:
         """Publish batch after batch until one comes back short: the outbox is empty."""

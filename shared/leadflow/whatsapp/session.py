@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import Gauge
 from pydantic import BaseModel, field_validator
 
 from leadflow.bus import Bus, Delivery
@@ -44,6 +45,9 @@ from leadflow.whatsapp.transport import InboundMessage, Receipt, SessionState, T
 
 log = logging.getLogger(__name__)
 REMEMBERED_SENDS = 50_000
+SESSION_CONNECTED = Gauge(
+    "leadflow_whatsapp_session_connected", "1 while a WhatsApp session is connected", ["session"]
+)
 
 
 def make_transport(
@@ -100,6 +104,7 @@ class SessionService:
             await self._status(ours[0] if ours else "", wa_id, receipt.chat_jid, receipt.status)
 
     async def on_state(self, state: SessionState) -> None:
+        SESSION_CONNECTED.labels(self.name.value).set(state.status is SessionStatus.CONNECTED)
         await self.bus.publish_event(
             WhatsAppSessionStatusChanged(
                 session=self.name,
