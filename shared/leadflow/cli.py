@@ -4,6 +4,7 @@ leadflow serve <service>   one service, as a container runs it (RabbitMQ + datab
 leadflow embedded          every service in one process, in-process bus
 leadflow cluster           every service its own OS process (RABBITMQ_URL, DATABASE_URL)
 leadflow migrate <service> apply a service's migrations and exit (the Kubernetes Job)
+leadflow dead-letters list|show <queue>|replay <queue> [--id ID]   (operators)
 
 Without DATABASE_URL, each of them uses the embedded PostgreSQL server under DATA_DIR/pg
 (started, or reused if another process runs it; `leadflow.embedded_database`).
@@ -143,7 +144,18 @@ def main(argv: list[str] | None = None) -> int:
     migrate_cmd = commands.add_parser("migrate", help="apply a service's migrations")
     migrate_cmd.add_argument("service", choices=["leads", "assignment"])
     commands.add_parser("asyncapi", help="print the AsyncAPI document of the broker")
-    dlq_cmd = commands.add_parser("dlq", help="inspect or replay dead-lettered messages")
+    letters = commands.add_parser(
+        "dead-letters", help="list, show or replay messages that failed every delivery"
+    )
+    letter_actions = letters.add_subparsers(dest="action", required=True)
+    letter_actions.add_parser("list", help="every queue's dead letters, counted")
+    show_cmd = letter_actions.add_parser("show", help="a queue's dead letters, one by one")
+    show_cmd.add_argument("queue", help="e.g. assignment.requests")
+    replay_cmd = letter_actions.add_parser("replay", help="send them back to their queue")
+    replay_cmd.add_argument("queue", help="e.g. assignment.requests")
+    replay_cmd.add_argument("--id", dest="message_id", help="only the message with this id")
+    # The earlier spelling, kept for scripts: `dlq list <queue>` shows, `dlq replay` replays.
+    dlq_cmd = commands.add_parser("dlq", help="same as dead-letters show/replay")
     dlq_cmd.add_argument("action", choices=["list", "replay"])
     dlq_cmd.add_argument("queue", help="e.g. leads.pipeline")
     args = parser.parse_args(argv)
@@ -170,18 +182,36 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(embedded(settings))
     elif args.command == "migrate":
         asyncio.run(migrate(args.service, settings))
-    elif args.command == "dlq":
-        return asyncio.run(dead_letters(args.action, args.queue, settings))
+    elif args.command in ("dead-letters", "dlq"):
+        action = "show" if (args.command, args.action) == ("dlq", "list") else args.action
+        return asyncio.run(
+            dead_letters(
+                action, getattr(args, "queue", None), getattr(args, "message_id", None), settings
+            )
+        )
     return 0
 
 
-async def dead_letters(action: str, queue: str, settings: Settings) -> int:
-    """Print a queue's dead letters, or publish them again once the cause is fixed."""
+async def dead_letters(
+    action: str, queue: str | None, message_id: str | None, settings: Settings
+) -> int:
+    """`leadflow dead-letters list|show|replay` (see `leadflow.deadletters`)."""
+    from leadflow import deadletters
+    from leadflow.bus.rabbit import RabbitBus
+
+    if action != "list" and queue not in deadletters.durable_queues():
+        known = ", ".join(deadletters.durable_queues())
+        print(f"leadflow: no queue {queue!r}; the queues are: {known}", file=sys.stderr)
+        return 2
     bus = rabbit_bus(settings)
-    if action == "replay":
-        print(f"replayed {await bus.replay_dead_letters(queue)} message(s) of {queue}")
-        return 0
-    for delivery in await bus.dead_letters(queue):
-        reason = delivery.headers.get("x-first-death-reason", "")
-        print(f"{delivery.message_id}\t{delivery.routing_key}\t{reason}\t{delivery.body.decode()}")
+    assert isinstance(bus, RabbitBus)
+    try:
+        if action == "list":
+            await deadletters.list_dead_letters(bus, sys.stdout)
+        elif action == "show":
+            await deadletters.show_dead_letters(bus, str(queue), sys.stdout)
+        else:
+            await deadletters.replay_dead_letters(bus, str(queue), sys.stdout, message_id)
+    finally:
+        await bus.stop()
     return 0

@@ -189,5 +189,6 @@ class Bus(abc.ABC):
         """What the dead-letter queue of `queue` holds (inspection and tests)."""
 
     @abc.abstractmethod
-    async def replay_dead_letters(self, queue: str) -> int:
-        """Send `queue`'s dead letters through again (after a fix); returns how many."""
+    async def replay_dead_letters(self, queue: str, *, message_id: str | None = None) -> int:
+        """Send `queue`'s dead letters (all, or the one with `message_id`) to that queue
+        again, after a fix; returns how many."""

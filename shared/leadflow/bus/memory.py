@@ -120,12 +120,14 @@ class InMemoryBus(Bus):
     async def dead_letters(self, queue: str) -> list[Delivery]:
         return [d for key, q in self._queues.items() if q.spec.name == queue for d in q.dead]
 
-    async def replay_dead_letters(self, queue: str) -> int:
+    async def replay_dead_letters(self, queue: str, *, message_id: str | None = None) -> int:
         replayed = 0
         for q in self._queues.values():
             if q.spec.name == queue:
-                while q.dead:
-                    q.items.put_nowait(replace(q.dead.pop(0), attempt=1))
+                chosen = [d for d in q.dead if message_id is None or d.message_id == message_id]
+                for delivery in chosen:
+                    q.dead.remove(delivery)
+                    q.items.put_nowait(replace(delivery, attempt=1))
                     replayed += 1
         return replayed
 

@@ -54,6 +54,8 @@ DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 # A JSON media type FastStream does not recognise, so it hands handlers the raw bytes
 # instead of parsing every body once more (our handlers parse into typed events).
 CONTENT_TYPE = "application/vnd.leadflow+json"
+# The routing key of a replayed dead letter, sent to its queue through the default exchange.
+REPLAYED_ROUTING_KEY = "leadflow-routing-key"
 # How often each service measures its queues on the broker (for the alert rules).
 QUEUE_GAUGE_INTERVAL_S = 15.0
 
@@ -179,7 +181,11 @@ class RabbitBus(Bus):
             # Quorum queues count earlier deliveries in `x-delivery-count`.
             attempt = int(str((raw.headers or {}).get("x-delivery-count") or 0)) + 1
             delivery = Delivery(
-                routing_key=raw.routing_key or "",
+                # A replayed dead letter comes through the default exchange, with its
+                # event's routing key in a header.
+                routing_key=str(
+                    (raw.headers or {}).get(REPLAYED_ROUTING_KEY) or raw.routing_key or ""
+                ),
                 body=raw.body,
                 message_id=raw.message_id,
                 correlation_id=raw.correlation_id,
@@ -366,19 +372,28 @@ class RabbitBus(Bus):
     async def ping(self) -> bool:
         return bool(await self.broker.ping(timeout=2.0))
 
-    async def replay_dead_letters(self, queue: str) -> int:
-        """Publish every dead-lettered message of `queue` again, with its routing key."""
+    async def replay_dead_letters(self, queue: str, *, message_id: str | None = None) -> int:
+        """Send `queue`'s dead letters (or only the one with `message_id`) back to that
+        queue alone, with their routing keys; returns how many."""
         connection = await self.connect()
         replayed = 0
         try:
             channel = await connection.channel(publisher_confirms=True)
             dlq = await channel.declare_queue(f"{self.queue_name(queue)}.dlq", passive=True)
-            exchange = await channel.get_exchange(self.events.name)
-            while (message := await dlq.get(no_ack=False, fail=False)) is not None:
-                headers = {
+            # Each message once: skipped ones stay unacknowledged until the channel closes.
+            for _ in range(dlq.declaration_result.message_count or 0):
+                message = await dlq.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                if message_id is not None and message.message_id != message_id:
+                    continue
+                headers: dict[str, Any] = {
                     k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")
                 }
-                await exchange.publish(
+                headers[REPLAYED_ROUTING_KEY] = _original_routing_key(message)
+                # To the queue itself, not the exchange: the other services' queues bound
+                # to the same event handled it already.
+                await channel.default_exchange.publish(
                     aio_pika.Message(
                         message.body,
                         headers=headers,
@@ -387,11 +402,25 @@ class RabbitBus(Bus):
                         content_type=message.content_type,
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     ),
-                    routing_key=_original_routing_key(message),
+                    routing_key=self.queue_name(queue),
                 )
                 await message.ack()
                 replayed += 1
+            await channel.close()  # returns the skipped ones to the DLQ
             return replayed
+        finally:
+            await connection.close()
+
+    async def dead_letter_count(self, queue: str) -> int | None:
+        """How many messages `queue`'s DLQ holds; None if it has none (never declared)."""
+        connection = await self.connect()
+        try:
+            channel = await connection.channel()
+            try:
+                dlq = await channel.declare_queue(f"{self.queue_name(queue)}.dlq", passive=True)
+            except aio_pika.exceptions.ChannelClosed:
+                return None
+            return int(dlq.declaration_result.message_count or 0)
         finally:
             await connection.close()
 
@@ -419,7 +448,11 @@ class RabbitBus(Bus):
 
 
 def _original_routing_key(message: AbstractIncomingMessage) -> str:
-    """Dead-lettering rewrites the routing key; RabbitMQ keeps the original in x-death."""
+    """Dead-lettering rewrites the routing key; RabbitMQ keeps the original in x-death
+    (and a replayed message carries it in a header of ours)."""
+    replayed = (message.headers or {}).get(REPLAYED_ROUTING_KEY)
+    if replayed:
+        return str(replayed)
     deaths = (message.headers or {}).get("x-death") or []
     if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict):
         keys = deaths[0].get("routing-keys") or []
