@@ -6,7 +6,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run cluster test lint unit venv lock bench clean
+.PHONY: run cluster test lint unit venv lock bench chaos clean
 
 run: $(VENV)/.synced ## the whole system in one process (embedded mode)
 	$(VENV)/bin/leadflow embedded
@@ -23,6 +23,10 @@ lint: $(VENV)/.synced
 
 bench: $(VENV)/.synced
 	$(VENV)/bin/python -m bench
+
+CHAOS_RUNS ?= 5
+chaos: $(VENV)/.synced ## fault suite: own PostgreSQL and 3-node RabbitMQ, kills, checks (minutes)
+	$(VENV)/bin/python -m bench.chaos --runs $(CHAOS_RUNS)
 
 venv: $(VENV)/.synced
 

@@ -189,7 +189,7 @@ class RabbitNode:
         )
         return result.stdout.decode(errors="replace")
 
-    def wait_started(self, timeout: float = 120) -> None:
+    def wait_started(self, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:

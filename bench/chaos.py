@@ -1,0 +1,473 @@
+"""Fault suite: stream leads and WhatsApp messages through every service while killing
+things, then check every guarantee.
+
+    .venv/bin/python -m bench.chaos [--runs 5] [--leads 600] [--rate 10] [--messages 150]
+
+Starts its own PostgreSQL cluster and a three-node RabbitMQ cluster (never the shared
+servers: it kills these), every service its own process against them (RABBITMQ_URL lists
+the three nodes). Each run, on a fresh database and broker namespace, streams leads at
+`--rate`/s through the gateway (an API client that follows the contract: Idempotency-Key,
+retries on 503 and refused connections after Retry-After) and inbound WhatsApp messages
+(10% delivered twice by "WhatsApp"), with WebSocket clients on the Kanban. During the
+stream: kill -9 of leads, assignment, ai and the gateway (each restarted), kill -9 of the
+broker node every service is connected to (restarted later), and `pg_ctl restart -m
+fast`. Then it checks: each lead stored once, classified, assigned once, round-robin
+exact; each inbound message stored once; every dead-letter queue empty; every outbox
+drained; each WebSocket client saw each event id at most once, and every lead's created
+and assigned frames unless it was told to resync. One line per run, and a table at the
+end; exit status 1 if any check failed in any run. Not part of `make test` (minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+from leadflow.bus.rabbit import RabbitBus
+from leadflow.bus.topology import ALL_QUEUES
+from leadflow.testing.fixtures import TEST_ADMIN, service_env
+from leadflow.testing.processes import Cluster, RunningProcess, running_cluster
+from leadflow.testing.servers import OwnPostgres, RabbitCluster
+from leadflow.testing.services import create_database, new_namespace, plain_postgres_url
+from websockets.asyncio.client import ClientConnection, connect
+
+SERVICES = ("gateway", "leads", "assignment", "ai", "realtime", "wa-consultant")
+KILLED_SERVICES = ("leads", "assignment", "ai", "gateway")
+CONSULTANTS = 3
+SOCKETS = 3
+
+
+@dataclass
+class Outcome:
+    """What one run saw, and which checks failed."""
+
+    run: int
+    failures: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, ok: bool, what: str) -> None:
+        if not ok:
+            self.failures.append(what)
+
+
+# --- processes ----------------------------------------------------------------------
+
+
+def kill9(process: RunningProcess) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        process.process.send_signal(signal.SIGKILL)
+    process.process.wait(timeout=30)
+
+
+def respawn(cluster: Cluster, old: RunningProcess) -> RunningProcess:
+    """The same service again, on the same port (as Kubernetes restarts a pod)."""
+    env = dict(os.environ, **cluster.env, PORT=str(old.port))
+    with old.log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "leadflow", "serve", old.name],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    new = RunningProcess(old.name, old.port, process, old.log_path)
+    replicas = cluster.processes[old.name]
+    replicas[replicas.index(old)] = new
+    return new
+
+
+# --- clients ------------------------------------------------------------------------
+
+
+class Api:
+    """A client of the public API that follows the contract's retry advice."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=15)
+        self.statuses: collections.Counter[int] = collections.Counter()
+        self.refused = 0
+        self.token = ""
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                response = await self.http.request(
+                    method, path, headers=self._headers(kwargs.pop("headers", {})), **kwargs
+                )
+            except httpx.TransportError:
+                self.refused += 1  # the gateway is down (kill -9): try again shortly
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+                continue
+            self.statuses[response.status_code] += 1
+            if response.status_code in (429, 503) and time.monotonic() < deadline:
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+                continue
+            return response
+
+    def _headers(self, extra: dict[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **extra} if self.token else extra
+
+    async def login(self, email: str, password: str) -> str:
+        response = await self.call(
+            "POST", "/api/auth/login", json={"email": email, "password": password}
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+
+@dataclass
+class Watcher:
+    """A WebSocket client on the Kanban, recording every frame it gets."""
+
+    url: str
+    token: str
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    reconnects: int = 0
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        socket = await self._open()
+        self._task = asyncio.create_task(self._read(socket))
+
+    async def _open(self) -> ClientConnection:
+        ws_url = self.url.replace("http", "ws", 1) + f"/ws?token={self.token}&rooms=kanban"
+        return await connect(ws_url)
+
+    async def _read(self, socket: ClientConnection) -> None:
+        while True:
+            try:
+                async for text in socket:
+                    self.frames.append(json.loads(text))
+            except Exception:  # a dropped socket is reconnected below
+                pass
+            # Dropped: reconnect, resuming from the last event id (replay or resync).
+            self.reconnects += 1
+            last = next((f["id"] for f in reversed(self.frames) if f.get("id")), "")
+            while True:
+                with contextlib.suppress(Exception):
+                    socket = await connect(
+                        self.url.replace("http", "ws", 1)
+                        + f"/ws?token={self.token}&rooms=kanban&last_event_id={last}"
+                    )
+                    break
+                await asyncio.sleep(0.5)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+
+
+# --- one run ------------------------------------------------------------------------
+
+
+async def stream(
+    api: Api, leads: int, rate: float, messages: int, outcome: Outcome
+) -> dict[str, str]:
+    """Create `leads` leads at `rate`/s and send `messages` inbound WhatsApp messages
+    (10% twice); returns phone -> lead id."""
+    created: dict[str, str] = {}
+    sem = asyncio.Semaphore(64)
+    phones = [f"+551199{outcome.run % 10}{i:06d}" for i in range(leads)]
+
+    async def create(phone: str, n: int) -> None:
+        async with sem:
+            response = await api.call(
+                "POST",
+                "/api/leads",
+                json={
+                    "name": f"Chaos {n}",
+                    "phone": phone,
+                    "metadata": {"asset_value": 200000 + n, "monthly_income": 9000},
+                },
+                headers={"Idempotency-Key": f"chaos-{outcome.run}-{n}"},
+            )
+            if response.status_code in (200, 201):
+                created[phone] = response.json()["data"]["id"]
+            else:
+                outcome.failures.append(
+                    f"lead {n}: HTTP {response.status_code} {response.text[:120]}"
+                )
+
+    async def inbound(n: int, message_id: str) -> None:
+        async with sem:
+            response = await api.call(
+                "POST",
+                "/api/dev/whatsapp/consultant/inbound",
+                json={
+                    "from": f"+552199{outcome.run % 10}{n % 30:06d}",
+                    "text": f"mensagem {n}",
+                    "id": message_id,
+                },
+            )
+            if response.status_code != 202:
+                outcome.failures.append(f"message {n}: HTTP {response.status_code}")
+
+    tasks: list[asyncio.Task[None]] = []
+    started = time.monotonic()
+    message_every = max(1, leads // max(1, messages))
+    sent_messages = 0
+    for n, phone in enumerate(phones):
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        tasks.append(asyncio.create_task(create(phone, n)))
+        if n % message_every == 0 and sent_messages < messages:
+            message_id = f"CHAOS{outcome.run}X{sent_messages:05d}"
+            tasks.append(asyncio.create_task(inbound(sent_messages, message_id)))
+            if sent_messages % 10 == 0:  # WhatsApp delivers this one again
+                tasks.append(asyncio.create_task(inbound(sent_messages, message_id)))
+            sent_messages += 1
+    await asyncio.gather(*tasks)
+    outcome.figures["messages_sent"] = sent_messages
+    return created
+
+
+async def inject_faults(
+    cluster: Cluster, rabbit: RabbitCluster, postgres: OwnPostgres, duration: float, log: list[str]
+) -> None:
+    """The faults, spread over the stream; each killed process is restarted at once."""
+    started = time.monotonic()
+
+    async def at(fraction: float) -> None:
+        await asyncio.sleep(max(0.0, started + fraction * duration - time.monotonic()))
+
+    for fraction, name in zip((0.08, 0.18, 0.28, 0.38), KILLED_SERVICES, strict=True):
+        await at(fraction)
+        victim = cluster.processes[name][0]
+        kill9(victim)
+        respawn(cluster, victim)
+        log.append(f"{time.monotonic() - started:5.1f}s kill -9 {name}")
+    await at(0.5)
+    # Node 1 is the first address: every service is connected to it.
+    await asyncio.to_thread(rabbit.kill, 0)
+    log.append(f"{time.monotonic() - started:5.1f}s kill -9 rabbit node 1")
+    await at(0.7)
+    await asyncio.to_thread(postgres.restart)
+    log.append(f"{time.monotonic() - started:5.1f}s pg_ctl restart -m fast")
+    await asyncio.to_thread(rabbit.restart, 0)
+    log.append(f"{time.monotonic() - started:5.1f}s rabbit node 1 back")
+
+
+async def settled(database: str, leads: int, deadline: float) -> None:
+    """Until every lead is classified and assigned, or the deadline."""
+    connection = await asyncpg.connect(plain_postgres_url(database))
+    try:
+        while time.monotonic() < deadline:
+            done = await connection.fetchval(
+                "SELECT count(*) FROM leads WHERE consultant_id IS NOT NULL "
+                "AND temperature IS NOT NULL"
+            )
+            if done >= leads:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+async def check(
+    outcome: Outcome,
+    api: Api,
+    database: str,
+    env: dict[str, str],
+    created: dict[str, str],
+    watchers: list[Watcher],
+    consultants: list[str],
+    leads: int,
+) -> None:
+    db = await asyncpg.connect(plain_postgres_url(database))
+    try:
+        rows = await db.fetch(
+            "SELECT id, phone, consultant_id, temperature FROM leads WHERE name LIKE 'Chaos %'"
+        )
+        phones = collections.Counter(row["phone"] for row in rows)
+        outcome.check(len(rows) == leads, f"{len(rows)} leads stored for {leads} sent")
+        outcome.check(max(phones.values(), default=1) == 1, "a phone stored twice")
+        outcome.check(len(created) == leads, f"{leads - len(created)} leads never acknowledged")
+        unclassified = sum(1 for row in rows if row["temperature"] is None)
+        unassigned = sum(1 for row in rows if row["consultant_id"] is None)
+        outcome.check(unclassified == 0, f"{unclassified} leads unclassified")
+        outcome.check(unassigned == 0, f"{unassigned} leads unassigned")
+        per = collections.Counter(row["consultant_id"] for row in rows if row["consultant_id"])
+        counts = sorted((per.get(c, 0) for c in consultants), reverse=True)
+        outcome.figures["round_robin"] = "/".join(map(str, counts))
+        outcome.check(
+            max(counts) - min(counts) <= 1 and sum(counts) == leads - unassigned,
+            f"round-robin not exact: {counts}",
+        )
+        twice = await db.fetchval(
+            "SELECT count(*) FROM (SELECT lead_id FROM interactions WHERE kind = 'assigned' "
+            "GROUP BY lead_id HAVING count(*) > 1) AS doubled"
+        )
+        outcome.check(twice == 0, f"{twice} leads assigned more than once")
+        outboxes = [
+            r["table_name"]
+            for r in await db.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%outbox'"
+            )
+        ]
+        pending = 0
+        for table in outboxes:
+            pending += await db.fetchval(f"SELECT count(*) FROM {table} WHERE published_at IS NULL")
+        outcome.check(pending == 0, f"{pending} outbox rows unpublished")
+    finally:
+        await db.close()
+
+    # Each inbound message once, through the API a consultant console uses.
+    sent = outcome.figures["messages_sent"]
+    stored: collections.Counter[str] = collections.Counter()
+    for chat in range(min(30, sent)):
+        jid = f"552199{outcome.run % 10}{chat:06d}@s.whatsapp.net"
+        response = await api.call("GET", f"/api/chats/{jid}/messages", params={"limit": 200})
+        if response.status_code == 200:
+            for message in response.json()["data"]:
+                if str(message.get("text", "")).startswith("mensagem "):
+                    stored[message["text"]] += 1
+    outcome.figures["messages_stored"] = len(stored)
+    outcome.check(len(stored) == sent, f"{len(stored)} of {sent} inbound messages stored")
+    outcome.check(max(stored.values(), default=1) == 1, "an inbound message stored twice")
+
+    bus = RabbitBus(env["RABBITMQ_URL"], namespace=env["BROKER_NAMESPACE"])
+    dead = 0
+    for spec in ALL_QUEUES:
+        if not spec.per_replica:
+            with contextlib.suppress(Exception):
+                dead += len(await bus.dead_letters(spec.name))
+    await bus.stop()
+    outcome.figures["dead_letters"] = dead
+    outcome.check(dead == 0, f"{dead} dead letters")
+
+    ids = set(created.values())
+    duplicates = resyncs = missing = 0
+    for watcher in watchers:
+        seen = collections.Counter(f["id"] for f in watcher.frames if f.get("id"))
+        duplicates += sum(n - 1 for n in seen.values() if n > 1)
+        told = any(f["event"] == "resync" for f in watcher.frames)
+        resyncs += told
+        got = collections.defaultdict(set)
+        for f in watcher.frames:
+            if f["event"] in ("kanban:lead_created", "kanban:lead_assigned"):
+                got[f["event"]].add(f["data"]["id"])
+        lacking = len(ids - got["kanban:lead_created"]) + len(ids - got["kanban:lead_assigned"])
+        if not told:
+            missing += lacking
+    outcome.figures["ws_duplicates"] = duplicates
+    outcome.figures["ws_resyncs"] = resyncs
+    outcome.check(duplicates == 0, f"{duplicates} duplicate WebSocket frames")
+    outcome.check(missing == 0, f"{missing} frames missing without a resync")
+    outcome.figures["http"] = dict(sorted(api.statuses.items()))
+    outcome.check(api.statuses.get(500, 0) == 0, f"{api.statuses.get(500, 0)} HTTP 500s")
+
+
+async def one_run(
+    run: int, rabbit: RabbitCluster, postgres: OwnPostgres, args: argparse.Namespace
+) -> Outcome:
+    outcome = Outcome(run)
+    database = await create_database(postgres.url)
+    env = service_env(rabbit.url, database, new_namespace()) | {
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL_SIZE": "8",
+        "CONSUMER_PREFETCH": "16",
+    }
+    started = time.monotonic()
+    with running_cluster(env, services=SERVICES, ready_timeout=300) as cluster:
+        api = Api(cluster.gateway)
+        api.token = await api.login(*TEST_ADMIN)
+        consultants = []
+        for i in range(CONSULTANTS):
+            response = await api.call(
+                "POST",
+                "/api/consultants",
+                json={
+                    "name": f"Consultora {i}",
+                    "email": f"c{i}-{uuid.uuid4().hex[:6]}@example.com",
+                    "password": "password-123",
+                },
+            )
+            response.raise_for_status()
+            consultants.append(response.json()["data"]["id"])
+        watchers = [Watcher(cluster.realtime, api.token) for _ in range(SOCKETS)]
+        for watcher in watchers:
+            await watcher.start()
+        duration = args.leads / args.rate
+        faults: list[str] = []
+        stream_task = asyncio.create_task(
+            stream(api, args.leads, args.rate, args.messages, outcome)
+        )
+        await inject_faults(cluster, rabbit, postgres, duration, faults)
+        created = await stream_task
+        await settled(database, args.leads, time.monotonic() + 180)
+        await asyncio.sleep(3)  # the last frames on their way to the sockets
+        for watcher in watchers:
+            await watcher.stop()
+        await check(outcome, api, database, env, created, watchers, consultants, args.leads)
+        await api.http.aclose()
+        outcome.figures["faults"] = faults
+        outcome.figures["seconds"] = round(time.monotonic() - started)
+        if outcome.failures:
+            (cluster.log_dir / "FAILED").write_text("\n".join(outcome.failures))
+            outcome.figures["logs"] = str(cluster.log_dir)
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--leads", type=int, default=600)
+    parser.add_argument("--rate", type=float, default=10.0, help="leads per second")
+    parser.add_argument("--messages", type=int, default=150)
+    args = parser.parse_args()
+    postgres, rabbit = OwnPostgres(), RabbitCluster(3)
+    outcomes: list[Outcome] = []
+    try:
+        print("starting PostgreSQL and a three-node RabbitMQ cluster of our own ...", flush=True)
+        postgres.start()
+        rabbit.start()
+        for run in range(1, args.runs + 1):
+            outcome = asyncio.run(one_run(run, rabbit, postgres, args))
+            outcomes.append(outcome)
+            status = "PASS" if not outcome.failures else "FAIL: " + "; ".join(outcome.failures)
+            print(f"run {run}: {status}\n  {json.dumps(outcome.figures)}", flush=True)
+    finally:
+        rabbit.remove()
+        postgres.remove()
+    print(table(outcomes, args))
+    return 1 if any(o.failures for o in outcomes) else 0
+
+
+def table(outcomes: list[Outcome], args: argparse.Namespace) -> str:
+    lines = [
+        f"\n{args.leads} leads at {args.rate:g}/s, {args.messages} inbound messages (10% twice); "
+        "kill -9 of leads, assignment, ai, gateway and RabbitMQ node 1; pg_ctl restart -m fast",
+        "| run | result | round-robin | messages stored | dead letters | WS duplicates "
+        "| WS clients told to resync | HTTP statuses | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        f = o.figures
+        lines.append(
+            f"| {o.run} | {'pass' if not o.failures else 'FAIL'} | {f.get('round_robin')} "
+            f"| {f.get('messages_stored')}/{f.get('messages_sent')} | {f.get('dead_letters')} "
+            f"| {f.get('ws_duplicates')} | {f.get('ws_resyncs')}/{SOCKETS} | {f.get('http')} "
+            f"| {f.get('seconds')} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
