@@ -87,6 +87,7 @@ class AiHandlers:
             consultant_phone=turn.consultant_phone,
             audio_not_transcribed=turn.audio_not_transcribed,
             said_before=tuple(line.text for line in turn.history if line.direction == "out"),
+            announce_consultant=turn.announce_consultant,
         )
         decision, by = await self.livia.answer(
             turn.stage, dict(turn.collected), list(turn.history), list(turn.new_messages), context

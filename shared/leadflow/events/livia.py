@@ -48,6 +48,12 @@ class LiviaTurnRequested(Event):
         description="voice notes of this turn that could not be transcribed: with no text, "
         "Lívia asks for the answer in writing",
     )
+    announce_consultant: bool = Field(
+        False,
+        description="the consultant was just assigned: Lívia tells the lead who they are and "
+        "the number they will write from (consultant_name, consultant_phone); no messages "
+        "needed",
+    )
 
 
 class LiviaTurnDecided(Event):
@@ -62,8 +68,9 @@ class LiviaTurnDecided(Event):
     kind: str = Field(
         "conversation",
         description="what the reply is: conversation | simulation | answer (a question "
-        "answered with computed numbers) | handoff | after_handoff (the lead wrote after the "
-        "hand-off: notify the consultant again) | ask_for_text (a voice note not heard)",
+        "answered with computed numbers) | handoff | consultant_assigned | after_handoff (the "
+        "lead wrote after the hand-off: notify the consultant again) | ask_for_text (a voice "
+        "note not heard)",
     )
 
 

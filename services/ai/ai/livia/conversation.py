@@ -66,7 +66,8 @@ class Decision:
     reply: str | None
     stage: LiviaStage
     collected: dict[str, Any] = field(default_factory=dict)
-    # conversation | simulation | answer | handoff | after_handoff | ask_for_text
+    # conversation | simulation | answer | handoff | consultant_assigned | after_handoff |
+    # ask_for_text
     kind: str = "conversation"
 
 
@@ -79,6 +80,7 @@ class TurnContext:
     consultant_phone: str | None = None
     audio_not_transcribed: int = 0
     said_before: tuple[str, ...] = ()
+    announce_consultant: bool = False
 
     @property
     def turn(self) -> int:
@@ -129,6 +131,11 @@ def decide(
     rates = rates or DEFAULT_MONTHLY_RATE
     context = context or TurnContext()
     text = "\n".join(m for m in new_messages if m.strip())
+    if context.announce_consultant:
+        reply = texts.consultant_assigned_text(
+            texts.first_name(collected), context.consultant_name, context.consultant_phone
+        )
+        return Decision(reply, stage, collected, "consultant_assigned")
     if stage is LiviaStage.TRANSFERRED:
         return _after_handoff(collected, text, context)
     if context.audio_not_transcribed and not text:

@@ -242,7 +242,7 @@ def rate_text(asset: str | None, rates: dict[str, float]) -> str:
 
 
 def _consultant(name: str | None) -> str:
-    return f"{name}, do nosso time de consultores," if name else "um dos nossos consultores"
+    return f"{name}, do nosso time de consultores," if name else "um dos nossos consultores,"
 
 
 def _from_number(phone: str | None) -> str:
@@ -250,12 +250,29 @@ def _from_number(phone: str | None) -> str:
 
 
 def handoff_text(consultant_name: str | None, consultant_phone: str | None) -> str:
-    """The truth: the consultant writes from the consultant number, not from Lívia's."""
-    who = _consultant(consultant_name)
+    """The truth: the consultant writes from the consultant number, not from Lívia's; when
+    nobody is assigned yet, she says she will tell who and from which number."""
+    if not consultant_name and not consultant_phone:
+        return (
+            "Ótimo! Vou passar o seu atendimento para um dos nossos consultores. Em instantes "
+            "te digo quem vai falar com você e de qual número."
+        )
     return (
-        f"Ótimo! Passei o seu atendimento para {who} que vai falar com você "
-        f"{_from_number(consultant_phone)} — é um número diferente deste, pode salvar. "
-        "A sua simulação já foi junto."
+        f"Ótimo! Passei o seu atendimento para {_consultant(consultant_name)} que vai falar "
+        f"com você {_from_number(consultant_phone)} — é um número diferente deste, pode "
+        "salvar. A sua simulação já foi junto."
+    )
+
+
+def consultant_assigned_text(
+    lead_first_name: str, consultant_name: str | None, consultant_phone: str | None
+) -> str:
+    """Once the consultant is assigned: who they are and the number they will write from."""
+    hello = f"{lead_first_name}, prontinho!" if lead_first_name else "Prontinho!"
+    return (
+        f"{hello} O seu atendimento está com {_consultant(consultant_name)} que vai falar "
+        f"com você {_from_number(consultant_phone)} — é um número diferente deste, pode "
+        "salvar. Obrigada pela conversa! 😊"
     )
 
 

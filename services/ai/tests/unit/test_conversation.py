@@ -245,3 +245,19 @@ def test_one_computation_for_leads_livia_did_not_simulate() -> None:
     )  # fmt: skip
     sim = run_simulation(data)
     assert any(brl(sim["first_installment"]) in r for r in classify_by_rules(lead).reasons)
+
+
+def test_once_assigned_the_consultant_is_introduced_with_the_number_they_write_from() -> None:
+    handoff = decide(simulated().stage, simulated().collected, ["sim"])
+    assert handoff.reply is not None and "Em instantes te digo quem" in handoff.reply
+    announced = decide(
+        handoff.stage,
+        handoff.collected,
+        [],
+        None,
+        TurnContext("Carla Souza", "+5511911112222", announce_consultant=True),
+    )
+    assert announced.kind == "consultant_assigned" and announced.stage is LiviaStage.TRANSFERRED
+    assert announced.reply is not None and announced.reply.startswith("Marcos, prontinho!")
+    assert "Carla Souza" in announced.reply and "+5511911112222" in announced.reply
+    assert "por aqui mesmo" not in announced.reply
