@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("leads", "assignment", "ai", "realtime", "whatsapp")
+BENCHMARKS = ("leads", "assignment", "pipeline", "ai", "realtime", "whatsapp")
 
 
 def main() -> int:

@@ -19,6 +19,11 @@ LATENCY = Histogram(
     ["queue"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+PUBLISHED = Counter(
+    "leadflow_messages_published_total",
+    "messages sent to the broker: events and commands, RPC requests, RPC replies",
+    ["kind"],
+)
 DEAD_LETTERED = Counter(
     "leadflow_messages_dead_lettered_total", "messages sent to a dead-letter queue", ["queue"]
 )

@@ -43,7 +43,13 @@ from leadflow.bus.base import (
     RpcTimeout,
     retry_delay_s,
 )
-from leadflow.bus.metrics import DEAD_LETTERED, DEAD_LETTERS, QUEUE_READY, instrumented
+from leadflow.bus.metrics import (
+    DEAD_LETTERED,
+    DEAD_LETTERS,
+    PUBLISHED,
+    QUEUE_READY,
+    instrumented,
+)
 from leadflow.bus.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 from leadflow.logs import correlation_id_var
 from leadflow.periodic import Periodic
@@ -135,6 +141,7 @@ class RabbitBus(Bus):
         correlation_id: str | None = None,
         headers: dict[str, Any] | None = None,
     ) -> None:
+        PUBLISHED.labels("event").inc()
         await self.broker.publish(
             body,
             exchange=self.events,
@@ -276,6 +283,7 @@ class RabbitBus(Bus):
         timeout: float,
     ) -> bytes:
         channel = await self._reply_channel()
+        PUBLISHED.labels("request").inc()
         await channel.default_exchange.publish(
             aio_pika.Message(
                 body,
@@ -296,6 +304,7 @@ class RabbitBus(Bus):
         """Answer on a channel without publisher confirms: a reply that is lost, or late,
         is worth nothing anyway, since its caller gives up at its deadline."""
         channel = await self._reply_channel()
+        PUBLISHED.labels("reply").inc()
         await channel.default_exchange.publish(
             aio_pika.Message(body, correlation_id=correlation_id, content_type=CONTENT_TYPE),
             routing_key=reply_to,

@@ -1,0 +1,374 @@
+"""The whole pipeline at a steady rate: leads POSTed through the gateway, every service its
+own process against the local RabbitMQ and PostgreSQL, three consultants with phones (so
+each lead also sends a WhatsApp notice).
+
+    .venv/bin/python -m bench.pipeline [--rate 20] [--seconds 30] [--faster 40,80]
+
+Prints, at `--rate`: POST p50/p99; POST -> `kanban:lead_assigned` at a WebSocket client
+p50/p99; CPU per lead of each process group (services, RabbitMQ, PostgreSQL) and in
+total; per lead, the messages published, the queue deliveries they caused and the
+database transactions run. Beside them, floors measured in the same run: a bare
+publish -> consume round trip on the same broker, and a bare INSERT on the same server.
+Then each `--faster` rate for the same time: the highest one at which the system keeps up
+(every lead assigned within 5 s of the last POST) is printed.
+
+RabbitMQ's CPU is its whole process's (other users of the broker count too: run it on a
+quiet machine); PostgreSQL's is that of the backends of the benchmark's own database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+
+import asyncpg
+import httpx
+from leadflow.bus import Delivery, QueueSpec
+from leadflow.bus.rabbit import RabbitBus
+from leadflow.testing.fixtures import TEST_ADMIN, service_env
+from leadflow.testing.processes import Cluster, running_cluster
+from leadflow.testing.services import (
+    LOCAL_POSTGRES,
+    LOCAL_RABBITMQ,
+    create_database,
+    delete_namespace,
+    drop_database,
+    new_namespace,
+    plain_postgres_url,
+)
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.cpu import _cpu_seconds, _pids
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def ms(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return (
+        f"p50 {1000 * statistics.median(values):7.1f} ms  "
+        f"p99 {1000 * percentile(values, 99):7.1f} ms  ({len(values)})"
+    )
+
+
+async def paced(
+    count: int, rate: float, send: Callable[[int], Coroutine[object, object, None]]
+) -> float:
+    """Start `send(i)` at i / rate seconds, whether or not earlier ones finished (an
+    open loop: a slow answer does not slow the offered rate); returns how late the last
+    one started."""
+    started = time.perf_counter()
+    tasks: list[asyncio.Task[None]] = []
+    lag = 0.0
+    for i in range(count):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lag = -delay if delay < 0 else 0.0
+        tasks.append(asyncio.create_task(send(i)))
+    await asyncio.gather(*tasks)
+    return lag
+
+
+# --- floors ------------------------------------------------------------------------------
+
+
+async def bare_publish_consume(count: int, rate: float) -> list[float]:
+    namespace = new_namespace()
+    bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def received(delivery: Delivery) -> None:
+        latencies.append(time.perf_counter() - sent.pop(delivery.body.decode()))
+        if len(latencies) == count:
+            done.set()
+
+    bus.consume(QueueSpec("bench-floor", ("bench.floor",), per_replica=True), received)
+    await bus.start()
+    try:
+
+        async def send(i: int) -> None:
+            sent[str(i)] = time.perf_counter()
+            await bus.publish("bench.floor", str(i).encode())
+
+        await paced(count, rate, send)
+        await asyncio.wait_for(done.wait(), 60)
+    finally:
+        await bus.stop()
+        await delete_namespace(LOCAL_RABBITMQ, namespace)
+    return latencies
+
+
+async def bare_insert(database: str, count: int, rate: float) -> list[float]:
+    pool = await asyncpg.create_pool(plain_postgres_url(database), min_size=4, max_size=4)
+    assert pool is not None
+    latencies: list[float] = []
+    try:
+        await pool.execute("CREATE TABLE bench_floor (id text PRIMARY KEY, body jsonb)")
+
+        async def insert(i: int) -> None:
+            started = time.perf_counter()
+            await pool.execute(
+                "INSERT INTO bench_floor VALUES ($1, $2)", uuid.uuid4().hex, '{"n": 1}'
+            )
+            latencies.append(time.perf_counter() - started)
+
+        await paced(count, rate, insert)
+        await pool.execute("DROP TABLE bench_floor")
+    finally:
+        await pool.close()
+    return latencies
+
+
+# --- the pipeline ------------------------------------------------------------------------
+
+
+@dataclass
+class Counters:
+    """Cumulative counts read from every service's /metrics and from PostgreSQL."""
+
+    published: dict[str, float] = field(default_factory=dict)  # by kind
+    handled: float = 0
+    transactions: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def minus(self, before: Counters) -> Counters:
+        return Counters(
+            {k: v - before.published.get(k, 0.0) for k, v in self.published.items()},
+            self.handled - before.handled,
+            self.transactions - before.transactions,
+            {name: self.cpu[name] - before.cpu.get(name, 0.0) for name in self.cpu},
+        )
+
+    @property
+    def deliveries(self) -> float:
+        """Consumer deliveries, plus each RPC request (to its server) and reply (to its
+        caller): the broker delivers each of those once."""
+        return self.handled + self.published.get("request", 0) + self.published.get("reply", 0)
+
+
+_PUBLISHED = re.compile(r'^leadflow_messages_published_total\{kind="(\w+)"\} ([0-9.e+]+)$')
+_HANDLED = re.compile(r"^leadflow_messages_handled_total\{[^}]*\} ([0-9.e+]+)$")
+
+
+async def read_counters(
+    client: httpx.AsyncClient, cluster: Cluster, database: str, cpu_of: dict[str, list[int]]
+) -> Counters:
+    counters = Counters()
+    for replicas in cluster.processes.values():
+        for running in replicas:
+            text = (await client.get(f"{running.url}/metrics")).text
+            for line in text.splitlines():
+                if published := _PUBLISHED.match(line):
+                    kind = published[1]
+                    counters.published[kind] = counters.published.get(kind, 0) + float(published[2])
+                elif handled := _HANDLED.match(line):
+                    counters.handled += float(handled[1])
+    name = database.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(plain_postgres_url(database))
+    try:
+        counters.transactions = await connection.fetchval(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", name
+        )
+    finally:
+        await connection.close()
+    counters.cpu = {group: sum(map(_cpu_seconds, pids)) for group, pids in cpu_of.items()}
+    return counters
+
+
+def process_groups(cluster: Cluster, database: str) -> dict[str, list[int]]:
+    name = database.rsplit("/", 1)[1]
+    return {
+        "services": [r.process.pid for rs in cluster.processes.values() for r in rs],
+        "rabbitmq": _pids("beam.smp"),
+        # The backends serving the benchmark's own database (their titles name it).
+        "postgresql": _pids(f"postgres: .* {name} "),
+    }
+
+
+@dataclass
+class Run:
+    rate: float
+    posts: list[float]
+    assigned: list[float]
+    backlog_at_end: int
+    missing: int
+    lag: float
+
+    @property
+    def kept_up(self) -> bool:
+        return self.missing == 0 and self.lag < 1.0
+
+
+class Pipeline:
+    def __init__(self, cluster: Cluster, client: httpx.AsyncClient, token: str) -> None:
+        self.cluster = cluster
+        self.client = client
+        self.token = token
+        self.posted_at: dict[str, float] = {}
+        self.assigned: dict[str, float] = {}
+        self.socket: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self.seen = asyncio.Event()  # set on every lead_assigned frame
+
+    async def open_socket(self) -> None:
+        url = self.cluster.realtime.replace("http", "ws", 1) + f"/ws?token={self.token}"
+        self.socket = await connect(url, max_queue=None)
+        await self.socket.send(json.dumps({"action": "join_room", "room": "kanban"}))
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.socket is not None
+        async for message in self.socket:
+            frame = json.loads(message)
+            if frame.get("event") == "kanban:lead_assigned":
+                self.assigned.setdefault(frame["data"]["id"], time.perf_counter())
+                self.seen.set()
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        if self.socket is not None:
+            await self.socket.close()
+
+    async def post_leads(self, count: int, rate: float, tag: str) -> Run:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        posts: list[float] = []
+        ids: list[str] = []
+
+        async def post(i: int) -> None:
+            started = time.perf_counter()
+            response = await self.client.post(
+                "/api/leads",
+                json={
+                    "name": f"Lead {tag} {i}",
+                    "phone": f"+55219{tag}{i:05d}",
+                    "metadata": {"asset_value": 300000, "monthly_income": 15000},
+                },
+                headers=headers,
+            )
+            posts.append(time.perf_counter() - started)
+            response.raise_for_status()
+            lead_id = response.json()["data"]["id"]
+            self.posted_at[lead_id] = started
+            ids.append(lead_id)
+
+        lag = await paced(count, rate, post)
+        backlog = sum(1 for lead_id in ids if lead_id not in self.assigned)
+        await self.all_assigned(ids, within=5)
+        latencies = [self.assigned[i] - self.posted_at[i] for i in ids if i in self.assigned]
+        missing = sum(1 for i in ids if i not in self.assigned)
+        await self.all_assigned(ids, within=30)  # stragglers land before the next run
+        return Run(rate, posts, latencies, backlog, missing, lag)
+
+    async def all_assigned(self, ids: list[str], *, within: float) -> None:
+        """Until every lead of `ids` was seen assigned, or `within` seconds passed."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while any(lead_id not in self.assigned for lead_id in ids):
+                    self.seen.clear()
+                    await self.seen.wait()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--faster", default="40,80", help="rates tried after --rate")
+    args = parser.parse_args()
+    count = int(args.rate * args.seconds)
+
+    floor_messages = await bare_publish_consume(count, args.rate)
+    database = await create_database(LOCAL_POSTGRES)
+    namespace = new_namespace()
+    env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
+    lines: list[str] = []
+    try:
+        floor_insert = await bare_insert(database, count, args.rate)
+        with running_cluster(env, ready_timeout=180) as cluster:
+            async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as client:
+                login = await client.post(
+                    "/api/auth/login", json={"email": TEST_ADMIN[0], "password": TEST_ADMIN[1]}
+                )
+                token = login.raise_for_status().json()["access_token"]
+                for i in range(3):
+                    created = await client.post(
+                        "/api/consultants",
+                        json={
+                            "name": f"Consultant {i}",
+                            "email": f"c{i}@bench.example",
+                            "password": "bench-password-1",
+                            "phone": f"+551198888000{i}",
+                        },
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    created.raise_for_status()
+                pipeline = Pipeline(cluster, client, token)
+                await pipeline.open_socket()
+                try:
+                    warm = await pipeline.post_leads(10, 5, "000")  # caches, pools, consumers
+                    assert warm.missing == 0, "warm-up leads were never assigned"
+                    groups = process_groups(cluster, database)
+                    before = await read_counters(client, cluster, database, groups)
+                    run = await pipeline.post_leads(count, args.rate, "001")
+                    await asyncio.sleep(2)  # PostgreSQL's statistics are flushed each second
+                    used = (await read_counters(client, cluster, database, groups)).minus(before)
+                    lines += report(run, used, count)
+                    faster = [float(r) for r in args.faster.split(",") if r]
+                    best = args.rate if run.kept_up else None
+                    for n, rate in enumerate(faster, start=2):
+                        tried = await pipeline.post_leads(
+                            int(rate * args.seconds), rate, f"{n:03d}"
+                        )
+                        verdict = "kept up" if tried.kept_up else "fell behind"
+                        lines.append(
+                            f"{rate:5.0f}/s: {verdict}; POST {ms(tried.posts)}; "
+                            f"assigned {ms(tried.assigned)}; backlog at the end "
+                            f"{tried.backlog_at_end}, missing 5 s later {tried.missing}"
+                        )
+                        if not tried.kept_up:
+                            break
+                        best = rate
+                    lines.append(f"highest steady rate kept up: {best or 0:.0f} leads/s")
+                finally:
+                    await pipeline.close()
+    finally:
+        await delete_namespace(LOCAL_RABBITMQ, namespace)
+        await drop_database(LOCAL_POSTGRES, database)
+    print(f"\n{args.rate:.0f} leads/s for {args.seconds:.0f} s, every service its own process\n")
+    print(f"{'bare publish -> consume':34} {ms(floor_messages)}")
+    print(f"{'bare INSERT':34} {ms(floor_insert)}")
+    print("\n".join(lines))
+
+
+def report(run: Run, used: Counters, count: int) -> list[str]:
+    per_lead = {name: 1000 * seconds / count for name, seconds in used.cpu.items()}
+    cpu = ", ".join(f"{name} {value:.1f}" for name, value in per_lead.items())
+    published = ", ".join(f"{k} {v / count:.1f}" for k, v in sorted(used.published.items()))
+    return [
+        f"{'POST /api/leads':34} {ms(run.posts)}",
+        f"{'POST -> kanban:lead_assigned':34} {ms(run.assigned)}"
+        + (f"  ({run.missing} never assigned)" if run.missing else ""),
+        f"{'CPU per lead':34} {sum(per_lead.values()):.1f} ms ({cpu})",
+        f"{'per lead':34} {sum(used.published.values()) / count:.1f} messages published "
+        f"({published}), {used.deliveries / count:.1f} queue deliveries, "
+        f"{used.transactions / count:.1f} database transactions",
+    ]
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
