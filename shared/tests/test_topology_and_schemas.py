@@ -21,7 +21,8 @@ def test_every_event_carries_the_envelope() -> None:
 def test_the_asyncapi_document_describes_every_event_and_who_receives_it() -> None:
     document = asyncapi_document()
     assert document["asyncapi"] == "3.0.0"
-    assert set(document["channels"]) == set(EVENT_TYPES)
+    # Every broker event, and the two realtime channels clients receive frames on.
+    assert set(document["channels"]) == set(EVENT_TYPES) | {"realtime.ws", "realtime.sse"}
     received = {
         op["channel"]["$ref"].removeprefix("#/channels/") for op in document["operations"].values()
     }
