@@ -72,6 +72,8 @@ CONFIG: dict[str, str] = {
     "HOST": "0.0.0.0",
     "GATEWAY_PORT": "8000",
     "REALTIME_PORT": "8001",
+    "REALTIME_PUBLIC_URL": "",  # the Ingress serves realtime on the console's own origin
+    "CONSOLE_ORIGINS": "",
     "SERVICE_PORT_BASE": "8100",
     "ACCESS_TOKEN_TTL": "900",
     "REFRESH_TOKEN_TTL": "604800",

@@ -83,13 +83,29 @@ async def migrate(name: str, settings: Settings) -> None:
     await module.migrate(settings)
 
 
+def console_env(settings: Settings) -> dict[str, str]:
+    """Realtime listens on its own port here: the gateway tells the console where it is,
+    and realtime lets the console's pages read its SSE stream (unless already set)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    gateway = [f"http://{host}:{settings.gateway_port}"]
+    if host == "127.0.0.1":
+        gateway.append(f"http://localhost:{settings.gateway_port}")
+    return {
+        "REALTIME_PUBLIC_URL": settings.realtime_public_url
+        or f"http://{host}:{settings.realtime_port}",
+        "CONSOLE_ORIGINS": settings.console_origins or ",".join(gateway),
+    }
+
+
 def cluster(settings: Settings, services: list[str]) -> int:
     """Run each service as its own process; prefix their logs; stop them all on Ctrl-C."""
     processes: dict[str, subprocess.Popen[bytes]] = {}
     width = max(len(name) for name in services)
     database = {"DATABASE_URL": settings.database_url} if settings.database_url else {}
     for name in services:
-        env = dict(os.environ, **database, PORT=str(default_port(name, settings)))
+        env = dict(
+            os.environ, **database, **console_env(settings), PORT=str(default_port(name, settings))
+        )
         processes[name] = subprocess.Popen(
             [sys.executable, "-m", "leadflow", "serve", name],
             env=env,

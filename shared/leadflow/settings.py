@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias="HOST")
     gateway_port: int = Field(8000, validation_alias="GATEWAY_PORT")
     realtime_port: int = Field(8001, validation_alias="REALTIME_PORT")
+    realtime_public_url: str | None = Field(
+        None,
+        validation_alias="REALTIME_PUBLIC_URL",
+        description="where browsers reach realtime when it is not on the gateway's origin",
+    )
+    console_origins: str = Field(
+        "",
+        validation_alias="CONSOLE_ORIGINS",
+        description="origins (comma-separated) whose pages may read realtime's SSE stream",
+    )
     service_port_base: int = Field(
         8100,
         validation_alias="SERVICE_PORT_BASE",

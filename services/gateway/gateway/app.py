@@ -16,9 +16,11 @@ from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings, WhatsAppTransport
 
+from gateway.console import install_console
 from gateway.limits import BodyLimit, RateLimit
 from gateway.openapi import asyncapi_page, install_openapi, operation_id
 from gateway.routes import router
+from gateway.routes_dashboard import router as dashboard_router
 from gateway.routes_whatsapp import dev_router
 from gateway.routes_whatsapp import router as whatsapp_router
 
@@ -51,6 +53,7 @@ def build(settings: Settings, bus: Bus) -> Service:
     app.add_middleware(CorrelationId)
     app.include_router(router)
     app.include_router(whatsapp_router)
+    app.include_router(dashboard_router)
     if settings.whatsapp_transport is WhatsAppTransport.SIMULATOR:
         app.include_router(dev_router)
 
@@ -63,6 +66,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         return HTMLResponse(asyncapi_page(asyncapi_document(app.version)))
 
     app.include_router(ops_router("gateway", {"broker": bus.ping}))
+    install_console(app, settings)
     return Service(
         name="gateway",
         app=app,

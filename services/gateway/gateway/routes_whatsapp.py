@@ -183,6 +183,16 @@ async def simulate_inbound(
     return {"data": data}
 
 
+@dev_router.post(
+    "/{session}/scan",
+    **doc(200, WhatsAppSessionEnvelope, "the session, now connected", errors=(401, 403, 404)),
+)
+async def simulate_scan(session: str, caller: AdminOnly, clients: SessionsDep) -> dict[str, Any]:
+    """As if a phone scanned the session's pairing code (development and tests only);
+    404 when the session is not pairing."""
+    return {"data": await session_client(clients, session).call("scan")}
+
+
 @dev_router.get(
     "/{session}/outbox",
     **doc(200, SimulatorOutbox, "what the session sent", errors=(404, 429, 503)),

@@ -28,6 +28,7 @@ from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
 from leads.messages import MessageHandlers
 from leads.models import OUTBOX
+from leads.reports import DashboardHandlers
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "alembic_version_leads"
@@ -60,6 +61,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         conversations=conversations,
         autocommit=one_statement_engine(engine),
     )
+    reports = DashboardHandlers(sessions)
     accounts = AccountsHandlers(
         sessions=sessions,
         relay=relay,
@@ -88,6 +90,7 @@ def build(settings: Settings, bus: Bus) -> Service:
                 "send_chat_message": messages.send_chat_message,
                 "mark_chat_read": messages.mark_chat_read,
                 "chat_summaries": messages.chat_summaries,
+                "dashboard": reports.dashboard,
             }
         ),
     )

@@ -12,6 +12,7 @@ import os
 import socket
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from leadflow.bus import Bus
 from leadflow.bus.topology import REALTIME_FANOUT
 from leadflow.events import PresenceSnapshot
@@ -57,6 +58,12 @@ def build(settings: Settings, bus: Bus) -> Service:
     app.router.routes.append(WebSocketRoute("/ws", handlers.websocket))
     app.add_api_route("/api/events", handlers.events, methods=["GET"])
     app.include_router(ops_router("realtime", {"broker": bus.ping}))
+    if origins := [o.strip() for o in settings.console_origins.split(",") if o.strip()]:
+        # The console on the gateway's origin reads SSE from here (`make cluster`). The
+        # token travels in the URL, never in cookies, so no credentials are allowed.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET"], max_age=600
+        )
 
     async def going_away() -> None:
         """SIGTERM: tell every client to reconnect elsewhere (1001) before we stop."""

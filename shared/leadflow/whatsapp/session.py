@@ -209,6 +209,15 @@ class SessionService:
         await self.transport.inject(message)
         return {"id": message.wa_message_id}
 
+    async def scan(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Simulator only: as if a phone scanned the pairing code."""
+        if not isinstance(self.transport, SimulatorTransport):
+            raise NotFound("only the simulator can be paired from here")
+        if self.transport.state.status.value != "pairing":
+            raise NotFound("this session is not pairing")
+        await self.transport.scan()
+        return await self.status(params)
+
     async def outbox(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(self.transport, SimulatorTransport):
             raise NotFound("only the simulator has an outbox")
@@ -222,6 +231,7 @@ class SessionService:
             "qr": self.qr,
             "logout": self.logout,
             "inject": self.inject,
+            "scan": self.scan,
             "outbox": self.outbox,
         }
 

@@ -1,0 +1,223 @@
+"""The dashboard's figures: read-only queries over leads and their audit trail, and the
+pure arithmetic that turns their rows into the numbers the console shows.
+
+Kept apart from `repository.py` (the use cases' statements) because nothing here changes
+data, and the queries are SQLAlchemy Core expressions that read the same on every
+dialect the service runs on (JSON paths included).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from leadflow.events import LeadSource, LeadStatus, Role, Temperature
+from leadflow.rpc import parse
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from leads.models import Consultant, Interaction, Lead
+from leads.unit_of_work import Actor
+
+LEADS_TABLE = Lead.__table__  # type: ignore[attr-defined]
+CONSULTANTS_TABLE = Consultant.__table__  # type: ignore[attr-defined]
+INTERACTIONS_TABLE = Interaction.__table__  # type: ignore[attr-defined]
+LEADS, CONSULTANTS, INTERACTIONS = LEADS_TABLE.c, CONSULTANTS_TABLE.c, INTERACTIONS_TABLE.c
+
+# A lead counts as contacted once a person moves it to one of these.
+CONTACTED_STATUSES = (LeadStatus.CONTACTED, LeadStatus.PROPOSAL, LeadStatus.WON)
+CLOSED_STATUSES = (LeadStatus.WON, LeadStatus.LOST)
+# The audit entry Lívia's hand-off writes when a conversation reaches TRANSFERRED.
+LIVIA_COMPLETED_KIND = "qualified"
+
+
+class DashboardQuery(BaseModel):
+    actor: Actor
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConsultantRow:
+    id: str
+    name: str
+    active: bool
+    assigned: int
+    open: int
+    won: int
+    lost: int
+
+
+def first_contact_summary(durations_s: list[float], waiting: int) -> dict[str, Any]:
+    """Seconds from arrival to first contact: how many, average, median, and how many wait."""
+    return {
+        "contacted": len(durations_s),
+        "waiting": waiting,
+        "average_seconds": round(statistics.fmean(durations_s), 1) if durations_s else None,
+        "median_seconds": round(statistics.median(durations_s), 1) if durations_s else None,
+    }
+
+
+def completion_rate(started: int, completed: int) -> float | None:
+    """Share of Lívia's conversations that reached the hand-off; None before the first."""
+    return round(completed / started, 4) if started else None
+
+
+def count_by(rows: list[tuple[str | None, int]], keys: list[str]) -> dict[str, int]:
+    """Every key present (zero when absent), so charts keep a stable shape; a NULL group
+    counts under the last key."""
+    counts = dict.fromkeys(keys, 0)
+    for key, count in rows:
+        name = key or keys[-1]
+        counts[name] = counts.get(name, 0) + int(count)
+    return counts
+
+
+class DashboardHandlers:
+    """`dashboard` RPC: admins and managers see everyone's numbers; a consultant their own."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def dashboard(self, params: dict[str, Any]) -> dict[str, Any]:
+        query = parse(DashboardQuery, params)
+        own = query.actor.role is Role.CONSULTANT
+        scope: list[ColumnElement[bool]] = []
+        if own:
+            scope.append(LEADS.consultant_id == query.actor.id)
+        if query.since is not None:
+            scope.append(LEADS.created_at >= query.since)
+        async with self.sessions() as session:
+            by_status = await _grouped(session, LEADS.status, scope)
+            by_temperature = await _grouped(session, LEADS.temperature, scope)
+            consultants = await _per_consultant(session, scope, query.actor.id if own else None)
+            durations, waiting = await _first_contacts(session, scope)
+            started, completed = await _livia_conversations(session, scope)
+            unassigned = 0 if own else await _unassigned(session, scope)
+        total = sum(count for _, count in by_status)
+        return {
+            "scope": "own" if own else "all",
+            "since": query.since.isoformat() if query.since else None,
+            "total": total,
+            "by_status": count_by(by_status, [s.value for s in LeadStatus]),
+            "by_temperature": count_by(
+                by_temperature, [*(t.value for t in Temperature), "unclassified"]
+            ),
+            "unassigned": unassigned,
+            "consultants": [row.__dict__ for row in consultants],
+            "first_contact": first_contact_summary(durations, waiting),
+            "livia": {
+                "conversations": started,
+                "completed": completed,
+                "completion_rate": completion_rate(started, completed),
+            },
+        }
+
+
+async def _grouped(
+    session: AsyncSession, column: Any, scope: list[ColumnElement[bool]]
+) -> list[tuple[str | None, int]]:
+    statement = select(column, func.count()).where(*scope).group_by(column)
+    return [(key, int(count)) for key, count in (await session.execute(statement)).all()]
+
+
+async def _unassigned(session: AsyncSession, scope: list[ColumnElement[bool]]) -> int:
+    statement = select(func.count()).where(
+        LEADS.consultant_id.is_(None),
+        *scope,
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def _per_consultant(
+    session: AsyncSession, scope: list[ColumnElement[bool]], only: str | None
+) -> list[ConsultantRow]:
+    """Assigned, open, won and lost per consultant, including those with no lead yet."""
+
+    def counting(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    closed = [s.value for s in CLOSED_STATUSES]
+    lead_join = and_(LEADS.consultant_id == CONSULTANTS.id, *scope)
+    statement = (
+        select(
+            CONSULTANTS.id,
+            CONSULTANTS.name,
+            CONSULTANTS.active,
+            func.count(LEADS.id),
+            counting(and_(LEADS.id.is_not(None), LEADS.status.not_in(closed))),
+            counting(LEADS.status == LeadStatus.WON.value),
+            counting(LEADS.status == LeadStatus.LOST.value),
+        )
+        .select_from(CONSULTANTS_TABLE)
+        .outerjoin(LEADS_TABLE, lead_join)
+        .group_by(CONSULTANTS.id, CONSULTANTS.name, CONSULTANTS.active)
+        .order_by(CONSULTANTS.name)
+    )
+    if only is not None:
+        statement = statement.where(CONSULTANTS.id == only)
+    else:
+        statement = statement.where(CONSULTANTS.role == Role.CONSULTANT.value)
+    rows = (await session.execute(statement)).all()
+    return [
+        ConsultantRow(
+            id=row[0],
+            name=row[1],
+            active=bool(row[2]),
+            assigned=int(row[3]),
+            open=int(row[4]),
+            won=int(row[5]),
+            lost=int(row[6]),
+        )
+        for row in rows
+        if row[2] or row[3]  # an inactive consultant with no lead in scope is noise
+    ]
+
+
+async def _first_contacts(
+    session: AsyncSession, scope: list[ColumnElement[bool]]
+) -> tuple[list[float], int]:
+    """Per contacted lead, seconds from its arrival to the first move into a worked status;
+    and how many leads in scope still wait for that first contact."""
+    new_status = INTERACTIONS.changes[("status", "after")].as_string()
+    first_move = func.min(INTERACTIONS.created_at)
+    statement = (
+        select(LEADS.created_at, first_move)
+        .join(INTERACTIONS_TABLE, INTERACTIONS.lead_id == LEADS.id)
+        .where(
+            INTERACTIONS.kind == "updated",
+            new_status.in_([s.value for s in CONTACTED_STATUSES]),
+            *scope,
+        )
+        .group_by(LEADS.id, LEADS.created_at)
+    )
+    durations = [
+        max(0.0, (contacted - arrived).total_seconds())
+        for arrived, contacted in (await session.execute(statement)).all()
+    ]
+    unworked = [LeadStatus.NEW.value, LeadStatus.QUALIFYING.value, LeadStatus.QUALIFIED.value]
+    waiting = select(func.count()).where(
+        LEADS.status.in_(unworked),
+        *scope,
+    )
+    return durations, int((await session.execute(waiting)).scalar_one())
+
+
+async def _livia_conversations(
+    session: AsyncSession, scope: list[ColumnElement[bool]]
+) -> tuple[int, int]:
+    """Leads that arrived by writing to Lívia, and how many of them she handed off."""
+    from_livia = [LEADS.source == LeadSource.WHATSAPP.value, *scope]
+    started = select(func.count()).where(*from_livia)
+    handed_off = (
+        select(func.count(func.distinct(LEADS.id)))
+        .join(INTERACTIONS_TABLE, INTERACTIONS.lead_id == LEADS.id)
+        .where(INTERACTIONS.kind == LIVIA_COMPLETED_KIND, *from_livia)
+    )
+    return (
+        int((await session.execute(started)).scalar_one()),
+        int((await session.execute(handed_off)).scalar_one()),
+    )
