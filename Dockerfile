@@ -21,6 +21,7 @@ RUN uv sync --frozen --no-dev --all-packages --no-install-workspace
 # ... then the code (workspace packages stay editable so migrations/ ship beside them).
 COPY shared shared
 COPY services services
+COPY web web
 RUN uv sync --frozen --no-dev --all-packages
 
 FROM python:3.11-slim

@@ -4,6 +4,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
@@ -38,3 +39,12 @@ def embedded_process(tmp_path: Path, **extra: str) -> Iterator[Cluster]:
     # seconds on an idle machine, far more on a busy one.
     with running_cluster(env, ("embedded",), {"embedded": command}, ready_timeout=180) as cluster:
         yield cluster
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test, so a fixture can see that the test failed
+    (the console's tests then save a screenshot)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
