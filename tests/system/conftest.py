@@ -43,8 +43,13 @@ def embedded_process(tmp_path: Path, **extra: str) -> Iterator[Cluster]:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Keep each phase's report on the test, so a fixture can see that the test failed
-    (the console's tests then save a screenshot)."""
+    """A failing browser test leaves a screenshot of its page (taken here, before any
+    fixture cleans up), and the report says where."""
     report = yield
-    setattr(item, f"rep_{report.when}", report)
+    driver = getattr(item, "funcargs", {}).get("driver")
+    if report.when == "call" and report.failed and driver is not None:
+        from tests.system.browser import save_screenshot
+
+        path = save_screenshot(driver, item.name)
+        report.sections.append(("screenshot", f"the failing page: {path}"))
     return report

@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
-from tests.system.browser import chromium, save_screenshot, wait_for
+from tests.system.browser import chromium, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -62,15 +62,6 @@ def driver(system: Cluster) -> Iterator[WebDriver]:
         yield browser
     finally:
         browser.quit()
-
-
-@pytest.fixture(autouse=True)
-def screenshot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed and "driver" in request.fixturenames:
-        path = save_screenshot(request.getfixturevalue("driver"), request.node.name)
-        print(f"screenshot of the failing page: {path}")
 
 
 def label_target(driver: WebDriver, text: str) -> str:
@@ -208,8 +199,14 @@ def test_a_message_sent_from_the_inbox_is_delivered(
     assert [m["text"] for m in outbox.json()["data"]] == [text]
 
 
+@pytest.fixture
+def livia_paired_at_the_end(admin: httpx.Client) -> Iterator[None]:
+    yield
+    admin.post("/api/dev/whatsapp/livia/scan")  # whatever happened, leave it connected
+
+
 def test_the_qr_code_appears_on_the_whatsapp_page_while_pairing(
-    driver: WebDriver, system: Cluster, admin: httpx.Client
+    driver: WebDriver, system: Cluster, admin: httpx.Client, livia_paired_at_the_end: None
 ) -> None:
     go(driver, system, "/whatsapp")
     session = "[data-session='livia']"
@@ -217,21 +214,14 @@ def test_the_qr_code_appears_on_the_whatsapp_page_while_pairing(
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, connected))
     assert not driver.find_elements(By.CSS_SELECTOR, f"{session} img.qr-image")
     assert admin.post("/api/whatsapp/sessions/livia/logout").status_code == 202
-    try:
-        image = wait_for(
-            lambda: driver.find_elements(By.CSS_SELECTOR, f"{session} img.qr-image"), 10
-        )[0]
-        assert str(image.get_attribute("alt")).startswith("QR code de pareamento")
-        shown = image.get_attribute("data-qr")
-        current = admin.get("/api/whatsapp/sessions/livia/qr").json()["data"]["qr"]
-        assert shown == current
-        assert driver.execute_script("return arguments[0].naturalWidth", image) > 0  # drawn
-        driver.find_element(By.XPATH, "//button[normalize-space()='Simular leitura do QR']").click()
-        wait_for(
-            lambda: driver.find_elements(By.CSS_SELECTOR, connected),
-            10,
-            "the session connected again",
-        )
-        assert not driver.find_elements(By.CSS_SELECTOR, f"{session} img.qr-image")
-    finally:
-        admin.post("/api/dev/whatsapp/livia/scan")  # leave it connected whatever happened
+
+    image = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"{session} img.qr-image"), 10)
+    assert str(image[0].get_attribute("alt")).startswith("QR code de pareamento")
+    current = admin.get("/api/whatsapp/sessions/livia/qr").json()["data"]["qr"]
+    assert image[0].get_attribute("data-qr") == current
+    drawn = "return arguments[0].complete && arguments[0].naturalWidth"
+    wait_for(lambda: driver.execute_script(drawn, image[0]), 5, "the QR image drawn")
+
+    driver.find_element(By.XPATH, "//button[normalize-space()='Simular leitura do QR']").click()
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, connected), 10, "connected again")
+    assert not driver.find_elements(By.CSS_SELECTOR, f"{session} img.qr-image")

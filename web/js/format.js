@@ -69,6 +69,9 @@ export const FIELD_LABEL = {
   ai_reasons: "Motivos",
   phone: "Telefone",
   source: "Origem",
+  by: "Por",
+  rule: "Regra",
+  reason: "Motivo",
 };
 
 const money = new Intl.NumberFormat("pt-BR", { style: "currency", currency: "BRL" });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -92,8 +93,10 @@ async def pairing_code(name: str, caller: AdminOnly, clients: SessionsDep) -> di
 )
 async def pairing_code_image(name: str, caller: AdminOnly, clients: SessionsDep) -> Response:
     code = await session_client(clients, name).call("qr")
-    svg = segno.make(code["qr"], error="m").svg_inline(scale=6)
-    return Response(svg, media_type="image/svg+xml")
+    image = io.BytesIO()
+    # A standalone document (with its xmlns), so browsers draw it as an <img>.
+    segno.make(code["qr"], error="m").save(image, kind="svg", scale=6, xmldecl=False)
+    return Response(image.getvalue(), media_type="image/svg+xml")
 
 
 @router.post(

@@ -262,7 +262,7 @@ function Conversation({ lead, conversation, staff, onChange }) {
     <ol class="transcript" aria-label="Transcrição da conversa">
       ${conversation.messages.map(
         (m, i) => html`<li key=${i} class=${"bubble " + (m.direction === "in" ? "in" : "out") + " by-" + m.author}>
-          <span class="who">${m.author === "lead" ? lead.name : m.author === "livia" ? "Lívia" : "Atendente"}</span>
+          <span class="author">${m.author === "lead" ? lead.name : m.author === "livia" ? "Lívia" : "Atendente"}</span>
           <span class="text">${m.text}</span>
           <time datetime=${m.timestamp}>${formatWhen(m.timestamp)}</time>
         </li>`,
