@@ -9,7 +9,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, Response
 from leadflow.settings import Settings, WhatsAppTransport
+from pydantic import BaseModel, Field
 from starlette.staticfiles import StaticFiles
+
+from gateway.openapi import doc
 
 # The repository's (and the image's) `web/` folder: services/gateway/gateway/ -> root.
 WEB_DIR = Path(__file__).resolve().parents[3] / "web"
@@ -28,6 +31,17 @@ class ConsoleFiles(StaticFiles):
         return response
 
 
+class ConsoleConfig(BaseModel):
+    realtime_url: str | None = Field(
+        description="base URL of `/ws` and `/api/events`; null: this same origin"
+    )
+    simulator: bool = Field(description="the WhatsApp simulator runs (dev endpoints exist)")
+
+
+class ConsoleConfigEnvelope(BaseModel):
+    data: ConsoleConfig
+
+
 def console_config(settings: Settings) -> dict[str, Any]:
     """What the page needs to know before it logs in."""
     return {
@@ -41,7 +55,11 @@ def install_console(app: FastAPI, settings: Settings, web_dir: Path = WEB_DIR) -
     router = APIRouter()
     config = console_config(settings)
 
-    @router.get("/api/config", tags=["console"])
+    @router.get(
+        "/api/config",
+        tags=["console"],
+        **doc(200, ConsoleConfigEnvelope, "the console's settings", errors=(429,)),
+    )
     async def get_config() -> dict[str, Any]:
         """Public: where realtime is (null: on this origin), whether the simulator runs."""
         return {"data": config}

@@ -3,16 +3,59 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from gateway.deps import Caller, LeadsDep, actor
+from gateway.openapi import doc
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
 
 
-@router.get("/dashboard")
+class ConsultantFigures(BaseModel):
+    id: str
+    name: str
+    active: bool
+    assigned: int = Field(description="leads in scope assigned to them now")
+    open: int = Field(description="of those, neither WON nor LOST")
+    won: int
+    lost: int
+
+
+class FirstContact(BaseModel):
+    """From a lead's arrival to the first move into CONTACTED, PROPOSAL or WON."""
+
+    contacted: int = Field(description="leads contacted at least once")
+    waiting: int = Field(description="leads still NEW, QUALIFYING or QUALIFIED")
+    average_seconds: float | None
+    median_seconds: float | None
+
+
+class LiviaFigures(BaseModel):
+    conversations: int = Field(description="leads that arrived by writing to Lívia")
+    completed: int = Field(description="of those, handed off by her (TRANSFERRED)")
+    completion_rate: float | None = Field(description="completed / conversations; null at 0")
+
+
+class Dashboard(BaseModel):
+    scope: Literal["all", "own"] = Field(description="`own`: a consultant's own leads only")
+    since: datetime | None
+    total: int = Field(description="leads created since `since`, in scope")
+    by_status: dict[str, int] = Field(description="every status, zero when none (the funnel)")
+    by_temperature: dict[str, int] = Field(description="HOT, WARM, COLD and unclassified")
+    unassigned: int
+    consultants: list[ConsultantFigures]
+    first_contact: FirstContact
+    livia: LiviaFigures
+
+
+class DashboardEnvelope(BaseModel):
+    data: Dashboard
+
+
+@router.get("/dashboard", **doc(200, DashboardEnvelope, "the figures", errors=(400, 401, 429, 503)))
 async def dashboard(
     caller: Caller, leads: LeadsDep, since: datetime | None = None
 ) -> dict[str, Any]:

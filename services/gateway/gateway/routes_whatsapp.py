@@ -188,7 +188,12 @@ async def simulate_inbound(
 
 @dev_router.post(
     "/{session}/scan",
-    **doc(200, WhatsAppSessionEnvelope, "the session, now connected", errors=(401, 403, 404)),
+    **doc(
+        200,
+        WhatsAppSessionEnvelope,
+        "the session, now connected",
+        errors=(401, 403, 404, 413, 429, 503),
+    ),
 )
 async def simulate_scan(session: str, caller: AdminOnly, clients: SessionsDep) -> dict[str, Any]:
     """As if a phone scanned the session's pairing code (development and tests only);

@@ -17,7 +17,7 @@ from leadflow.events import LeadSource, LeadStatus, Role, Temperature
 from leadflow.rpc import parse
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.models import Consultant, Interaction, Lead
@@ -90,13 +90,14 @@ class DashboardHandlers:
             scope.append(LEADS.consultant_id == query.actor.id)
         if query.since is not None:
             scope.append(LEADS.created_at >= query.since)
-        async with self.sessions() as session:
-            by_status = await _grouped(session, LEADS.status, scope)
-            by_temperature = await _grouped(session, LEADS.temperature, scope)
-            consultants = await _per_consultant(session, scope, query.actor.id if own else None)
-            durations, waiting = await _first_contacts(session, scope)
-            started, completed = await _livia_conversations(session, scope)
-            unassigned = 0 if own else await _unassigned(session, scope)
+        async with self.sessions() as orm_session:
+            connection = await orm_session.connection()  # Core statements, no ORM
+            by_status = await _grouped(connection, LEADS.status, scope)
+            by_temperature = await _grouped(connection, LEADS.temperature, scope)
+            consultants = await _per_consultant(connection, scope, query.actor.id if own else None)
+            durations, waiting = await _first_contacts(connection, scope)
+            started, completed = await _livia_conversations(connection, scope)
+            unassigned = 0 if own else await _unassigned(connection, scope)
         total = sum(count for _, count in by_status)
         return {
             "scope": "own" if own else "all",
@@ -118,22 +119,22 @@ class DashboardHandlers:
 
 
 async def _grouped(
-    session: AsyncSession, column: Any, scope: list[ColumnElement[bool]]
+    connection: AsyncConnection, column: Any, scope: list[ColumnElement[bool]]
 ) -> list[tuple[str | None, int]]:
     statement = select(column, func.count()).where(*scope).group_by(column)
-    return [(key, int(count)) for key, count in (await session.execute(statement)).all()]
+    return [(key, int(count)) for key, count in (await connection.execute(statement)).all()]
 
 
-async def _unassigned(session: AsyncSession, scope: list[ColumnElement[bool]]) -> int:
+async def _unassigned(connection: AsyncConnection, scope: list[ColumnElement[bool]]) -> int:
     statement = select(func.count()).where(
         LEADS.consultant_id.is_(None),
         *scope,
     )
-    return int((await session.execute(statement)).scalar_one())
+    return int((await connection.execute(statement)).scalar_one())
 
 
 async def _per_consultant(
-    session: AsyncSession, scope: list[ColumnElement[bool]], only: str | None
+    connection: AsyncConnection, scope: list[ColumnElement[bool]], only: str | None
 ) -> list[ConsultantRow]:
     """Assigned, open, won and lost per consultant, including those with no lead yet."""
 
@@ -161,7 +162,7 @@ async def _per_consultant(
         statement = statement.where(CONSULTANTS.id == only)
     else:
         statement = statement.where(CONSULTANTS.role == Role.CONSULTANT.value)
-    rows = (await session.execute(statement)).all()
+    rows = (await connection.execute(statement)).all()
     return [
         ConsultantRow(
             id=row[0],
@@ -178,7 +179,7 @@ async def _per_consultant(
 
 
 async def _first_contacts(
-    session: AsyncSession, scope: list[ColumnElement[bool]]
+    connection: AsyncConnection, scope: list[ColumnElement[bool]]
 ) -> tuple[list[float], int]:
     """Per contacted lead, seconds from its arrival to the first move into a worked status;
     and how many leads in scope still wait for that first contact."""
@@ -196,18 +197,18 @@ async def _first_contacts(
     )
     durations = [
         max(0.0, (contacted - arrived).total_seconds())
-        for arrived, contacted in (await session.execute(statement)).all()
+        for arrived, contacted in (await connection.execute(statement)).all()
     ]
     unworked = [LeadStatus.NEW.value, LeadStatus.QUALIFYING.value, LeadStatus.QUALIFIED.value]
     waiting = select(func.count()).where(
         LEADS.status.in_(unworked),
         *scope,
     )
-    return durations, int((await session.execute(waiting)).scalar_one())
+    return durations, int((await connection.execute(waiting)).scalar_one())
 
 
 async def _livia_conversations(
-    session: AsyncSession, scope: list[ColumnElement[bool]]
+    connection: AsyncConnection, scope: list[ColumnElement[bool]]
 ) -> tuple[int, int]:
     """Leads that arrived by writing to Lívia, and how many of them she handed off."""
     from_livia = [LEADS.source == LeadSource.WHATSAPP.value, *scope]
@@ -218,6 +219,6 @@ async def _livia_conversations(
         .where(INTERACTIONS.kind == LIVIA_COMPLETED_KIND, *from_livia)
     )
     return (
-        int((await session.execute(started)).scalar_one()),
-        int((await session.execute(handed_off)).scalar_one()),
+        int((await connection.execute(started)).scalar_one()),
+        int((await connection.execute(handed_off)).scalar_one()),
     )

@@ -497,6 +497,15 @@ ROUTES: dict[tuple[str, str], Route] = {
         },
         success=202,
     ),
+    ("post", "/api/dev/whatsapp/{session}/scan"): Route(
+        admin("/api/dev/whatsapp/livia/scan"),  # the simulator is paired: 404
+        {403: ana("/api/dev/whatsapp/livia/scan"), 404: admin("/api/dev/whatsapp/nope/scan")},
+        harmless=False,
+    ),
+    ("get", "/api/dashboard"): Route(
+        admin("/api/dashboard"), {400: admin("/api/dashboard", params={"since": "ontem"})}
+    ),
+    ("get", "/api/config"): Route(anonymous("/api/config"), {}),
     ("get", "/api/dev/whatsapp/{session}/outbox"): Route(
         admin("/api/dev/whatsapp/livia/outbox"),
         {404: admin("/api/dev/whatsapp/nope/outbox")},
