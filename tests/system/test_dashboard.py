@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from leadflow.testing.processes import Cluster
 
 from tests.system.flows import bearer, create_consultant, login, login_admin, unique_phone
+
+
+@pytest.fixture(scope="module")
+def api(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    """Gateway and leads, with time to start on a busy machine."""
+    cluster = Cluster(env=module_cluster_env)
+    try:
+        for name in ("gateway", "leads"):
+            cluster.start(name)
+        cluster.wait_ready(timeout=240)
+        yield cluster
+    finally:
+        cluster.stop_all()
 
 
 async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(api: Cluster) -> None:
