@@ -581,7 +581,7 @@ async def test_every_route_answers_exactly_the_errors_it_documents(world: World)
         await strict_http.post("/api/auth/login", json={})  # and its one login
         for (method, path), route in sorted(ROUTES.items(), key=lambda item: not item[1].harmless):
             documented = documented_errors(operations[(method, path)])
-            provoked: set[int] = set()
+            generic: dict[str, httpx.Response] = {}
             for status, recipe in route.provoke.items():
                 response = await send(world.http, method, await recipe(world))
                 if response.status_code != status:
@@ -589,22 +589,25 @@ async def test_every_route_answers_exactly_the_errors_it_documents(world: World)
                         f"{method} {path}: expected {status}, got "
                         f"{response.status_code} {response.text[:200]}"
                     )
-                provoked.add(response.status_code)
+                generic[f"provoking {status}"] = response
             valid = await route.valid(world)
-            generic: dict[str, httpx.Response] = {}
             if route.harmless:
                 generic["valid"] = await send(world.http, method, valid)
             for number, probe in enumerate(generic_probes(method, valid)):
                 generic[f"probe {number}"] = await send(world.http, method, probe)
             generic["backing service down"] = await send(idle_http, method, valid)
             generic["rate limited"] = await send(strict_http, method, valid)
+            provoked: set[int] = set()
             for name, response in generic.items():
                 status = response.status_code
                 if status >= 400:
                     provoked.add(status)
-                    error = response.json().get("error", {})
-                    if set(error) - {"code", "message", "details"} or not error.get("code"):
+                    body = response.json()
+                    error = body.get("error", {})
+                    if set(body) != {"error"} or set(error) - {"code", "message", "details"}:
                         problems.append(f"{method} {path} ({name}): not the error shape")
+                    elif CONTRACT_STATUS.get(error.get("code")) != status:
+                        problems.append(f"{method} {path} ({name}): {error} for {status}")
                 elif status != route.success:
                     problems.append(f"{method} {path} ({name}): {status}")
             if undocumented := provoked - documented:

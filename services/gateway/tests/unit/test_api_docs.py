@@ -24,9 +24,7 @@ def shape(path: str) -> str:
 def test_docs_api_md_lists_exactly_the_gateways_endpoints() -> None:
     document = build_service("gateway", Settings(_env_file=None), InMemoryBus()).app.openapi()
     served = {
-        (method.upper(), shape(path))
-        for path, item in document["paths"].items()
-        for method in item
+        (method.upper(), shape(path)) for path, item in document["paths"].items() for method in item
     }
     written = {(m, shape(p)) for m, p in ENDPOINT.findall(API_MD.read_text())} - ELSEWHERE
     assert sorted(served - written) == [], "served but not in docs/API.md"
