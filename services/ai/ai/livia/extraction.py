@@ -407,8 +407,16 @@ def _money(tokens: list[Token], awaited: str | None, known: dict[str, Any]) -> d
         scaled_thousands = scaled_thousands or amount.value >= 1000
         previous_end = amount.end
         i = amount.end
+    previous: Amount | None = None
     for amount, named, corrected in amounts:
         field = named
+        between = tokens[previous.end : amount.start] if previous else []
+        corrected = corrected or any(t.low in CORRECTIONS for t in between)
+        household = last_field == "monthly_income" and not corrected and _another_earner(between)
+        previous = amount
+        if household and field in (None, "monthly_income"):
+            found["monthly_income"] += amount.value  # "ela ganha 3 mil e eu 4 mil"
+            continue
         if field is None and corrected:
             field = last_field or _closest_known(amount.value, known, scaled_thousands)
         if field is None and awaited in MONEY_FIELDS:
@@ -425,6 +433,16 @@ def _money(tokens: list[Token], awaited: str | None, known: dict[str, Any]) -> d
         found[field] = value  # a later amount for the same field corrects the earlier
         last_field = field
     return found
+
+
+EARNERS = {"eu", "ela", "ele", "marido", "esposa", "mulher", "namorado", "namorada",
+           "companheiro", "companheira", "esposo", "noivo", "noiva", "conjuge"}  # fmt: skip
+
+
+def _another_earner(between: list[Token]) -> bool:
+    """'... e eu 4 mil', '..., meu marido ganha 5 mil': a second income of the household."""
+    words = {t.low for t in between}
+    return 0 < len(between) <= 6 and bool(words & EARNERS)
 
 
 def _closest_known(value: float, known: dict[str, Any], thousands: bool) -> str | None:

@@ -79,6 +79,9 @@ def test_the_score_counts_a_value_found_where_none_was_said_as_a_miss() -> None:
         # an age is not a term; a phone number is not money
         ("tenho 30 anos e ganho 4 mil", None, {"monthly_income": 4000}),
         ("meu telefone é 11 98765-4321, ganho 3 mil", None, {"monthly_income": 3000}),
+        # two earners make one household income; a correction is not a second earner
+        ("minha esposa ganha 3 mil e eu 4 mil", None, {"monthly_income": 7000}),
+        ("eu ganho 4 mil, quer dizer, eu ganho 5 mil", None, {"monthly_income": 5000}),
         # a number that looks like a car model is still money; hours are contact times
         ("casa de 208 mil", None, {"asset_type": "property", "asset_value": 208_000}),
         ("pode ligar as 18hr", None, {"contact_time": "noite"}),
