@@ -197,6 +197,43 @@ def apply_changes(lead: Any, values: dict[str, Any]) -> None:
         setattr(lead, "extra" if name == "metadata" else name, value)
 
 
+@dataclass(frozen=True)
+class LeadChange:
+    """One change to a lead, as every use case records it: the new values (the changed
+    fields, the next version and the time), and its audit entry."""
+
+    values: dict[str, Any]
+    changed: list[str]
+    kind: str
+    actor_id: str | None
+    audit: dict[str, Any]
+
+
+def change_lead(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    version: int,
+    now: datetime,
+    kind: str,
+    actor_id: str | None,
+    note: dict[str, Any] | None = None,
+) -> LeadChange | None:
+    """The change from `before` to `after` (fields of a lead at `version`), or None if no
+    field differs. `note` goes into the audit entry beside the fields (the rule, ...)."""
+    changes = changes_between(before, after)
+    if not changes:
+        return None
+    values = {name: change["after"] for name, change in changes.items()}
+    return LeadChange(
+        values={**values, "version": version + 1, "updated_at": now},
+        changed=sorted(changes),
+        kind=kind,
+        actor_id=actor_id,
+        audit=jsonable({**changes, **(note or {})}),
+    )
+
+
 def jsonable(value: Any) -> Any:
     """Audit values as JSON-safe data."""
     return json.loads(json.dumps(value, default=str))

@@ -36,18 +36,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from leads import repository as repo
 from leads.conversations import ConversationHandlers
 from leads.domain import (
+    LeadChange,
     LeadInput,
     LeadPatch,
-    apply_changes,
     assignment_notice,
+    change_lead,
     changes_between,
-    jsonable,
     lead_fields,
     may_see,
     new_id,
     new_lead,
 )
-from leads.models import OUTBOX, IdempotencyRecord, Interaction, Lead
+from leads.models import OUTBOX, IdempotencyRecord, Lead
 from leads.unit_of_work import Actor, commit_with_events, pending_message
 
 
@@ -213,24 +213,19 @@ class LeadsHandlers:
                 raise Conflict(
                     "the lead changed since you read it", details=view.model_dump(mode="json")
                 )
-            changes = changes_between(lead_fields(lead), patch.changes())
-            if not changes:
-                return view.model_dump(mode="json")
-            apply_changes(lead, {name: change["after"] for name, change in changes.items()})
-            lead.version += 1
-            lead.updated_at = utcnow()
-            session.add(
-                Interaction(
-                    id=new_id(),
-                    lead_id=lead.id,
-                    actor_id=actor.id,
-                    kind="updated",
-                    changes=jsonable(changes),
-                )
+            change = change_lead(
+                lead_fields(lead),
+                patch.changes(),
+                version=lead.version,
+                now=utcnow(),
+                kind="updated",
+                actor_id=actor.id,
             )
-            await session.flush()
+            if change is None:
+                return view.model_dump(mode="json")
+            await repo.apply_change(session, lead, change)
             view = await repo.lead_view(session, lead)
-            await self._commit(session, LeadUpdated(lead=view, changed=sorted(changes)))
+            await self._commit(session, LeadUpdated(lead=view, changed=change.changed))
         return view.model_dump(mode="json")
 
     async def assign_lead(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -249,22 +244,9 @@ class LeadsHandlers:
             if lead.consultant_id == consultant.id:
                 return (await repo.lead_view(session, lead)).model_dump(mode="json")
             previous = lead.consultant_id
-            lead.consultant_id = consultant.id
-            lead.version += 1
-            lead.updated_at = utcnow()
-            session.add(
-                Interaction(
-                    id=new_id(),
-                    lead_id=lead.id,
-                    actor_id=actor.id,
-                    kind="assigned",
-                    changes={
-                        "consultant_id": {"before": previous, "after": consultant.id},
-                        "rule": "manual",
-                    },
-                )
+            await repo.apply_change(
+                session, lead, reassignment(lead, consultant.id, actor.id, {"rule": "manual"})
             )
-            await session.flush()
             view = await repo.lead_view(session, lead)
             await self._commit(
                 session,
@@ -342,11 +324,17 @@ class LeadsHandlers:
         ):
             return
         before = locked.lead
+        change = reassignment(
+            before,
+            locked.chosen_id,
+            None,
+            {"rule": event.rule, "eligible": event.eligible_ids},
+        )
         moved = replace(
             before,
             consultant_id=locked.chosen_id,
-            version=before.version + 1,
-            updated_at=utcnow(),
+            version=change.values["version"],
+            updated_at=change.values["updated_at"],
             consultant_name=locked.chosen_name,
             consultant_email=locked.chosen_email,
         )
@@ -362,13 +350,9 @@ class LeadsHandlers:
         await repo.audit_with_events(
             connection,
             lead_id=moved.id,
-            actor_id=None,
-            kind="assigned",
-            changes={
-                "consultant_id": {"before": before.consultant_id, "after": locked.chosen_id},
-                "rule": event.rule,
-                "eligible": event.eligible_ids,
-            },
+            actor_id=change.actor_id,
+            kind=change.kind,
+            changes=change.audit,
             events=[
                 LeadAssigned(
                     lead=view, previous_consultant_id=before.consultant_id, rule=event.rule
@@ -401,22 +385,8 @@ class LeadsHandlers:
                 await session.commit()
                 return
             previous = lead.consultant_id
-            lead.consultant_id = consultant.id
-            lead.version += 1
-            lead.updated_at = utcnow()
-            session.add(
-                Interaction(
-                    id=new_id(),
-                    lead_id=lead.id,
-                    kind="assigned",
-                    changes={
-                        "consultant_id": {"before": previous, "after": consultant.id},
-                        "rule": event.rule,
-                        "eligible": event.eligible_ids,
-                    },
-                )
-            )
-            await session.flush()
+            note = {"rule": event.rule, "eligible": event.eligible_ids}
+            await repo.apply_change(session, lead, reassignment(lead, consultant.id, None, note))
             view = await repo.lead_view(session, lead)
             handoff = await self.conversations.handoff(session, lead, consultant)
             await self._commit(
@@ -425,6 +395,24 @@ class LeadsHandlers:
                 *handoff,
                 *notify_consultant(consultant.phone, view),
             )
+
+
+def reassignment(
+    lead: Lead | repo.LeadRow, consultant_id: str, actor_id: str | None, note: dict[str, Any]
+) -> LeadChange:
+    """The change that gives `lead` to another consultant (the callers checked that it
+    is another one)."""
+    change = change_lead(
+        {"consultant_id": lead.consultant_id},
+        {"consultant_id": consultant_id},
+        version=lead.version,
+        now=utcnow(),
+        kind="assigned",
+        actor_id=actor_id,
+        note=note,
+    )
+    assert change is not None
+    return change
 
 
 def decision_applies(current: str | None, status: str, chosen: str, reassigns: str | None) -> bool:

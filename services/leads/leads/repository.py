@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from leads.domain import LeadChange
 from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead, Message
 
 
@@ -598,6 +599,23 @@ async def record_outgoing(connection: asyncpg.Connection, messages: list[Message
     """Store outgoing messages (asyncpg)."""
     for message in messages:
         await _RECORD_OUTGOING.execute(connection, message.model_dump())
+
+
+async def apply_change(session: AsyncSession, lead: Lead, change: LeadChange) -> None:
+    """Write `change` to the lead (in the session) and record its audit entry."""
+    for name, value in change.values.items():
+        setattr(lead, "extra" if name == "metadata" else name, value)
+    session.add(
+        Interaction(
+            id=uuid.uuid4().hex,
+            lead_id=lead.id,
+            actor_id=change.actor_id,
+            kind=change.kind,
+            changes=change.audit,
+            created_at=change.values["updated_at"],
+        )
+    )
+    await session.flush()
 
 
 async def insert_interaction(
