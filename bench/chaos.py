@@ -1,17 +1,17 @@
 """Fault suite: stream leads and WhatsApp messages through every service while killing
 things, then check every guarantee.
 
-    .venv/bin/python -m bench.chaos [--runs 5] [--leads 600] [--rate 10] [--messages 150]
+    .venv/bin/python -m bench.chaos [--runs 5] [--leads 300] [--rate 5] [--messages 60]
 
 Starts its own PostgreSQL cluster and a three-node RabbitMQ cluster (never the shared
 servers: it kills these), every service its own process against them (RABBITMQ_URL lists
-the three nodes). Each run, on a fresh database and broker namespace, streams leads at
+the three nodes), restarted like Kubernetes would if one exits. Each run streams leads at
 `--rate`/s through the gateway (an API client that follows the contract: Idempotency-Key,
 retries on 503 and refused connections after Retry-After) and inbound WhatsApp messages
 (10% delivered twice by "WhatsApp"), with WebSocket clients on the Kanban. During the
 stream: kill -9 of leads, assignment, ai and the gateway (each restarted), kill -9 of the
-broker node every service is connected to (restarted later), and `pg_ctl restart -m
-fast`. Then it checks: each lead stored once, classified, assigned once, round-robin
+broker node every service is connected to (back as the stream ends), and `pg_ctl
+restart -m fast`. Then it checks, for that run's leads and chats: each lead stored once, classified, assigned once, round-robin
 exact; each inbound message stored once; every dead-letter queue empty; every outbox
 drained; each WebSocket client saw each event id at most once, and every lead's created
 and assigned frames unless it was told to resync. One line per run, and a table at the
@@ -86,6 +86,32 @@ def respawn(cluster: Cluster, old: RunningProcess) -> RunningProcess:
     replicas = cluster.processes[old.name]
     replicas[replicas.index(old)] = new
     return new
+
+
+async def ready_after(process: RunningProcess, since: float, log: list[str]) -> None:
+    """Record how long a restarted service took to answer /readyz again."""
+    async with httpx.AsyncClient(timeout=2) as http:
+        while process.process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(f"{process.url}/readyz")).status_code == 200:
+                    log.append(
+                        f"{process.name} ready {time.monotonic() - since:.0f}s after its kill"
+                    )
+                    return
+            await asyncio.sleep(0.5)
+
+
+async def supervise(cluster: Cluster, restarts: list[str], stop: asyncio.Event) -> None:
+    """Restart any service process that exited on its own, as Kubernetes would."""
+    while not stop.is_set():
+        for replicas in list(cluster.processes.values()):
+            for running in list(replicas):
+                code = running.process.poll()
+                if code is not None and code != -signal.SIGKILL:
+                    restarts.append(f"{running.name} exited ({code}); restarted")
+                    respawn(cluster, running)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
 
 
 # --- clients ------------------------------------------------------------------------
@@ -193,7 +219,7 @@ async def stream(
                 "POST",
                 "/api/leads",
                 json={
-                    "name": f"Chaos {n}",
+                    "name": f"Chaos r{outcome.run} {n}",
                     "phone": phone,
                     "metadata": {"asset_value": 200000 + n, "monthly_income": 9000},
                 },
@@ -240,9 +266,11 @@ async def stream(
 
 async def inject_faults(
     cluster: Cluster, rabbit: RabbitCluster, postgres: OwnPostgres, duration: float, log: list[str]
-) -> None:
-    """The faults, spread over the stream; each killed process is restarted at once."""
+) -> list[asyncio.Task[None]]:
+    """The faults, spread over the stream; each killed process is restarted at once (the
+    broker node after the stream). Returns the tasks timing the services' recoveries."""
     started = time.monotonic()
+    recoveries = []
 
     async def at(fraction: float) -> None:
         await asyncio.sleep(max(0.0, started + fraction * duration - time.monotonic()))
@@ -251,8 +279,9 @@ async def inject_faults(
         await at(fraction)
         victim = cluster.processes[name][0]
         kill9(victim)
-        respawn(cluster, victim)
-        log.append(f"{time.monotonic() - started:5.1f}s kill -9 {name}")
+        killed = time.monotonic()
+        log.append(f"{killed - started:5.1f}s kill -9 {name}")
+        recoveries.append(asyncio.create_task(ready_after(respawn(cluster, victim), killed, log)))
     await at(0.5)
     # Node 1 is the first address: every service is connected to it.
     await asyncio.to_thread(rabbit.kill, 0)
@@ -260,18 +289,18 @@ async def inject_faults(
     await at(0.7)
     await asyncio.to_thread(postgres.restart)
     log.append(f"{time.monotonic() - started:5.1f}s pg_ctl restart -m fast")
-    await asyncio.to_thread(rabbit.restart, 0)
-    log.append(f"{time.monotonic() - started:5.1f}s rabbit node 1 back")
+    return recoveries
 
 
-async def settled(database: str, leads: int, deadline: float) -> None:
-    """Until every lead is classified and assigned, or the deadline."""
+async def settled(database: str, run: int, leads: int, deadline: float) -> None:
+    """Until every lead of the run is classified and assigned, or the deadline."""
     connection = await asyncpg.connect(plain_postgres_url(database))
     try:
         while time.monotonic() < deadline:
             done = await connection.fetchval(
                 "SELECT count(*) FROM leads WHERE consultant_id IS NOT NULL "
-                "AND temperature IS NOT NULL"
+                "AND temperature IS NOT NULL AND name LIKE $1",
+                f"Chaos r{run} %",
             )
             if done >= leads:
                 return
@@ -293,7 +322,8 @@ async def check(
     db = await asyncpg.connect(plain_postgres_url(database))
     try:
         rows = await db.fetch(
-            "SELECT id, phone, consultant_id, temperature FROM leads WHERE name LIKE 'Chaos %'"
+            "SELECT id, phone, consultant_id, temperature FROM leads WHERE name LIKE $1",
+            f"Chaos r{outcome.run} %",
         )
         phones = collections.Counter(row["phone"] for row in rows)
         outcome.check(len(rows) == leads, f"{len(rows)} leads stored for {leads} sent")
@@ -312,7 +342,8 @@ async def check(
         )
         twice = await db.fetchval(
             "SELECT count(*) FROM (SELECT lead_id FROM interactions WHERE kind = 'assigned' "
-            "GROUP BY lead_id HAVING count(*) > 1) AS doubled"
+            "AND lead_id = ANY($1::text[]) GROUP BY lead_id HAVING count(*) > 1) AS doubled",
+            [row["id"] for row in rows],
         )
         outcome.check(twice == 0, f"{twice} leads assigned more than once")
         outboxes = [
@@ -375,17 +406,56 @@ async def check(
 
 
 async def one_run(
-    run: int, rabbit: RabbitCluster, postgres: OwnPostgres, args: argparse.Namespace
+    run: int,
+    cluster: Cluster,
+    api: Api,
+    consultants: list[str],
+    database: str,
+    rabbit: RabbitCluster,
+    postgres: OwnPostgres,
+    args: argparse.Namespace,
 ) -> Outcome:
     outcome = Outcome(run)
+    api.statuses.clear()
+    started = time.monotonic()
+    watchers = [Watcher(cluster.realtime, api.token) for _ in range(SOCKETS)]
+    for watcher in watchers:
+        await watcher.start()
+    duration = args.leads / args.rate
+    faults: list[str] = []
+    stream_task = asyncio.create_task(stream(api, args.leads, args.rate, args.messages, outcome))
+    recoveries = await inject_faults(cluster, rabbit, postgres, duration, faults)
+    # Node 1 comes back while the stream ends and the pipeline settles.
+    node_back = asyncio.create_task(asyncio.to_thread(rabbit.restart, 0))
+    created = await stream_task
+    await settled(database, run, args.leads, time.monotonic() + 180)
+    await node_back
+    faults.append(f"rabbit node 1 back {time.monotonic() - started:.0f}s into the run")
+    for recovery in recoveries:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(recovery, 60)
+    await asyncio.sleep(3)  # the last frames on their way to the sockets
+    for watcher in watchers:
+        await watcher.stop()
+    await check(outcome, api, database, cluster.env, created, watchers, consultants, args.leads)
+    outcome.figures["faults"] = faults
+    outcome.figures["seconds"] = round(time.monotonic() - started)
+    return outcome
+
+
+async def campaign(
+    rabbit: RabbitCluster, postgres: OwnPostgres, args: argparse.Namespace
+) -> list[Outcome]:
+    """Every service started once; then `--runs` rounds of stream, faults and checks."""
     database = await create_database(postgres.url)
     env = service_env(rabbit.url, database, new_namespace()) | {
         "LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": "8",
         "CONSUMER_PREFETCH": "16",
     }
-    started = time.monotonic()
-    with running_cluster(env, services=SERVICES, ready_timeout=300) as cluster:
+    outcomes: list[Outcome] = []
+    with running_cluster(env, services=SERVICES, ready_timeout=600) as cluster:
+        print(f"services up; logs in {cluster.log_dir}", flush=True)
         api = Api(cluster.gateway)
         api.token = await api.login(*TEST_ADMIN)
         consultants = []
@@ -401,48 +471,36 @@ async def one_run(
             )
             response.raise_for_status()
             consultants.append(response.json()["data"]["id"])
-        watchers = [Watcher(cluster.realtime, api.token) for _ in range(SOCKETS)]
-        for watcher in watchers:
-            await watcher.start()
-        duration = args.leads / args.rate
-        faults: list[str] = []
-        stream_task = asyncio.create_task(
-            stream(api, args.leads, args.rate, args.messages, outcome)
-        )
-        await inject_faults(cluster, rabbit, postgres, duration, faults)
-        created = await stream_task
-        await settled(database, args.leads, time.monotonic() + 180)
-        await asyncio.sleep(3)  # the last frames on their way to the sockets
-        for watcher in watchers:
-            await watcher.stop()
-        await check(outcome, api, database, env, created, watchers, consultants, args.leads)
+        stop, restarts = asyncio.Event(), list[str]()
+        supervisor = asyncio.create_task(supervise(cluster, restarts, stop))
+        for run in range(1, args.runs + 1):
+            restarts.clear()
+            outcome = await one_run(
+                run, cluster, api, consultants, database, rabbit, postgres, args
+            )
+            outcome.figures["crashed_and_restarted"] = list(restarts)
+            outcomes.append(outcome)
+            status = "PASS" if not outcome.failures else "FAIL: " + "; ".join(outcome.failures[:8])
+            print(f"run {run}: {status}\n  {json.dumps(outcome.figures)}", flush=True)
+        stop.set()
+        await supervisor
         await api.http.aclose()
-        outcome.figures["faults"] = faults
-        outcome.figures["seconds"] = round(time.monotonic() - started)
-        if outcome.failures:
-            (cluster.log_dir / "FAILED").write_text("\n".join(outcome.failures))
-            outcome.figures["logs"] = str(cluster.log_dir)
-    return outcome
+    return outcomes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--leads", type=int, default=600)
-    parser.add_argument("--rate", type=float, default=10.0, help="leads per second")
-    parser.add_argument("--messages", type=int, default=150)
+    parser.add_argument("--leads", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=5.0, help="leads per second")
+    parser.add_argument("--messages", type=int, default=60)
     args = parser.parse_args()
     postgres, rabbit = OwnPostgres(), RabbitCluster(3)
-    outcomes: list[Outcome] = []
     try:
         print("starting PostgreSQL and a three-node RabbitMQ cluster of our own ...", flush=True)
         postgres.start()
         rabbit.start()
-        for run in range(1, args.runs + 1):
-            outcome = asyncio.run(one_run(run, rabbit, postgres, args))
-            outcomes.append(outcome)
-            status = "PASS" if not outcome.failures else "FAIL: " + "; ".join(outcome.failures)
-            print(f"run {run}: {status}\n  {json.dumps(outcome.figures)}", flush=True)
+        outcomes = asyncio.run(campaign(rabbit, postgres, args))
     finally:
         rabbit.remove()
         postgres.remove()
