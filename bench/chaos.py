@@ -9,13 +9,15 @@ the three nodes), restarted like Kubernetes would if one exits. Each run streams
 `--rate`/s through the gateway (an API client that follows the contract: Idempotency-Key,
 retries on 503 and refused connections after Retry-After) and inbound WhatsApp messages
 (10% delivered twice by "WhatsApp"), with WebSocket clients on the Kanban. During the
-stream: kill -9 of leads, assignment, ai and the gateway (each restarted), kill -9 of the
-broker node every service is connected to (back as the stream ends), and `pg_ctl
-restart -m fast`. Then it checks, for that run's leads and chats: each lead stored once, classified, assigned once, round-robin
-exact; each inbound message stored once; every dead-letter queue empty; every outbox
-drained; each WebSocket client saw each event id at most once, and every lead's created
-and assigned frames unless it was told to resync. One line per run, and a table at the
-end; exit status 1 if any check failed in any run. Not part of `make test` (minutes).
+stream: kill -9 of leads, assignment, ai and the gateway (each restarted), kill -9 of a
+broker node (run 1: node 1, the first address, which every service is connected to;
+each later run the next node, where the others went), back as the stream ends, and
+`pg_ctl restart -m fast`. Then it checks, for that run's leads and chats: each lead
+stored once, classified, assigned once, round-robin exact; each inbound message stored
+once; every dead-letter queue empty; every outbox drained; each WebSocket client saw each
+event id at most once, and every lead's created and assigned frames unless it was told
+to resync. One line per run, and a table at the end; exit status 1 if any check failed
+in any run. Not part of `make test` (minutes).
 """
 
 from __future__ import annotations
@@ -265,7 +267,12 @@ async def stream(
 
 
 async def inject_faults(
-    cluster: Cluster, rabbit: RabbitCluster, postgres: OwnPostgres, duration: float, log: list[str]
+    cluster: Cluster,
+    rabbit: RabbitCluster,
+    node: int,
+    postgres: OwnPostgres,
+    duration: float,
+    log: list[str],
 ) -> list[asyncio.Task[None]]:
     """The faults, spread over the stream; each killed process is restarted at once (the
     broker node after the stream). Returns the tasks timing the services' recoveries."""
@@ -283,9 +290,10 @@ async def inject_faults(
         log.append(f"{killed - started:5.1f}s kill -9 {name}")
         recoveries.append(asyncio.create_task(ready_after(respawn(cluster, victim), killed, log)))
     await at(0.5)
-    # Node 1 is the first address: every service is connected to it.
-    await asyncio.to_thread(rabbit.kill, 0)
-    log.append(f"{time.monotonic() - started:5.1f}s kill -9 rabbit node 1")
+    # Run 1 kills node 1, the first address, which every service is connected to; later
+    # runs the next node, where those that failed over went.
+    await asyncio.to_thread(rabbit.kill, node)
+    log.append(f"{time.monotonic() - started:5.1f}s kill -9 rabbit node {node + 1}")
     await at(0.7)
     await asyncio.to_thread(postgres.restart)
     log.append(f"{time.monotonic() - started:5.1f}s pg_ctl restart -m fast")
@@ -424,13 +432,14 @@ async def one_run(
     duration = args.leads / args.rate
     faults: list[str] = []
     stream_task = asyncio.create_task(stream(api, args.leads, args.rate, args.messages, outcome))
-    recoveries = await inject_faults(cluster, rabbit, postgres, duration, faults)
-    # Node 1 comes back while the stream ends and the pipeline settles.
-    node_back = asyncio.create_task(asyncio.to_thread(rabbit.restart, 0))
+    node = (run - 1) % len(rabbit.nodes)
+    recoveries = await inject_faults(cluster, rabbit, node, postgres, duration, faults)
+    # The node comes back while the stream ends and the pipeline settles.
+    node_back = asyncio.create_task(asyncio.to_thread(rabbit.restart, node))
     created = await stream_task
     await settled(database, run, args.leads, time.monotonic() + 180)
     await node_back
-    faults.append(f"rabbit node 1 back {time.monotonic() - started:.0f}s into the run")
+    faults.append(f"rabbit node {node + 1} back {time.monotonic() - started:.0f}s into the run")
     for recovery in recoveries:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(recovery, 60)
@@ -511,7 +520,8 @@ def main() -> int:
 def table(outcomes: list[Outcome], args: argparse.Namespace) -> str:
     lines = [
         f"\n{args.leads} leads at {args.rate:g}/s, {args.messages} inbound messages (10% twice); "
-        "kill -9 of leads, assignment, ai, gateway and RabbitMQ node 1; pg_ctl restart -m fast",
+        "kill -9 of leads, assignment, ai, gateway and RabbitMQ node ((run-1) mod 3)+1; "
+        "pg_ctl restart -m fast",
         "| run | result | round-robin | messages stored | dead letters | WS duplicates "
         "| WS clients told to resync | HTTP statuses | seconds |",
         "|---|---|---|---|---|---|---|---|---|",
