@@ -46,12 +46,8 @@ from leadflow.testing.services import (
 )
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.assignment import percentile
 from bench.cpu import _cpu_seconds, _pids
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def ms(values: list[float]) -> str:
