@@ -295,7 +295,7 @@ async def main() -> None:
     lines: list[str] = []
     try:
         floor_insert = await bare_insert(database, count, args.rate)
-        with running_cluster(env, ready_timeout=180) as cluster:
+        with running_cluster(env, ready_timeout=600) as cluster:
             async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as client:
                 login = await client.post(
                     "/api/auth/login", json={"email": TEST_ADMIN[0], "password": TEST_ADMIN[1]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -27,6 +28,7 @@ from leadflow.periodic import Periodic
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assignment.handlers import AssignmentHandlers
 from assignment.models import OUTBOX
@@ -50,7 +52,22 @@ def sweep_interval_s(settings: Settings) -> float:
     return max(0.5, min(30.0, settings.assignment_sla_minutes * 60 / 4))
 
 
+@dataclass
+class Assignment:
+    """The service as `wire` builds it: what it serves, and the parts tests drive."""
+
+    service: Service
+    handlers: AssignmentHandlers
+    engine: AsyncEngine
+    relay: OutboxRelay
+
+
 def build(settings: Settings, bus: Bus) -> Service:
+    return wire(settings, bus).service
+
+
+def wire(settings: Settings, bus: Bus) -> Assignment:
+    """The composition root: every part of the service, connected to `bus`."""
     engine = settings.engine_for("assignment")
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, OUTBOX, bus)
@@ -88,7 +105,7 @@ def build(settings: Settings, bus: Bus) -> Service:
 
     app = FastAPI(title="leadflow assignment", openapi_url=None)
     app.include_router(ops_router("assignment", {"broker": bus.ping, "database": database_ready}))
-    return Service(
+    service = Service(
         name="assignment",
         app=app,
         before_bus=[prepare],
@@ -96,3 +113,4 @@ def build(settings: Settings, bus: Bus) -> Service:
         before_stop=[sweep.stop, relay.stop],
         on_stop=[engine.dispose],
     )
+    return Assignment(service, handlers, engine, relay)

@@ -6,13 +6,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from leadflow.events import AssignmentDecided, ConsultantSaved, ConsultantView, Role
-from leadflow.testing.recording import StoreUnderTest, store_under_test
+from leadflow.settings import Settings
+from leadflow.testing.recording import RecordingBus, StoreUnderTest
 
-from assignment.app import MIGRATIONS, VERSION_TABLE
+from assignment.app import wire
 from assignment.handlers import AssignmentHandlers
-from assignment.models import OUTBOX
 
 
 @dataclass
@@ -28,14 +29,24 @@ class Assigner:
 
 
 @contextlib.asynccontextmanager
-async def assigner_under_test(database_url: str) -> AsyncIterator[Assigner]:
-    """An assignment service on `database_url` (migrated), its relay publishing onto a
-    recording bus."""
-    async with store_under_test(database_url, MIGRATIONS, VERSION_TABLE, OUTBOX) as store:
-        handlers = AssignmentHandlers(
-            sessions=store.sessions, relay=store.relay, autocommit=store.autocommit
+async def assigner_under_test(database_url: str, **settings: Any) -> AsyncIterator[Assigner]:
+    """The assignment service as its composition root builds it (`wire`), on
+    `database_url` (migrated), publishing onto a recording bus; `settings` as Settings'
+    field names."""
+    bus = RecordingBus()
+    wired = wire(Settings(_env_file=None, database_url=database_url, **settings), bus)
+    try:
+        for prepare in wired.service.before_bus:  # the migrations
+            await prepare()
+        await bus.start()
+        handlers = wired.handlers
+        yield Assigner(
+            handlers,
+            StoreUnderTest(wired.engine, handlers.sessions, handlers.autocommit, wired.relay, bus),
         )
-        yield Assigner(handlers, store)
+    finally:
+        await bus.stop()
+        await wired.engine.dispose()
 
 
 async def add_consultants(assigner: Assigner, count: int) -> list[str]:
