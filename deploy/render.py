@@ -30,6 +30,12 @@ SECRET_SETTINGS = (
     "DATABASE_URL",
     "RABBITMQ_URL",
 )
+# Every service that owns tables, in order: wa-consultant's first migration carries the
+# inbox over from the leads service's tables.
+MIGRATE_ALL = " && ".join(
+    f"leadflow migrate {name}" for name in ("leads", "assignment", "wa-consultant")
+)
+
 # Settings a single process sets for itself, not shared configuration.
 PER_PROCESS = ("PORT",)
 
@@ -355,7 +361,7 @@ def shared_objects() -> dict[str, list[dict[str, Any]]]:
                             "command": [
                                 "sh",
                                 "-c",
-                                "leadflow migrate leads && leadflow migrate assignment",
+                                MIGRATE_ALL,
                             ],
                             "envFrom": [
                                 {"configMapRef": {"name": "leadflow-config"}},
@@ -529,7 +535,7 @@ def compose() -> str:
             "build": ".",
             "image": "leadflow:latest",
             "entrypoint": ["sh", "-c"],
-            "command": ["leadflow migrate leads && leadflow migrate assignment"],
+            "command": [MIGRATE_ALL],
             "environment": environment,
             "depends_on": backing,
             "restart": "no",

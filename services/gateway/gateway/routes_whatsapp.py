@@ -12,7 +12,7 @@ from leadflow.events import SessionName
 from leadflow.rpc import NotFound, RpcClient, ServiceError
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import AdminOnly, Caller, LeadsDep, Staff, actor, json_page
+from gateway.deps import AdminOnly, Caller, Staff, actor, json_page
 from gateway.openapi import (
     SVG,
     ChatList,
@@ -128,11 +128,11 @@ async def list_chats(
 async def chat_messages(
     jid: str,
     caller: Caller,
-    leads: LeadsDep,
+    clients: SessionsDep,
     before: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    data = await leads.call(
+    data = await clients[SessionName.CONSULTANT].call(
         "chat_messages", actor=actor(caller), jid=jid, before=before, limit=limit
     )
     return json_page({"data": data})
@@ -144,9 +144,11 @@ async def chat_messages(
     **doc(202, PendingMessageEnvelope, "queued", errors=(400, 401, 404, 413, 429, 503)),
 )
 async def send_chat_message(
-    jid: str, body: OutgoingText, caller: Caller, leads: LeadsDep
+    jid: str, body: OutgoingText, caller: Caller, clients: SessionsDep
 ) -> dict[str, Any]:
-    data = await leads.call("send_chat_message", actor=actor(caller), jid=jid, text=body.text)
+    data = await clients[SessionName.CONSULTANT].call(
+        "send_chat_message", actor=actor(caller), jid=jid, text=body.text
+    )
     return {"data": data}
 
 
@@ -155,12 +157,27 @@ async def send_chat_message(
     status_code=204,
     **doc(204, None, "unread count reset", errors=(401, 404, 413, 429, 503)),
 )
-async def mark_chat_read(
-    jid: str, caller: Caller, leads: LeadsDep, clients: SessionsDep
-) -> Response:
-    wa_ids = await leads.call("mark_chat_read", actor=actor(caller), jid=jid)
-    await clients[SessionName.CONSULTANT].call("mark_read", jid=jid, wa_message_ids=wa_ids)
+async def mark_chat_read(jid: str, caller: Caller, clients: SessionsDep) -> Response:
+    await clients[SessionName.CONSULTANT].call("mark_chat_read", actor=actor(caller), jid=jid)
     return Response(status_code=204)
+
+
+@router.get(
+    "/whatsapp/notices",
+    **doc(200, ChatMessageList, "newest first", errors=(400, 401, 403, 429, 503)),
+)
+async def consultant_notices(
+    caller: AdminOnly,
+    clients: SessionsDep,
+    consultant_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """Notices sent to consultants' own phones (and their answers), newest first: they are
+    not lead chats, so only an admin reads them, here."""
+    data = await clients[SessionName.CONSULTANT].call(
+        "list_notices", consultant_id=consultant_id, limit=limit
+    )
+    return json_page({"data": data})
 
 
 @dev_router.post(

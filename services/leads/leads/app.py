@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from leadflow.bus import Bus
 from leadflow.bus.topology import (
     LEADS_LIVIA,
-    LEADS_MESSAGES,
     LEADS_PIPELINE,
     LEADS_RPC,
     by_event_type,
@@ -26,7 +25,6 @@ from leadflow.settings import Settings
 from leads.accounts import AccountsHandlers
 from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
-from leads.messages import MessageHandlers
 from leads.models import OUTBOX
 from leads.reports import DashboardHandlers
 
@@ -51,9 +49,6 @@ def build(settings: Settings, bus: Bus) -> Service:
         relay=relay,
         debounce_ms=settings.livia_debounce_ms,
         typing_override_ms=settings.livia_typing_delay_ms,
-    )
-    messages = MessageHandlers(
-        sessions=sessions, relay=relay, autocommit=one_statement_engine(engine)
     )
     handlers = LeadsHandlers(
         sessions=sessions,
@@ -86,10 +81,6 @@ def build(settings: Settings, bus: Bus) -> Service:
                 "update_lead": handlers.update_lead,
                 "assign_lead": handlers.assign_lead,
                 "resume_livia": conversations.resume,
-                "chat_messages": messages.chat_messages,
-                "send_chat_message": messages.send_chat_message,
-                "mark_chat_read": messages.mark_chat_read,
-                "chat_summaries": messages.chat_summaries,
                 "dashboard": reports.dashboard,
             }
         ),
@@ -108,18 +99,6 @@ def build(settings: Settings, bus: Bus) -> Service:
             {
                 "whatsapp.message_received": conversations.on_whatsapp_message,
                 "livia.turn_decided": conversations.on_turn_decided,
-            }
-        ),
-    )
-
-    bus.consume(
-        LEADS_MESSAGES,
-        by_routing_key(
-            {
-                "whatsapp.message_received": messages.on_received,
-                "whatsapp.message_status_changed": messages.on_status,
-                "whatsapp.consultant.send_message": messages.on_send_requested,
-                "whatsapp.livia.send_message": messages.on_send_requested,
             }
         ),
     )

@@ -48,7 +48,7 @@ from leads.domain import (
     new_lead,
 )
 from leads.models import OUTBOX, IdempotencyRecord, Lead
-from leads.unit_of_work import Actor, commit_with_events, pending_message
+from leads.unit_of_work import Actor, commit_with_events
 
 
 class _TransactionalPathOwnsIt(Exception):
@@ -360,8 +360,6 @@ class LeadsHandlers:
                 *notices,
             ],
         )
-        # As `commit_with_events` does on the transactional path.
-        await repo.record_outgoing(connection, [pending_message(n, n.lead_id) for n in notices])
 
     async def on_assignment_decided(self, event: AssignmentDecided) -> None:
         if event.consultant_id and await self._apply_decision_in_few_statements(event):
@@ -449,5 +447,6 @@ def notify_consultant(phone: str | None, lead: LeadView) -> list[SendConsultantM
             text=assignment_notice(lead),
             lead_id=lead.id,
             sender="system",
+            notice=True,
         )
     ]

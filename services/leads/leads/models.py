@@ -138,24 +138,3 @@ class ConversationLine(SQLModel, table=True):
     wa_message_id: str | None = Field(default=None, max_length=128, unique=True)
     answered: bool = True
     sent_at: datetime = Field(sa_type=UtcDateTime)
-
-
-class Message(SQLModel, table=True):
-    """Every WhatsApp message of both sessions; the WhatsApp id is unique, so stored once."""
-
-    __tablename__ = "messages"
-
-    id: str = Field(primary_key=True, max_length=64)
-    session: str = Field(max_length=16)
-    chat_jid: str = Field(max_length=64)
-    phone: str = Field(max_length=20)
-    lead_id: str | None = Field(default=None, max_length=32, index=True)
-    direction: str = Field(max_length=3)
-    sender: str = Field(max_length=64)
-    text: str
-    media_type: str | None = Field(default=None, max_length=16)
-    wa_message_id: str | None = Field(default=None, max_length=128, unique=True)
-    status: str = Field(max_length=16)
-    reason: str | None = None
-    read: bool = False
-    sent_at: datetime = Field(sa_type=UtcDateTime)

@@ -43,7 +43,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.domain import LeadChange
-from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead, Message
+from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
 
 
 def consultant_view(row: Consultant) -> ConsultantView:
@@ -590,15 +590,6 @@ async def consultant_name_and_email(
 ) -> tuple[str, str] | None:
     row = await _CONSULTANT_NAME_AND_EMAIL.fetchrow(connection, {"consultant_id": consultant_id})
     return (row["name"], row["email"]) if row else None
-
-
-_RECORD_OUTGOING = for_asyncpg(insert(Message.__table__))  # type: ignore[attr-defined]
-
-
-async def record_outgoing(connection: asyncpg.Connection, messages: list[Message]) -> None:
-    """Store outgoing messages (asyncpg)."""
-    for message in messages:
-        await _RECORD_OUTGOING.execute(connection, message.model_dump())
 
 
 async def apply_change(session: AsyncSession, lead: Lead, change: LeadChange) -> None:

@@ -13,7 +13,6 @@ from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leads.app import MIGRATIONS, VERSION_TABLE
 from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
-from leads.messages import MessageHandlers
 from leads.models import OUTBOX, Consultant
 
 
@@ -21,7 +20,6 @@ from leads.models import OUTBOX, Consultant
 class LeadsUnderTest:
     handlers: LeadsHandlers
     conversations: ConversationHandlers
-    messages: MessageHandlers
     store: StoreUnderTest
 
     @property
@@ -65,6 +63,5 @@ async def leads_under_test(
         yield LeadsUnderTest(
             LeadsHandlers(store.sessions, store.relay, conversations, store.autocommit),
             conversations,
-            MessageHandlers(store.sessions, store.relay, store.autocommit),
             store,
         )

@@ -1,9 +1,11 @@
 """Pure fanout rules: which frames an event makes, who may receive them, what to replay.
 
 Visibility: a consultant receives a frame only about a lead assigned to them; admins and
-managers receive everything. WhatsApp events name a phone, not a lead, so each replica
-keeps an index phone → lead owner fed by the lead events it sees; a chat whose lead it
-does not know yet is shown to admins and managers only (never wrongly to a consultant).
+managers receive everything. The consultant session's events say whose chat they are
+(wa-consultant decides it) and never reach a client when they are a notice to a
+consultant. Lívia's events name a phone, not a lead, so each replica keeps an index
+phone → lead owner fed by the lead events it sees; a chat whose lead it does not know yet
+is shown to admins and managers only (never wrongly to a consultant).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from leadflow.events import (
     LeadView,
     LiviaStageChanged,
     Role,
+    SessionName,
     WhatsAppMessageReceived,
     WhatsAppMessageStatusChanged,
     WhatsAppSessionStatusChanged,
@@ -123,8 +126,11 @@ def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
                 )
             )
         return frames
+    if isinstance(event, WhatsAppMessageReceived | WhatsAppMessageStatusChanged):
+        if event.notice:
+            return []  # a notice to a consultant is not a lead chat: no client frame
+        lead_id, owner = chat_owner(event, owners)
     if isinstance(event, WhatsAppMessageReceived):
-        lead_id, owner = owners.owner_of_chat(event.chat_jid)
         data = {
             "id": event.wa_message_id,
             "session": event.session.value,
@@ -138,7 +144,6 @@ def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
         }
         return [_chat_frame(event, "whatsapp:message", event.chat_jid, data, owner)]
     if isinstance(event, WhatsAppMessageStatusChanged):
-        lead_id, owner = owners.owner_of_chat(event.chat_jid)
         data = {
             "id": event.message_id,
             "wa_message_id": event.wa_message_id,
@@ -187,6 +192,16 @@ def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
             )
         ]
     return []
+
+
+def chat_owner(
+    event: WhatsAppMessageReceived | WhatsAppMessageStatusChanged, owners: LeadOwners
+) -> tuple[str | None, str | None]:
+    """(lead id, consultant id) of a message's chat. The consultant inbox decides it and
+    says so in its events (wa-consultant's one rule); Lívia's chats go by the lead's phone."""
+    if event.session is SessionName.CONSULTANT:
+        return event.lead_id, event.consultant_id
+    return owners.owner_of_chat(event.chat_jid)
 
 
 def _chat_frame(

@@ -1,29 +1,39 @@
-"""Composition root of the wa-consultant service: the WhatsApp session `consultant`."""
+"""Composition root of the wa-consultant service: the WhatsApp session `consultant` and
+the consultants' inbox."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from pathlib import Path
 
-from leadflow.bus import Bus, QueueSpec
-from leadflow.bus.topology import LEADS_RPC
+from leadflow.bus import Bus
+from leadflow.bus.topology import WA_CONSULTANT_INBOX, by_routing_key
+from leadflow.db import OutboxRelay, run_migrations
 from leadflow.events import SessionName
-from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
 from leadflow.whatsapp.session import make_transport, session_service
 
-from wa_consultant.chats import ChatIndex
 from wa_consultant.config import ConsultantSessionSettings
 from wa_consultant.handlers import ConsultantSession
+from wa_consultant.models import OUTBOX
 
-LEAD_EVENTS = QueueSpec(
-    "wa.consultant.leads", ("lead.created", "lead.updated", "lead.assigned"), per_replica=True
-)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+VERSION_TABLE = "alembic_version_wa_consultant"
+SERVICE = "wa-consultant"
+
+
+async def migrate(settings: Settings) -> None:
+    engine = settings.engine_for(SERVICE)
+    try:
+        await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
+    finally:
+        await engine.dispose()
 
 
 def build(settings: Settings, bus: Bus) -> Service:
     config = ConsultantSessionSettings.of(settings)
+    engine = config.engine_for(SERVICE)
+    relay = OutboxRelay(engine, OUTBOX, bus)
     transport = make_transport(
         SessionName.CONSULTANT,
         config.whatsapp_transport,
@@ -32,20 +42,38 @@ def build(settings: Settings, bus: Bus) -> Service:
         pair_phone=config.pair_phone,
     )
     session = ConsultantSession(
-        transport, bus, max_attempts=config.max_deliveries, chats=ChatIndex(config.chat_index_max)
+        transport, bus, max_attempts=config.max_deliveries, engine=engine, relay=relay
     )
-    bus.consume(LEAD_EVENTS, session.on_lead)
-    leads = RpcClient(bus, LEADS_RPC, timeout=config.rpc_timeout_s)
-    rebuild: asyncio.Task[None] | None = None
+    bus.consume(
+        WA_CONSULTANT_INBOX,
+        by_routing_key(
+            {
+                "lead.created": session.on_lead,
+                "lead.updated": session.on_lead,
+                "lead.assigned": session.on_lead,
+                "consultant.saved": session.on_consultant,
+            }
+        ),
+    )
 
-    async def rebuild_chats() -> None:
-        nonlocal rebuild
-        rebuild = asyncio.create_task(session.rebuild_chat_index(leads))
+    async def database_ready() -> bool:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+        return True
 
-    async def stop_rebuilding() -> None:
-        if rebuild is not None:
-            rebuild.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await rebuild
+    async def prepare() -> None:
+        if config.migrate_on_start:
+            await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
 
-    return session_service(session, bus, after_start=[rebuild_chats], before_stop=[stop_rebuilding])
+    async def stopped() -> None:
+        await engine.dispose()
+
+    return session_service(
+        session,
+        bus,
+        health={"database": database_ready},
+        before_bus=[prepare],
+        after_start=[relay.start],
+        before_stop=[relay.stop],
+        on_stop=[stopped],
+    )

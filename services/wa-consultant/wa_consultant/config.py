@@ -17,4 +17,3 @@ class ConsultantSessionSettings(Settings):
         validation_alias="WA_CONSULTANT_PAIR_PHONE",
         description="pair the consultant session by phone code for this number (besides the QR)",
     )
-    chat_index_max: int = Field(10_000, validation_alias="WHATSAPP_CHAT_INDEX_MAX", gt=0)

@@ -1,81 +1,247 @@
-"""The consultant session's own behaviour on top of the session plumbing: the chat list,
-kept current from the session's traffic and linked to leads from lead events."""
+"""The consultant session's own behaviour on top of the session plumbing: the inbox.
+
+Every message in and out is stored (with its chat's row, in one transaction) before its
+event is staged for the broker, so a chat's history has a message by the time the chat
+list or a client's frame shows it. Who may see a chat is `repository.VISIBLE`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from leadflow.bus import Bus, Delivery
-from leadflow.events import LeadAssigned, LeadCreated, LeadUpdated, SendMessage, SessionName
-from leadflow.rpc import RpcClient
-from leadflow.whatsapp import InboundMessage, Transport, jid_phone
+from leadflow.db import OutboxRelay
+from leadflow.events import (
+    ConsultantSaved,
+    LeadAssigned,
+    LeadCreated,
+    LeadUpdated,
+    MessageStatus,
+    SendConsultantMessage,
+    SendMessage,
+    SessionName,
+    WhatsAppMessageReceived,
+    WhatsAppMessageStatusChanged,
+)
+from leadflow.rpc import NotFound, parse
+from leadflow.whatsapp import Transport, jid_phone, phone_jid
 from leadflow.whatsapp.session import SessionService
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from wa_consultant.chats import ChatIndex
+from wa_consultant import repository as repo
+from wa_consultant.domain import (
+    Actor,
+    Audience,
+    before_time,
+    chat_json,
+    message_json,
+    outgoing_text,
+    page_size,
+)
 
 log = logging.getLogger(__name__)
 
 
 class ConsultantSession(SessionService):
     def __init__(
-        self, transport: Transport, bus: Bus, *, max_attempts: int, chats: ChatIndex
+        self,
+        transport: Transport,
+        bus: Bus,
+        *,
+        max_attempts: int,
+        engine: AsyncEngine,
+        relay: OutboxRelay,
     ) -> None:
         super().__init__(SessionName.CONSULTANT, transport, bus, max_attempts=max_attempts)
-        self.chats = chats
+        self.engine = engine
+        self.relay = relay
 
-    async def on_message(self, message: InboundMessage) -> None:
-        await super().on_message(message)
-        self.chats.record(
-            message.chat_jid,
-            message.phone,
-            message.push_name,
-            message.text,
-            message.sent_at,
-            incoming=not message.from_me,
-        )
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as connection:
+            yield connection
+        self.relay.wake()
+
+    # --- from WhatsApp: stored, then published through the outbox -----------------------
+
+    async def publish_received(self, event: WhatsAppMessageReceived) -> None:
+        async with self._transaction() as connection:
+            audience = await repo.audience_of(connection, phone=event.phone)
+            stored = await repo.add_message(
+                connection,
+                message_id=f"wa:{event.wa_message_id}",
+                chat_jid=event.chat_jid,
+                phone=event.phone,
+                audience=audience,
+                incoming=not event.from_me,
+                sender="phone" if event.from_me else (event.push_name or event.phone),
+                body=event.text,
+                sent_at=event.sent_at,
+                status=MessageStatus.READ if event.from_me else MessageStatus.DELIVERED,
+                wa_message_id=event.wa_message_id,
+                media_type=event.media_type,
+                push_name=event.push_name,
+            )
+            if stored:  # a redelivery by WhatsApp is stored and announced once
+                await repo.stage(connection, with_audience(event, audience))
+
+    async def publish_status(self, event: WhatsAppMessageStatusChanged) -> None:
+        async with self._transaction() as connection:
+            stored = await repo.set_status(
+                connection,
+                message_id=event.message_id,
+                wa_message_id=event.wa_message_id,
+                status=event.status,
+                reason=event.reason,
+            )
+            phone = stored["phone"] if stored else jid_phone(event.chat_jid)
+            audience = await repo.audience_of(connection, phone=phone)
+            if stored and stored["notice"]:
+                audience = Audience(notice=True)
+            await repo.stage(connection, with_audience(event, audience))
+
+    # --- to WhatsApp ------------------------------------------------------------------
 
     async def on_send(self, delivery: Delivery) -> None:
-        await super().on_send(delivery)
+        """A command from another service (a notice) is stored before it is sent; one
+        from this inbox was stored when it was asked for."""
         command = delivery.event()
         assert isinstance(command, SendMessage)
-        self.chats.record(
-            command.chat_jid, jid_phone(command.chat_jid), None, command.text, None, incoming=False
-        )
+        async with self._transaction() as connection:
+            phone = jid_phone(command.chat_jid)
+            audience = await repo.audience_of(connection, phone=phone)
+            if command.notice:
+                audience = Audience(notice=True)
+            await repo.add_message(
+                connection,
+                message_id=command.message_id,
+                chat_jid=command.chat_jid,
+                phone=phone,
+                audience=audience,
+                incoming=False,
+                sender=command.sender,
+                body=command.text,
+                sent_at=command.occurred_at,
+                status=MessageStatus.PENDING,
+            )
+        await super().on_send(delivery)
+
+    # --- projections ------------------------------------------------------------------
 
     async def on_lead(self, delivery: Delivery) -> None:
-        """A lead event links the chat of the lead's phone to the lead and its consultant."""
         event = delivery.event()
         assert isinstance(event, LeadCreated | LeadUpdated | LeadAssigned)
-        self.chats.link_lead(event.lead.phone, event.lead.id, event.lead.consultant_id)
+        async with self.engine.begin() as connection:
+            await repo.save_lead(connection, lead=event.lead)
+
+    async def on_consultant(self, delivery: Delivery) -> None:
+        event = delivery.event()
+        assert isinstance(event, ConsultantSaved)
+        phone = event.consultant.phone
+        async with self.engine.begin() as connection:
+            await repo.save_consultant_phone(
+                connection,
+                consultant_id=event.consultant.id,
+                phone=jid_phone(phone_jid(phone)) if phone else None,
+            )
+
+    # --- RPC (the gateway's /api/chats*) ----------------------------------------------
+
+    async def _visible(self, connection: AsyncConnection, actor: Actor, jid: str) -> str | None:
+        try:
+            return await repo.visible_chat(connection, actor=actor, phone=jid_phone(jid))
+        except LookupError:
+            raise NotFound("chat not found") from None
 
     async def list_chats(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        actor = params.get("actor") or {}
-        limit = max(1, min(int(params.get("limit") or 200), 1000))
-        return self.chats.listing(actor.get("id", ""), actor.get("role", ""), limit)
+        """Newest first; a consultant sees the chats of their own leads only."""
+        actor = parse(Actor, params.get("actor") or {})
+        limit = page_size(params.get("limit"), default=200, most=1000)
+        async with self.engine.connect() as connection:
+            rows = await repo.list_chats(connection, actor=actor, limit=limit)
+        return [chat_json(row) for row in rows]
 
-    async def mark_read(self, params: dict[str, Any]) -> None:
-        jid = str(params.get("jid", ""))
-        self.chats.mark_read(jid)
-        ids = [str(i) for i in params.get("wa_message_ids") or []]
-        await self.transport.mark_read(jid, ids)
+    async def chat_messages(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        actor = parse(Actor, params.get("actor") or {})
+        jid = str(params.get("jid") or "")
+        before = before_time(params.get("before"))
+        limit = page_size(params.get("limit"), default=50, most=200)
+        async with self.engine.connect() as connection:
+            await self._visible(connection, actor, jid)
+            rows = await repo.history(connection, chat_jid=jid, before=before, limit=limit)
+        return [message_json(row) for row in rows]
+
+    async def send_chat_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        actor = parse(Actor, params.get("actor") or {})
+        jid = str(params.get("jid") or "")
+        body = outgoing_text(params.get("text"))
+        async with self._transaction() as connection:
+            lead_id = await self._visible(connection, actor, jid)
+            command = SendConsultantMessage(
+                message_id=uuid.uuid4().hex,
+                chat_jid=jid,
+                text=body,
+                lead_id=lead_id,
+                sender=actor.id,
+            )
+            await repo.add_message(
+                connection,
+                message_id=command.message_id,
+                chat_jid=jid,
+                phone=jid_phone(jid),
+                audience=Audience(lead_id=lead_id),
+                incoming=False,
+                sender=actor.id,
+                body=body,
+                sent_at=command.occurred_at,
+                status=MessageStatus.PENDING,
+            )
+            await repo.stage(connection, command)
+        return {"id": command.message_id, "status": MessageStatus.PENDING.value}
+
+    async def mark_chat_read(self, params: dict[str, Any]) -> None:
+        actor = parse(Actor, params.get("actor") or {})
+        jid = str(params.get("jid") or "")
+        async with self.engine.begin() as connection:
+            await self._visible(connection, actor, jid)
+            wa_ids = await repo.mark_read(connection, chat_jid=jid)
+        await self.transport.mark_read(jid, wa_ids)
+
+    async def list_notices(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Notices to consultants and their answers: the gateway lets admins only."""
+        limit = page_size(params.get("limit"), default=50, most=200)
+        consultant_id = params.get("consultant_id") or None
+        async with self.engine.connect() as connection:
+            rows = await repo.notices(connection, consultant_id=consultant_id, limit=limit)
+        return [
+            {**message_json(row), "phone": row["phone"], "consultant_id": row["consultant_id"]}
+            for row in rows
+        ]
 
     def methods(self) -> dict[str, Any]:
-        return {**super().methods(), "list_chats": self.list_chats, "mark_read": self.mark_read}
+        return {
+            **super().methods(),
+            "list_chats": self.list_chats,
+            "chat_messages": self.chat_messages,
+            "send_chat_message": self.send_chat_message,
+            "mark_chat_read": self.mark_chat_read,
+            "list_notices": self.list_notices,
+        }
 
-    async def rebuild_chat_index(self, leads: RpcClient) -> None:
-        """The chat list as stored messages have it, once the leads service answers."""
-        for attempt in range(60):
-            try:
-                rows = await leads.call(
-                    "chat_summaries", session=self.name.value, limit=self.chats.capacity
-                )
-            except Exception:
-                await asyncio.sleep(min(5.0, 0.5 * (attempt + 1)))
-                continue
-            for row in rows:
-                self.chats.restore(row)
-            log.info("chat index rebuilt with %d chats", len(self.chats.chats))
-            return
-        log.warning("could not rebuild the chat index from stored messages")
+
+AudienceEvent = TypeVar("AudienceEvent", WhatsAppMessageReceived, WhatsAppMessageStatusChanged)
+
+
+def with_audience(event: AudienceEvent, audience: Audience) -> AudienceEvent:
+    """The event as clients may see it: whose chat it is, decided here and only here."""
+    return event.model_copy(
+        update={
+            "lead_id": audience.lead_id,
+            "consultant_id": audience.consultant_id,
+            "notice": audience.notice,
+        }
+    )

@@ -53,14 +53,10 @@ REALTIME_FANOUT = QueueSpec(
 )
 
 
-LEADS_MESSAGES = QueueSpec(
-    "leads.messages",
-    bindings=(
-        "whatsapp.message_received",
-        "whatsapp.message_status_changed",
-        "whatsapp.consultant.send_message",
-        "whatsapp.livia.send_message",
-    ),
+# wa-consultant's projection of leads and consultants: whose chat is whose.
+WA_CONSULTANT_INBOX = QueueSpec(
+    "wa.consultant.inbox",
+    bindings=("lead.created", "lead.updated", "lead.assigned", "consultant.saved"),
 )
 
 
@@ -107,7 +103,7 @@ def by_event_type(*routes: tuple[str, Handler]) -> Handler:
 ALL_QUEUES = (
     LEADS_PIPELINE,
     LEADS_LIVIA,
-    LEADS_MESSAGES,
+    WA_CONSULTANT_INBOX,
     AI_CLASSIFY,
     AI_LIVIA,
     ASSIGNMENT_REQUESTS,

@@ -50,6 +50,17 @@ class WhatsAppMessageReceived(Event):
     from_me: bool = Field(
         False, description="typed by a person on the session's own phone, not sent by us"
     )
+    lead_id: str | None = Field(
+        None, description="consultant session: the lead whose chat this is, if any"
+    )
+    consultant_id: str | None = Field(
+        None, description="consultant session: the consultant of that lead, who may see it"
+    )
+    notice: bool = Field(
+        False,
+        description="consultant session: a notice to a consultant's own phone, not a lead "
+        "chat; no client but an admin sees it",
+    )
 
 
 class SendMessage(Event):
@@ -61,6 +72,9 @@ class SendMessage(Event):
     typing_ms: int = Field(0, ge=0, description="show the typing indicator this long first")
     lead_id: str | None = None
     sender: str = Field(description="consultant id, `livia` or `system`")
+    notice: bool = Field(
+        False, description="a notice to a consultant's own phone, never part of a lead chat"
+    )
 
 
 class SendConsultantMessage(SendMessage):
@@ -79,6 +93,17 @@ class WhatsAppMessageStatusChanged(Event):
     chat_jid: str
     status: MessageStatus
     reason: str | None = Field(None, description="why it failed")
+    lead_id: str | None = Field(
+        None, description="consultant session: the lead whose chat this is, if any"
+    )
+    consultant_id: str | None = Field(
+        None, description="consultant session: the consultant of that lead, who may see it"
+    )
+    notice: bool = Field(
+        False,
+        description="consultant session: a notice to a consultant's own phone, not a lead "
+        "chat; no client but an admin sees it",
+    )
 
 
 class WhatsAppSessionStatusChanged(Event):

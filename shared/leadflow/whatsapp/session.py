@@ -83,8 +83,7 @@ class SessionService:
     # --- from WhatsApp ----------------------------------------------------------------
 
     async def on_message(self, message: InboundMessage) -> None:
-        """Published with a broker confirm before WhatsApp's delivery counts as received."""
-        await self.bus.publish_event(
+        await self.publish_received(
             WhatsAppMessageReceived(
                 session=self.name,
                 wa_message_id=message.wa_message_id,
@@ -97,6 +96,11 @@ class SessionService:
                 from_me=message.from_me,
             )
         )
+
+    async def publish_received(self, event: WhatsAppMessageReceived) -> None:
+        """Published with a broker confirm before WhatsApp's delivery counts as received;
+        a service that stores its messages stages the event with them instead."""
+        await self.bus.publish_event(event)
 
     async def on_receipt(self, receipt: Receipt) -> None:
         for wa_id in receipt.wa_message_ids:
@@ -159,7 +163,7 @@ class SessionService:
         status: MessageStatus,
         reason: str | None = None,
     ) -> None:
-        await self.bus.publish_event(
+        await self.publish_status(
             WhatsAppMessageStatusChanged(
                 session=self.name,
                 message_id=message_id,
@@ -169,6 +173,10 @@ class SessionService:
                 reason=reason,
             )
         )
+
+    async def publish_status(self, event: WhatsAppMessageStatusChanged) -> None:
+        """A sent message's status; a service that stores its messages overrides this."""
+        await self.bus.publish_event(event)
 
     # --- RPC ----------------------------------------------------------------------------
 

@@ -462,6 +462,13 @@ ROUTES: dict[tuple[str, str], Route] = {
         success=202,
         harmless=False,
     ),
+    ("get", "/api/whatsapp/notices"): Route(
+        admin("/api/whatsapp/notices"),
+        {
+            400: admin("/api/whatsapp/notices", params={"limit": 0}),
+            403: ana("/api/whatsapp/notices"),
+        },
+    ),
     ("get", "/api/chats"): Route(
         admin("/api/chats"), {400: admin("/api/chats", params={"limit": 0})}
     ),

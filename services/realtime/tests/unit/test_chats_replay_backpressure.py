@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from leadflow.auth import AccessClaims
 from leadflow.events import (
@@ -18,6 +19,7 @@ from leadflow.events import (
     WhatsAppMessageReceived,
     WhatsAppSessionStatusChanged,
 )
+from leadflow.whatsapp import phone_jid
 from realtime.domain import Frame, LeadOwners, ReplayBuffer, frames_for, may_receive
 from realtime.handlers import RealtimeHandlers
 from realtime.hub import CLOSE_TRY_AGAIN_LATER, Hub
@@ -43,18 +45,21 @@ def lead(phone: str, owner: str | None) -> LeadView:
     )
 
 
-def message(phone: str) -> WhatsAppMessageReceived:
+def message(
+    phone: str, session: SessionName = SessionName.LIVIA, **audience: Any
+) -> WhatsAppMessageReceived:
     return WhatsAppMessageReceived(
-        session=SessionName.CONSULTANT,
+        session=session,
         wa_message_id="w1",
-        chat_jid=f"{phone[1:]}@s.whatsapp.net",
+        chat_jid=phone_jid(phone),
         phone=phone,
         text="oi",
         sent_at=NOW,
+        **audience,
     )
 
 
-def test_a_chat_message_reaches_only_the_consultant_of_its_lead_and_staff() -> None:
+def test_a_livia_chat_message_reaches_only_the_consultant_of_its_lead_and_staff() -> None:
     owners = LeadOwners()
     frames_for(LeadAssigned(lead=lead("+5511911110000", "ana"), rule="round_robin"), owners)
     [frame] = frames_for(message("+5511911110000"), owners)
@@ -66,6 +71,26 @@ def test_a_chat_message_reaches_only_the_consultant_of_its_lead_and_staff() -> N
     assert may_receive(claims(Role.CONSULTANT, "ana"), frame)
     assert not may_receive(claims(Role.CONSULTANT, "bia"), frame)
     assert may_receive(claims(Role.MANAGER, "gil"), frame)
+
+
+def test_a_consultant_chat_goes_to_whom_the_inbox_says_whatever_realtime_saw() -> None:
+    owners = LeadOwners()
+    frames_for(LeadAssigned(lead=lead("+5511911110000", "bia"), rule="round_robin"), owners)
+    [frame] = frames_for(
+        message("+5511911110000", SessionName.CONSULTANT, lead_id="lead-1", consultant_id="ana"),
+        owners,
+    )
+    assert frame.data["lead_id"] == "lead-1"
+    assert may_receive(claims(Role.CONSULTANT, "ana"), frame)
+    assert not may_receive(claims(Role.CONSULTANT, "bia"), frame)
+
+
+def test_a_notice_to_a_consultant_reaches_no_client() -> None:
+    """Issue 14: a lead with a consultant's own phone does not open their notices."""
+    owners = LeadOwners()
+    frames_for(LeadAssigned(lead=lead("+5511911110000", "ana"), rule="manual"), owners)
+    notice = message("+5511911110000", SessionName.CONSULTANT, notice=True)
+    assert frames_for(notice, owners) == []
 
 
 def test_a_chat_of_an_unknown_lead_goes_to_staff_only() -> None:

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from leadflow.bus import Delivery
+from leadflow.events import (
+    ConsultantSaved,
+    ConsultantView,
+    Event,
+    LeadAssigned,
+    LeadSource,
+    LeadStatus,
+    LeadView,
+    Role,
+)
+from leadflow.testing.recording import StoreUnderTest, delivery, store_under_test
+from leadflow.whatsapp.simulator import SimulatorTransport
+from wa_consultant.app import MIGRATIONS, VERSION_TABLE
+from wa_consultant.handlers import ConsultantSession
+from wa_consultant.models import OUTBOX
+
+AT = datetime(2026, 1, 1, 12, tzinfo=UTC)
+ADMIN = {"id": "admin-1", "role": "admin"}
+
+
+@dataclass
+class Inbox:
+    session: ConsultantSession
+    transport: SimulatorTransport
+    store: StoreUnderTest
+
+    async def published(self) -> list[Event]:
+        """What the inbox staged in its outbox and the relay published (not the session
+        status, which the plumbing publishes directly)."""
+        events = [d.event() for d in await self.store.flush_outbox()]
+        return [e for e in events if e.name != "whatsapp.session_status_changed"]
+
+    async def lead(self, lead_id: str, phone: str, consultant_id: str | None, name: str) -> None:
+        view = LeadView(
+            id=lead_id,
+            name=name,
+            phone=phone,
+            source=LeadSource.MANUAL,
+            status=LeadStatus.NEW,
+            consultant_id=consultant_id,
+            version=2,
+            created_at=AT,
+            updated_at=AT,
+        )
+        await self.session.on_lead(delivery(LeadAssigned(lead=view, rule="manual")))
+
+    async def consultant(self, consultant_id: str, phone: str | None) -> None:
+        view = ConsultantView(
+            id=consultant_id,
+            name=consultant_id,
+            email=f"{consultant_id}@example.com",
+            role=Role.CONSULTANT,
+            phone=phone,
+            active=True,
+            created_at=AT,
+            updated_at=AT,
+        )
+        await self.session.on_consultant(delivery(ConsultantSaved(consultant=view)))
+
+    async def call(self, method: str, **params: Any) -> Any:
+        return await self.session.methods()[method](params)
+
+
+def as_delivery(event: Event) -> Delivery:
+    return delivery(event)
+
+
+@pytest.fixture
+async def inbox(database_url: str) -> AsyncIterator[Inbox]:
+    async with store_under_test(database_url, MIGRATIONS, VERSION_TABLE, OUTBOX) as store:
+        transport = SimulatorTransport("+5511900000001")
+        session = ConsultantSession(
+            transport, store.bus, max_attempts=3, engine=store.engine, relay=store.relay
+        )
+        await transport.start(session)
+        yield Inbox(session, transport, store)

@@ -1,0 +1,144 @@
+"""The consultants' inbox in wa-consultant's own tables: list, history, visibility, notices."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from leadflow.events import (
+    MessageStatus,
+    SendConsultantMessage,
+    WhatsAppMessageReceived,
+    WhatsAppMessageStatusChanged,
+)
+from leadflow.rpc import NotFound
+from leadflow.testing.recording import delivery
+from leadflow.whatsapp import InboundMessage, phone_jid
+
+from .conftest import ADMIN, AT, Inbox
+
+ANA = {"id": "ana", "role": "consultant"}
+BIA = {"id": "bia", "role": "consultant"}
+LEAD_PHONE = "+5511987650001"
+BIA_PHONE = "+5511955550002"
+
+
+async def receive(inbox: Inbox, phone: str, text: str, wa_id: str, minutes: int = 0) -> None:
+    await inbox.transport.inject(
+        InboundMessage(
+            wa_message_id=wa_id,
+            chat_jid=phone_jid(phone),
+            phone=phone,
+            text=text,
+            sent_at=AT + timedelta(minutes=minutes),
+            push_name="Cliente",
+        )
+    )
+
+
+async def test_a_consultant_sees_the_chats_of_their_leads_by_the_leads_name(inbox: Inbox) -> None:
+    await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui Barbosa")
+    await receive(inbox, LEAD_PHONE, "Oi, ainda tem?", "W1")
+    [chat] = await inbox.call("list_chats", actor=ANA)
+    assert chat == {
+        "id": phone_jid(LEAD_PHONE),
+        "name": "Rui Barbosa",
+        "phone": LEAD_PHONE,
+        "last_message": "Oi, ainda tem?",
+        "timestamp": AT.isoformat(),
+        "unread_count": 1,
+        "lead_id": "lead-1",
+    }
+    assert await inbox.call("list_chats", actor=BIA) == []
+    [message] = await inbox.call("chat_messages", actor=ANA, jid=phone_jid(LEAD_PHONE))
+    assert (message["direction"], message["text"]) == ("in", "Oi, ainda tem?")
+    with pytest.raises(NotFound):
+        await inbox.call("chat_messages", actor=BIA, jid=phone_jid(LEAD_PHONE))
+    [event] = await inbox.published()
+    assert isinstance(event, WhatsAppMessageReceived)
+    assert (event.lead_id, event.consultant_id, event.notice) == ("lead-1", "ana", False)
+
+
+async def test_a_redelivered_message_is_stored_and_announced_once(inbox: Inbox) -> None:
+    await receive(inbox, LEAD_PHONE, "Oi", "W1")
+    await receive(inbox, LEAD_PHONE, "Oi", "W1")
+    assert len(await inbox.call("chat_messages", actor=ADMIN, jid=phone_jid(LEAD_PHONE))) == 1
+    assert len(await inbox.published()) == 1
+
+
+async def test_the_list_is_newest_first_and_an_outgoing_only_chat_has_its_time(
+    inbox: Inbox,
+) -> None:
+    other = "+5511987650009"
+    await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui")
+    await inbox.lead("lead-2", other, "ana", "Lia")
+    await receive(inbox, LEAD_PHONE, "primeira", "W1", minutes=-5)
+    sent = await inbox.call("send_chat_message", actor=ANA, jid=phone_jid(other), text="Olá Lia")
+    assert sent["status"] == "pending"
+    chats = await inbox.call("list_chats", actor=ANA)
+    assert [c["name"] for c in chats] == ["Lia", "Rui"]
+    assert chats[0]["timestamp"] is not None and chats[0]["unread_count"] == 0
+    [command] = [e for e in await inbox.published() if isinstance(e, SendConsultantMessage)]
+    await inbox.session.on_send(delivery(command))
+    assert [m.text for m in inbox.transport.sent_to(other)] == ["Olá Lia"]
+    [message] = await inbox.call("chat_messages", actor=ANA, jid=phone_jid(other))
+    assert (message["id"], message["status"]) == (sent["id"], "sent")
+
+
+async def test_statuses_only_move_forward(inbox: Inbox) -> None:
+    await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui")
+    sent = await inbox.call("send_chat_message", actor=ANA, jid=phone_jid(LEAD_PHONE), text="Oi")
+    for status in (MessageStatus.READ, MessageStatus.SENT):
+        await inbox.session.publish_status(
+            WhatsAppMessageStatusChanged(
+                session=inbox.session.name,
+                message_id=sent["id"],
+                wa_message_id="WOUT",
+                chat_jid=phone_jid(LEAD_PHONE),
+                status=status,
+            )
+        )
+    [message] = await inbox.call("chat_messages", actor=ANA, jid=phone_jid(LEAD_PHONE))
+    assert (message["status"], message["wa_message_id"]) == ("read", "WOUT")
+
+
+async def test_marking_a_chat_read_resets_its_unread_count(inbox: Inbox) -> None:
+    await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui")
+    await receive(inbox, LEAD_PHONE, "um", "W1")
+    await receive(inbox, LEAD_PHONE, "dois", "W2", minutes=1)
+    assert (await inbox.call("list_chats", actor=ANA))[0]["unread_count"] == 2
+    await inbox.call("mark_chat_read", actor=ANA, jid=phone_jid(LEAD_PHONE))
+    assert (await inbox.call("list_chats", actor=ANA))[0]["unread_count"] == 0
+    with pytest.raises(NotFound):
+        await inbox.call("mark_chat_read", actor=BIA, jid=phone_jid(LEAD_PHONE))
+
+
+async def test_a_colleague_cannot_read_or_write_a_consultants_notice_chat(inbox: Inbox) -> None:
+    """Issue 14: Ana creates a lead whose phone is Bia's own phone."""
+    await inbox.consultant("bia", BIA_PHONE)
+    await inbox.lead("lead-x", BIA_PHONE, "ana", "Bia (falsa)")
+    notice = SendConsultantMessage(
+        message_id="n1",
+        chat_jid=phone_jid(BIA_PHONE),
+        text="Novo lead para você: João, +5511900001111, renda R$ 15.000",
+        lead_id="lead-9",
+        sender="system",
+        notice=True,
+    )
+    await inbox.session.on_send(delivery(notice))
+    await receive(inbox, BIA_PHONE, "ok, vou ligar para o João", "W-BIA")
+    bia_jid = phone_jid(BIA_PHONE)
+    for actor in (ANA, BIA, ADMIN):
+        assert await inbox.call("list_chats", actor=actor) == []
+    for method, params in (
+        ("chat_messages", {}),
+        ("send_chat_message", {"text": "me passa os leads"}),
+        ("mark_chat_read", {}),
+    ):
+        with pytest.raises(NotFound):
+            await inbox.call(method, actor=ANA, jid=bia_jid, **params)
+    assert [m.text for m in inbox.transport.sent_to(BIA_PHONE)] == [notice.text]
+    events = await inbox.published()
+    assert events and all(e.notice for e in events)  # type: ignore[attr-defined]
+    notices = await inbox.call("list_notices", consultant_id="bia")
+    assert {n["text"] for n in notices} == {"ok, vou ligar para o João", notice.text}
