@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.whatsapp [--messages 2000] [--chats 10000]
 
 Messages are injected into the consultant session (as WhatsApp would deliver them) and
-counted once the leads service has stored them; then the index is filled to --chats
+counted once wa-consultant has stored them; then the inbox is filled to --chats
 chats and GET /api/chats is driven with wrk (loopback) at 1 and 16 connections, beside a
 bare FastAPI endpoint returning a page of an in-memory list of the same shape.
 """
@@ -52,13 +52,13 @@ async def inject(client: RpcClient, start: int, count: int, concurrency: int = 6
 async def stored(database: str) -> int:
     connection = await asyncpg.connect(plain_postgres_url(database))
     try:
-        return int(await connection.fetchval("SELECT count(*) FROM messages"))
+        return int(await connection.fetchval("SELECT count(*) FROM inbox_messages"))
     finally:
         await connection.close()
 
 
 async def wait_until_stored(database: str, messages: int, deadline: float) -> None:
-    """Poll the messages table; a bench that never finishes tells nobody anything."""
+    """Poll the inbox's messages table; a bench that never finishes tells nobody anything."""
     while True:
         count = await stored(database)
         if count >= messages:
@@ -125,7 +125,6 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_PER_MINUTE": "100000000",
         "RATE_LIMIT_BURST": "1000000",
-        "WHATSAPP_CHAT_INDEX_MAX": str(args.chats),
     }
     baseline = Cluster(env={})
     try:
