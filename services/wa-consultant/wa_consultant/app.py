@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadflow.bus import Bus
-from leadflow.bus.topology import WA_CONSULTANT_INBOX, by_routing_key
+from leadflow.bus.topology import WA_CONSULTANT_INBOX, by_event_type, on
 from leadflow.db import OutboxRelay, run_migrations
-from leadflow.events import SessionName
+from leadflow.events import ConsultantSaved, LeadAssigned, LeadCreated, LeadUpdated, SessionName
 from leadflow.service import Service
 from leadflow.settings import Settings
 from leadflow.whatsapp.session import make_transport, session_service
@@ -46,13 +46,11 @@ def build(settings: Settings, bus: Bus) -> Service:
     )
     bus.consume(
         WA_CONSULTANT_INBOX,
-        by_routing_key(
-            {
-                "lead.created": session.on_lead,
-                "lead.updated": session.on_lead,
-                "lead.assigned": session.on_lead,
-                "consultant.saved": session.on_consultant,
-            }
+        by_event_type(
+            on(LeadCreated, session.on_lead),
+            on(LeadUpdated, session.on_lead),
+            on(LeadAssigned, session.on_lead),
+            on(ConsultantSaved, session.on_consultant),
         ),
     )
 

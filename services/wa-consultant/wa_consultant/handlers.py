@@ -132,15 +132,11 @@ class ConsultantSession(SessionService):
 
     # --- projections ------------------------------------------------------------------
 
-    async def on_lead(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, LeadCreated | LeadUpdated | LeadAssigned)
+    async def on_lead(self, event: LeadCreated | LeadUpdated | LeadAssigned) -> None:
         async with self.engine.begin() as connection:
             await repo.save_lead(connection, lead=event.lead)
 
-    async def on_consultant(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, ConsultantSaved)
+    async def on_consultant(self, event: ConsultantSaved) -> None:
         phone = event.consultant.phone
         async with self.engine.begin() as connection:
             await repo.save_consultant_phone(

@@ -51,7 +51,7 @@ class Inbox:
             created_at=AT,
             updated_at=AT,
         )
-        await self.session.on_lead(delivery(LeadAssigned(lead=view, rule="manual")))
+        await self.session.on_lead(LeadAssigned(lead=view, rule="manual"))
 
     async def consultant(self, consultant_id: str, phone: str | None) -> None:
         view = ConsultantView(
@@ -64,7 +64,7 @@ class Inbox:
             created_at=AT,
             updated_at=AT,
         )
-        await self.session.on_consultant(delivery(ConsultantSaved(consultant=view)))
+        await self.session.on_consultant(ConsultantSaved(consultant=view))
 
     async def call(self, method: str, **params: Any) -> Any:
         return await self.session.methods()[method](params)
