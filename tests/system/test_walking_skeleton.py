@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from leadflow.testing.processes import Cluster, running_cluster
 
 from tests.system.conftest import embedded_process
-from tests.system.flows import lead_is_classified_assigned_and_pushed
+from tests.system.flows import bearer, lead_is_classified_assigned_and_pushed, login_admin
 
 
 @pytest.fixture
@@ -38,3 +39,25 @@ def test_every_service_process_stops_cleanly_on_sigterm(cluster: Cluster) -> Non
         name: cluster.stop(replicas[0], timeout=20) for name, replicas in cluster.processes.items()
     }
     assert codes == {name: 0 for name in codes}, cluster.logs()
+
+
+async def test_the_embedded_mode_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
+    with embedded_process(tmp_path) as first:
+        url = first.processes["embedded"][0].url
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            admin = await login_admin(client)
+            created = await client.post(
+                "/api/leads",
+                json={"name": "Rita", "phone": "+5511987650001"},
+                headers=bearer(admin),
+            )
+            assert created.status_code == 201, created.text
+            lead_id = created.json()["data"]["id"]
+
+    with embedded_process(tmp_path) as second:  # `make run` again on the same DATA_DIR
+        url = second.processes["embedded"][0].url
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            admin = await login_admin(client)
+            found = await client.get(f"/api/leads/{lead_id}", headers=bearer(admin))
+    assert found.status_code == 200, found.text
+    assert found.json()["data"]["name"] == "Rita"
