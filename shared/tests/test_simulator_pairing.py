@@ -46,6 +46,7 @@ async def test_a_logged_out_simulator_shows_a_code_that_rotates_until_scanned() 
     first, second = states[2], states[3]
     assert first.qr and second.qr and first.qr != second.qr  # rotated
     assert first.qr_expires_at is not None and first.qr_expires_at > first.since
+    assert second.since == first.since  # still the same pairing, however many codes
 
     with pytest.raises(ConnectionError):
         await transport.send_text("5511987654321@s.whatsapp.net", "not while pairing")

@@ -53,15 +53,19 @@ def driver(system: Cluster) -> Iterator[WebDriver]:
     browser = chromium()
     try:
         browser.get(system.gateway + "/")
-        wait_for(lambda: browser.find_elements(By.XPATH, "//label[text()='E-mail']"))
-        field = browser.find_element(By.ID, label_target(browser, "E-mail"))
-        field.send_keys(TEST_ADMIN[0])
-        browser.find_element(By.ID, label_target(browser, "Senha")).send_keys(TEST_ADMIN[1])
-        browser.find_element(By.XPATH, "//button[normalize-space()='Entrar']").click()
-        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "[data-status='NEW']"), 20)
+        log_in(browser, *TEST_ADMIN)
         yield browser
     finally:
         browser.quit()
+
+
+def log_in(driver: WebDriver, email: str, password: str) -> None:
+    """Through the login form, as its labels and button name it."""
+    wait_for(lambda: driver.find_elements(By.XPATH, "//label[text()='E-mail']"), 20)
+    driver.find_element(By.ID, label_target(driver, "E-mail")).send_keys(email)
+    driver.find_element(By.ID, label_target(driver, "Senha")).send_keys(password)
+    driver.find_element(By.XPATH, "//button[normalize-space()='Entrar']").click()
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "[data-status='NEW']"), 20)
 
 
 def label_target(driver: WebDriver, text: str) -> str:
@@ -225,3 +229,83 @@ def test_the_qr_code_appears_on_the_whatsapp_page_while_pairing(
     driver.find_element(By.XPATH, "//button[normalize-space()='Simular leitura do QR']").click()
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, connected), 10, "connected again")
     assert not driver.find_elements(By.CSS_SELECTOR, f"{session} img.qr-image")
+
+
+def test_a_move_refused_with_409_puts_the_card_back_and_says_why(
+    driver: WebDriver, system: Cluster, admin: httpx.Client
+) -> None:
+    # Without /api/config the page looks for realtime on the gateway, where it is not:
+    # the board gets no live updates, so it keeps the version it read.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/config*"]})
+    try:
+        lead = create_lead(admin, "Gabi Disputada")
+        go(driver, system, "/")
+        source = wait_for(lambda: card(driver, lead["id"], "NEW"), 10, "the card in NEW")
+
+        def classified() -> dict[str, Any] | None:
+            current: dict[str, Any] = admin.get(f"/api/leads/{lead['id']}").json()["data"]
+            return current if current["temperature"] else None
+
+        current = wait_for(classified, 15, "the classification")  # it bumps the version too
+        changed = admin.patch(
+            f"/api/leads/{lead['id']}",
+            json={"notes": "outra pessoa", "version": current["version"]},
+        )
+        assert changed.status_code == 200, changed.text  # someone else, while the board waits
+        target = driver.find_element(By.CSS_SELECTOR, "[data-status='PROPOSAL'] ul")
+        (
+            ActionChains(driver)
+            .click_and_hold(source)
+            .move_by_offset(10, 10)
+            .move_to_element(target)
+            .move_by_offset(0, 5)
+            .release()
+            .perform()
+        )
+        toast = wait_for(
+            lambda: [t for t in driver.find_elements(By.CSS_SELECTOR, ".toast.error") if t.text],
+            10,
+            "a toast saying why",
+        )
+        assert "Gabi Disputada" in toast[0].text and "alguém alterou" in toast[0].text
+        wait_for(lambda: card(driver, lead["id"], "NEW"), 5, "the card back in NEW")
+        assert card(driver, lead["id"], "PROPOSAL") is None
+        assert admin.get(f"/api/leads/{lead['id']}").json()["data"]["status"] == "NEW"
+    finally:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+
+
+def test_a_deactivated_consultant_is_sent_back_to_the_login_page(
+    driver: WebDriver, system: Cluster, admin: httpx.Client
+) -> None:
+    email = f"rui-{uuid.uuid4().hex[:8]}@example.com"
+    created = admin.post(
+        "/api/consultants", json={"name": "Rui", "email": email, "password": "password-123"}
+    )
+    assert created.status_code == 201, created.text
+    go(driver, system, "/")
+    driver.find_element(By.XPATH, "//button[normalize-space()='Sair']").click()
+    try:
+        log_in(driver, email, "password-123")
+        wait_for(lambda: "Rui" in driver.find_element(By.CSS_SELECTOR, ".topbar").text, 10)
+        assert not driver.find_elements(By.LINK_TEXT, "Consultores")  # not for consultants
+        deactivated = admin.patch(
+            f"/api/consultants/{created.json()['data']['id']}", json={"active": False}
+        )
+        assert deactivated.status_code == 200, deactivated.text
+        # Their refresh tokens are revoked at once. The access token in the page is made to
+        # look expired, as it will be within ACCESS_TOKEN_TTL: the console must renew it,
+        # is refused, and sends them to the login page saying why.
+        driver.execute_script(
+            "const s = JSON.parse(localStorage.getItem('leadflow.session'));"
+            "s.access_token = 'expired';"
+            "localStorage.setItem('leadflow.session', JSON.stringify(s));"
+        )
+        go(driver, system, "/")  # the next thing they do
+        notice = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".login .notice"), 10)
+        assert "sessão terminou" in notice[0].text
+    finally:
+        driver.execute_script("localStorage.clear()")
+        go(driver, system, "/")
+        log_in(driver, *TEST_ADMIN)

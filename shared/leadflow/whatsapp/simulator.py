@@ -91,11 +91,17 @@ class SimulatorTransport(Transport):
         await self._set(SessionState(status=SessionStatus.CONNECTED, phone=self.own_phone))
 
     async def _rotate_codes(self) -> None:
+        pairing_since = utcnow()  # a new code is not a new state: "since" stays
         while True:
             code = f"2@SIMULATED-{secrets.token_urlsafe(24)},{self.own_phone}"
             expires = utcnow() + timedelta(seconds=self.qr_ttl_s)
             await self._set(
-                SessionState(status=SessionStatus.PAIRING, qr=code, qr_expires_at=expires)
+                SessionState(
+                    status=SessionStatus.PAIRING,
+                    qr=code,
+                    qr_expires_at=expires,
+                    since=pairing_since,
+                )
             )
             await asyncio.sleep(self.qr_ttl_s)
 
