@@ -235,18 +235,29 @@ def may_receive(claims: AccessClaims, frame: Frame) -> bool:
     return frame.lead_owner == claims.consultant_id
 
 
+REPLAY_MAX_BYTES = 8 * 1024 * 1024
+
+
 @dataclass
 class ReplayBuffer:
-    """The last `capacity` frames of this replica, for clients resuming after a drop."""
+    """The last frames of this replica, for clients resuming after a drop: at most
+    `capacity` frames and `max_bytes` of their encoded size (a lead carries its metadata,
+    so a count alone does not bound the memory)."""
 
     capacity: int = 5000
+    max_bytes: int = REPLAY_MAX_BYTES
     frames: deque[Frame] = field(default_factory=deque)
+    sizes: deque[int] = field(default_factory=deque)
+    size: int = 0
 
-    def __post_init__(self) -> None:
-        self.frames = deque(self.frames, maxlen=self.capacity)
-
-    def append(self, frame: Frame) -> None:
+    def append(self, frame: Frame, encoded_size: int | None = None) -> None:
+        size = len(frame.encode()) if encoded_size is None else encoded_size
         self.frames.append(frame)
+        self.sizes.append(size)
+        self.size += size
+        while self.frames and (len(self.frames) > self.capacity or self.size > self.max_bytes):
+            self.frames.popleft()
+            self.size -= self.sizes.popleft()
 
     def after(self, last_event_id: str) -> list[Frame] | None:
         """Frames since `last_event_id`, or None if it fell out of the buffer (a gap)."""

@@ -148,8 +148,8 @@ class Hub:
 
     def fan_out(self, frame: Frame) -> None:
         """Queue a frame to every client in its room allowed to see it; never blocks."""
-        self.buffer.append(frame)
         encoded = frame.encode()
+        self.buffer.append(frame, len(encoded))
         queued = 0
         for client in list(self.clients):
             if frame.room in client.rooms and may_receive(client.claims, frame):

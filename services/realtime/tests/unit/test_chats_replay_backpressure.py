@@ -119,6 +119,16 @@ def test_the_replay_buffer_returns_what_came_after_or_reports_a_gap() -> None:
     assert buffer.after("e0") is None  # fell out: the client must refetch
 
 
+def test_the_replay_buffer_is_bounded_by_bytes_as_well_as_by_frames() -> None:
+    buffer = ReplayBuffer(capacity=5000, max_bytes=10_000)
+    big = {"metadata": {"blob": "x" * 3000}}  # a lead with a large metadata
+    for i in range(20):
+        buffer.append(Frame(f"e{i}", "kanban:lead_created", "kanban", big, "", None, True))
+    assert buffer.size <= 10_000 and len(buffer.frames) == 3
+    assert [f.id for f in buffer.after("e17") or []] == ["e18", "e19"]
+    assert buffer.after("e10") is None  # evicted for room: a gap, the client refetches
+
+
 async def test_a_slow_client_is_dropped_without_delaying_a_fast_one() -> None:
     hub = Hub(send_queue_size=16)
     handlers = RealtimeHandlers(hub, "secret")
