@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import FastAPI, Query
 from gateway.routes import LeadBody
-from leads.domain import LeadInput
+from leadflow.contracts import LeadCreate
 
 app = FastAPI()
 
@@ -25,7 +25,7 @@ async def ready() -> dict[str, str]:
 
 @app.post("/api/leads", status_code=201)
 async def create(body: LeadBody) -> dict[str, Any]:
-    lead = LeadInput.model_validate(body.model_dump(exclude_none=True))
+    lead = LeadCreate.model_validate(body.model_dump(exclude_none=True))
     return {"data": lead.model_dump(mode="json")}
 
 

@@ -35,6 +35,17 @@ def service_module(name: str) -> ModuleType:
     return importlib.import_module(f"{name.replace('-', '_')}.app")
 
 
+def processes_of(args: argparse.Namespace) -> list[str]:
+    """The services a command runs, whose secrets must be safe before it starts."""
+    if args.command == "serve":
+        return [args.service]
+    if args.command == "migrate":
+        return ["migrate"]
+    if args.command == "cluster":
+        return list(args.services) or list(SERVICE_NAMES)
+    return list(SERVICE_NAMES)
+
+
 def build_service(name: str, settings: Settings, bus: Bus) -> Service:
     service: Service = service_module(name).build(settings, bus)
     return service
@@ -61,7 +72,14 @@ async def serve(name: str, settings: Settings) -> None:
     bus = rabbit_bus(settings)
     service = build_service(name, settings, bus)
     port = settings.port or default_port(name, settings)
-    await run_services([service], bus, service.app, host=settings.host, port=port)
+    await run_services(
+        [service],
+        bus,
+        service.app,
+        host=settings.host,
+        port=port,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 async def embedded(settings: Settings) -> None:
@@ -75,7 +93,14 @@ async def embedded(settings: Settings) -> None:
     routes = [(prefix, s.app) for s in services[1:] for prefix in s.public_prefixes]
     app = path_router(routes, gateway.app)
     port = settings.port or settings.gateway_port
-    await run_services(services, bus, app, host=settings.host, port=port)
+    await run_services(
+        services,
+        bus,
+        app,
+        host=settings.host,
+        port=port,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 async def migrate(name: str, settings: Settings) -> None:
@@ -181,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings()
+        if args.command in ("serve", "embedded", "cluster", "migrate"):
+            settings.refuse_unsafe_secrets(processes_of(args))
     except ValueError as exc:
         print(f"leadflow: {exc}", file=sys.stderr)
         return 2

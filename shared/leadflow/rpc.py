@@ -110,6 +110,10 @@ def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, list[dict[st
     for error in errors:
         location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "data")]
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            location = []  # its location is a character offset, not a field
+            reason = (error.get("ctx") or {}).get("error")
+            message = f"the body is not valid JSON ({reason})" if reason else "invalid JSON"
         details.append({"field": ".".join(location), "message": message})
     if not details:
         return "invalid request", details

@@ -144,6 +144,7 @@ async def run_services(
     *,
     host: str,
     port: int,
+    forwarded_allow_ips: str = "",
     stop: asyncio.Event | None = None,
 ) -> None:
     """Start services and bus, serve HTTP until SIGINT/SIGTERM (or `stop`), then drain.
@@ -179,6 +180,11 @@ async def run_services(
                 access_log=False,
                 lifespan="off",
                 ws=QuietWebSocketProtocol,
+                # X-Forwarded-For names the client only when a configured proxy sent it;
+                # uvicorn's own default trusts 127.0.0.1, so any local caller could pick
+                # its own address (and its own rate-limit bucket).
+                proxy_headers=bool(forwarded_allow_ips.strip()),
+                forwarded_allow_ips=forwarded_allow_ips.strip() or [],
                 timeout_graceful_shutdown=15,
             )
         )

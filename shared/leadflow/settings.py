@@ -5,6 +5,7 @@ Nothing else in the code base reads `os.environ`; services receive a `Settings`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -12,6 +13,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadflow.contracts.phones import DEFAULT_COUNTRY, is_country_code
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
@@ -24,6 +27,39 @@ PLACEHOLDERS = {
     "replace-me",
     DEV_JWT_SECRET,
     DEV_WEBHOOK_SECRET,
+}
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+WELL_KNOWN_PASSWORDS = {
+    "password",
+    "password123",
+    "123456789012",
+    "admin",
+    "administrator",
+    "qwertyuiop",
+    "letmein",
+    "leadflow",
+}
+
+
+def weak(secret: str, min_length: int) -> bool:
+    """Too short, one character repeated, or a well-known password (with digits added)."""
+    bare = secret.lower().rstrip("0123456789!")
+    return len(secret) < min_length or len(set(secret)) < 4 or bare in WELL_KNOWN_PASSWORDS
+
+
+# The secrets each process uses, and so the only ones it is given (Kubernetes mounts
+# these; `refuse_unsafe_secrets` checks these). `migrate` is the schema migration job.
+SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
+    "gateway": ("JWT_SECRET", "WEBHOOK_SECRET", "RABBITMQ_URL"),
+    "realtime": ("JWT_SECRET", "RABBITMQ_URL"),
+    "leads": ("DATABASE_URL", "RABBITMQ_URL", "ADMIN_PASSWORD"),
+    "assignment": ("DATABASE_URL", "RABBITMQ_URL"),
+    "ai": ("RABBITMQ_URL", "GROQ_API_KEY"),
+    "wa-consultant": ("DATABASE_URL", "RABBITMQ_URL"),
+    "wa-livia": ("DATABASE_URL", "RABBITMQ_URL"),
+    "migrate": ("DATABASE_URL",),
 }
 
 
@@ -87,6 +123,22 @@ class Settings(BaseSettings):
     admin_email: str | None = Field("admin@leadflow.local", validation_alias="ADMIN_EMAIL")
     admin_password: str | None = Field(DEV_ADMIN_PASSWORD, validation_alias="ADMIN_PASSWORD")
     webhook_secret: str = Field(DEV_WEBHOOK_SECRET, validation_alias="WEBHOOK_SECRET")
+    webhook_require_timestamp: bool = Field(
+        False,
+        validation_alias="WEBHOOK_REQUIRE_TIMESTAMP",
+        description="refuse webhook requests without a signed X-Timestamp",
+    )
+    default_country: str = Field(
+        DEFAULT_COUNTRY,
+        validation_alias="DEFAULT_COUNTRY",
+        description="the country of phone numbers typed without a country code",
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        validation_alias="FORWARDED_ALLOW_IPS",
+        description="proxies whose X-Forwarded-For/-Proto are trusted (comma-separated "
+        "addresses or networks); empty: none, the client address is the peer's",
+    )
 
     groq_api_key: str | None = Field(None, validation_alias="GROQ_API_KEY")
     groq_base_url: str | None = Field(None, validation_alias="GROQ_BASE_URL")
@@ -150,23 +202,64 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(True, validation_alias="MIGRATE_ON_START")
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets_in_production(self) -> Self:
-        if self.environment is not Environment.PRODUCTION:
-            return self
+    def _known_default_country(self) -> Self:
+        if not is_country_code(self.default_country):
+            raise ValueError(f"DEFAULT_COUNTRY={self.default_country!r} is not a country code")
+        self.default_country = self.default_country.upper()
+        return self
+
+    def refuse_unsafe_secrets(self, services: Iterable[str]) -> None:
+        """Raise `ValueError` naming every problem with the secrets these services use.
+
+        The built-in development secrets are public (they are in this file): a process
+        that other machines can reach must be given its own. In production every secret
+        must be set, and strong. Each service is checked only for the secrets it uses,
+        so each can be given only those (SERVICE_SECRETS).
+        """
+        used = {name for service in services for name in SERVICE_SECRETS.get(service, ())}
         problems = []
-        if self.jwt_secret in PLACEHOLDERS:
+        if self.host not in LOOPBACK_HOSTS:
+            built_in = [
+                name
+                for name, value, default in (
+                    ("JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET),
+                    ("WEBHOOK_SECRET", self.webhook_secret, DEV_WEBHOOK_SECRET),
+                    ("ADMIN_PASSWORD", self.admin_password, DEV_ADMIN_PASSWORD),
+                )
+                if name in used and value == default
+            ]
+            if built_in:
+                problems.append(
+                    f"HOST={self.host} is reachable from other machines: set "
+                    + ", ".join(built_in)
+                    + " (the built-in development values are public), or listen on 127.0.0.1"
+                )
+        if self.environment is Environment.PRODUCTION:
+            problems += self._production_problems(used)
+        if problems:
+            raise ValueError("configuration refused: " + "; ".join(problems))
+
+    def _production_problems(self, used: set[str]) -> list[str]:
+        problems = []
+        if "JWT_SECRET" in used and self.jwt_secret in PLACEHOLDERS:
             problems.append("JWT_SECRET must be set to a real secret (32+ characters)")
-        if self.webhook_secret in PLACEHOLDERS:
-            problems.append("WEBHOOK_SECRET must be set to a real secret")
-        if not self.database_url:
+        if "WEBHOOK_SECRET" in used and (
+            self.webhook_secret in PLACEHOLDERS or weak(self.webhook_secret, 32)
+        ):
+            problems.append("WEBHOOK_SECRET must be a real secret of 32+ characters")
+        if "DATABASE_URL" in used and not self.database_url:
             problems.append("DATABASE_URL is required in production")
+        if "ADMIN_PASSWORD" in used and (
+            self.admin_password in PLACEHOLDERS | {DEV_ADMIN_PASSWORD}
+            or weak(self.admin_password or "", 12)
+        ):
+            problems.append(
+                "ADMIN_PASSWORD must be a real password: 12+ characters, not one repeated "
+                "character or a well-known password"
+            )
         if self.whatsapp_transport is WhatsAppTransport.SIMULATOR:
             problems.append("WHATSAPP_TRANSPORT=simulator is for development only")
-        if self.admin_password in PLACEHOLDERS | {DEV_ADMIN_PASSWORD}:
-            problems.append("ADMIN_PASSWORD must be set to a real password")
-        if problems:
-            raise ValueError("production configuration refused: " + "; ".join(problems))
-        return self
+        return problems
 
     @classmethod
     def of(cls, base: Settings) -> Self:

@@ -54,6 +54,7 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
     phone = unique_phone()
     async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
         admin = await login_admin(client)
+        client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
         carla = await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
 
         async def say(text: str, replies: int) -> list[str]:

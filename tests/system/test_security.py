@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import jwt
 import pytest
-from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
+from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET, TEST_WEBHOOK_SECRET
 from leadflow.testing.processes import Cluster, running_cluster
 
-from tests.system.flows import bearer
+from tests.system.flows import bearer, unique_phone
 from tests.system.people import Team, make_team, new_lead
 
 
@@ -213,3 +216,124 @@ def test_revocation_holds_across_gateway_replicas_and_survives_a_restart(
         newest = rotated.json()["refresh_token"]
         after_restart = httpx.post(f"{second}/api/auth/refresh", json={"refresh_token": newest})
         assert after_restart.status_code == 401  # the family stayed revoked
+
+
+@pytest.fixture(scope="module")
+def guarded(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    """Gateway and leads behind a trusted proxy (this test, on 127.0.0.1), with a strict
+    login limit (2 at once, per address and per account) and timestamped webhooks; and a
+    second gateway that trusts no proxy."""
+    env = {
+        **module_cluster_env,
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        "LOGIN_RATE_LIMIT_PER_MINUTE": "6",
+        "WEBHOOK_REQUIRE_TIMESTAMP": "true",
+    }
+    with running_cluster(env, services=("gateway", "leads"), ready_timeout=180) as cluster:
+        cluster.env = {**env, "FORWARDED_ALLOW_IPS": "192.0.2.1"}  # not this test's address
+        cluster.start("gateway")
+        cluster.wait_ready(180)
+        yield cluster
+
+
+async def log_in(
+    http: httpx.AsyncClient, email: str, password: str, client_address: str
+) -> httpx.Response:
+    return await http.post(
+        "/api/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-Forwarded-For": client_address},
+    )
+
+
+async def test_behind_a_trusted_proxy_one_clients_bad_logins_do_not_lock_out_another(
+    guarded: Cluster,
+) -> None:
+    async with httpx.AsyncClient(base_url=guarded.gateway, timeout=15) as http:
+        guesses = [
+            (await log_in(http, f"{n}@nowhere.example", "wrong-password", "198.51.100.1"))
+            for n in range(3)
+        ]
+        assert [r.status_code for r in guesses] == [401, 401, 429]
+        assert int(guesses[-1].headers["retry-after"]) >= 1
+        other = await log_in(http, *TEST_ADMIN, "198.51.100.2")
+        assert other.status_code == 200, other.text
+
+
+async def test_failed_logins_are_throttled_per_account_whatever_address_they_come_from(
+    guarded: Cluster,
+) -> None:
+    async with httpx.AsyncClient(base_url=guarded.gateway, timeout=15) as http:
+        admin = await log_in(http, *TEST_ADMIN, "198.51.100.10")
+        email = f"victim-{uuid.uuid4().hex[:6]}@example.com"
+        created = await http.post(
+            "/api/consultants",
+            json={"name": "Vitima", "email": email, "password": "password-123"},
+            headers=bearer(admin.json()["access_token"]),
+        )
+        assert created.status_code == 201, created.text
+        rotating = [
+            (await log_in(http, email, "guess", f"203.0.113.{n}")).status_code for n in range(1, 4)
+        ]
+        assert rotating == [401, 401, 429]
+        # The guesser is slowed down on this account; other accounts are not.
+        assert (await log_in(http, email, "password-123", "203.0.113.9")).status_code == 429
+        assert (await log_in(http, *TEST_ADMIN, "203.0.113.9")).status_code == 200
+
+
+def test_a_gateway_that_does_not_trust_the_caller_ignores_its_forwarded_header(
+    guarded: Cluster,
+) -> None:
+    untrusting = guarded.processes["gateway"][1].url
+    statuses = [
+        httpx.post(
+            f"{untrusting}/api/auth/login",
+            json={"email": f"{n}@nowhere.example", "password": "x"},
+            headers={"X-Forwarded-For": f"192.0.2.{n + 10}"},
+            timeout=15,
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [401, 401, 429]  # a made-up address buys no fresh bucket
+
+
+def signed_webhook(body: bytes, timestamp: int | None) -> dict[str, str]:
+    message = body if timestamp is None else f"{timestamp}.".encode() + body
+    digest = hmac.new(TEST_WEBHOOK_SECRET.encode(), message, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Signature": f"sha256={digest}"}
+    if timestamp is not None:
+        headers["X-Timestamp"] = str(timestamp)
+    return headers
+
+
+async def test_a_timestamped_webhook_is_accepted_once_and_only_while_fresh(
+    client: httpx.AsyncClient,
+) -> None:
+    body = json.dumps({"name": "Formulario", "phone": unique_phone()}).encode()
+    now = int(time.time())
+    fresh = signed_webhook(body, now)
+    first = await client.post("/api/webhooks/leads", content=body, headers=fresh)
+    assert first.status_code == 202, first.text
+    replayed = await client.post("/api/webhooks/leads", content=body, headers=fresh)
+    assert replayed.status_code == 401
+    stale = await client.post(
+        "/api/webhooks/leads", content=body, headers=signed_webhook(body, now - 301)
+    )
+    assert stale.status_code == 401
+    # A sender that signs the body alone keeps working until timestamps are required.
+    other = json.dumps({"name": "Antigo", "phone": unique_phone()}).encode()
+    legacy = await client.post(
+        "/api/webhooks/leads", content=other, headers=signed_webhook(other, None)
+    )
+    assert legacy.status_code == 202, legacy.text
+
+
+def test_with_timestamps_required_a_body_only_signature_is_refused(guarded: Cluster) -> None:
+    body = json.dumps({"name": "Formulario", "phone": unique_phone()}).encode()
+    url = f"{guarded.gateway}/api/webhooks/leads"
+    legacy = httpx.post(url, content=body, headers=signed_webhook(body, None), timeout=15)
+    assert legacy.status_code == 401
+    stamped = httpx.post(
+        url, content=body, headers=signed_webhook(body, int(time.time())), timeout=15
+    )
+    assert stamped.status_code == 202, stamped.text

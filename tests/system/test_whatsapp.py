@@ -14,7 +14,14 @@ from leadflow.testing.processes import Cluster, running_cluster
 from leadflow.testing.services import delete_namespace
 from leadflow.whatsapp import phone_jid as jid
 
-from tests.system.flows import bearer, eventually, next_frame, open_socket, unique_phone
+from tests.system.flows import (
+    bearer,
+    eventually,
+    login_admin,
+    next_frame,
+    open_socket,
+    unique_phone,
+)
 from tests.system.people import Team, make_team, new_lead
 
 
@@ -31,6 +38,8 @@ def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
 @pytest.fixture
 async def client(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as http:
+        # The simulator's endpoints answer admins only; other calls name their caller.
+        http.headers.update(bearer(await login_admin(http)))
         yield http
 
 

@@ -40,7 +40,7 @@ class Classifier:
             facts = {
                 "source": lead.source.value,
                 "has_email": bool(lead.email),
-                "data": {**lead.metadata, **(lead.metadata.get("collected") or {})},
+                "data": lead.facts(),
                 # one computation: what Lívia told the lead, as the rules score it
                 "computed": rules.reasons,
             }

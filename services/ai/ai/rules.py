@@ -14,6 +14,7 @@ Temperature: 70+ HOT, 40+ WARM, else COLD.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +57,9 @@ def _number(data: dict[str, Any], key: str) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if number > 0 else None
+    return number if 0 < number < math.inf else None
 
 
 def price_installment(principal: float, monthly_rate: float, months: int) -> float:
@@ -83,13 +84,16 @@ def simulation_of(data: dict[str, Any]) -> dict[str, Any] | None:
             "asset_value": value,
             "down_payment": _number(data, "down_payment") or 0.0,
             "monthly_income": income,
-            "term_months": int(_number(data, "term_months") or ASSUMED_TERM_MONTHS),
+            # Whatever a form sent, 1 month to 50 years (0.5 or 10**18 broke the maths).
+            "term_months": min(
+                600, max(1, int(_number(data, "term_months") or ASSUMED_TERM_MONTHS))
+            ),
         }
     )
 
 
 def classify_by_rules(lead: LeadView) -> Classification:
-    data = {**lead.metadata, **(lead.metadata.get("collected") or {})}
+    data = lead.facts()
     points: list[tuple[int, str]] = []
 
     value, down = _number(data, "asset_value"), _number(data, "down_payment") or 0.0

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus
 from leadflow.bus.topology import ASSIGNMENT_RPC, LEADS_RPC, session_endpoint
+from leadflow.contracts import set_default_country
 from leadflow.events import SessionName
 from leadflow.http import install_error_handlers, ops_router
 from leadflow.http.correlation import CorrelationId
@@ -17,12 +18,14 @@ from leadflow.service import Service
 from leadflow.settings import Settings, WhatsAppTransport
 
 from gateway.console import install_console
-from gateway.limits import BodyLimit, RateLimit
+from gateway.limits import BodyLimit, RateLimit, TokenBuckets
 from gateway.openapi import asyncapi_page, install_openapi, operation_id
 from gateway.routes import router
 from gateway.routes_dashboard import router as dashboard_router
 from gateway.routes_whatsapp import dev_router
 from gateway.routes_whatsapp import router as whatsapp_router
+from gateway.webhook import SeenSignatures
+from gateway.webhook import router as webhook_router
 
 
 def build(settings: Settings, bus: Bus) -> Service:
@@ -40,6 +43,12 @@ def build(settings: Settings, bus: Bus) -> Service:
         name: RpcClient(bus, session_endpoint(name), timeout=settings.rpc_timeout_s)
         for name in SessionName
     }
+    app.state.login_failures = TokenBuckets(
+        per_minute=settings.login_rate_limit_per_minute,
+        burst=max(1, settings.login_rate_limit_per_minute // 3),
+    )
+    app.state.webhook_signatures = SeenSignatures()
+    set_default_country(settings.default_country)
     install_error_handlers(app)
     # Outermost first: the body limit sees raw bytes before anything reads them.
     app.add_middleware(
@@ -52,6 +61,7 @@ def build(settings: Settings, bus: Bus) -> Service:
     app.add_middleware(BodyLimit)
     app.add_middleware(CorrelationId)
     app.include_router(router)
+    app.include_router(webhook_router)
     app.include_router(whatsapp_router)
     app.include_router(dashboard_router)
     if settings.whatsapp_transport is WhatsAppTransport.SIMULATOR:

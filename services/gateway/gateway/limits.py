@@ -39,10 +39,6 @@ def _error(
     ]
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Refuse bodies over `limit` bytes, whether declared up front or streamed."""
 
@@ -59,27 +55,36 @@ class BodyLimit:
             await self._refuse(send)
             return
         received = 0
+        too_large = False
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _BodyTooLarge
+                    # Whatever the app makes of a vanished client, the answer is ours.
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
         for message in _error(413, "payload_too_large", "body over 1 MiB", []):
@@ -101,14 +106,23 @@ class TokenBuckets:
         self.max_keys = max_keys
         self.buckets: OrderedDict[str, Bucket] = OrderedDict()
 
-    def take(self, key: str, now: float) -> float:
-        """0 if allowed, else the seconds to wait before the next request is."""
+    def _refilled(self, key: str, now: float) -> Bucket:
         bucket = self.buckets.pop(key, None) or Bucket(float(self.burst), now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
         self.buckets[key] = bucket
         if len(self.buckets) > self.max_keys:
             self.buckets.popitem(last=False)
+        return bucket
+
+    def wait(self, key: str, now: float) -> float:
+        """Like `take`, without spending: 0 if a request would be allowed now."""
+        bucket = self._refilled(key, now)
+        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate
+
+    def take(self, key: str, now: float) -> float:
+        """0 if allowed, else the seconds to wait before the next request is."""
+        bucket = self._refilled(key, now)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return 0.0

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import time
+from math import ceil
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from leadflow.auth import issue_access_token
+from leadflow.contracts import ConsultantCreate, ConsultantPatch, LeadCreate, LeadPatch
 from leadflow.events import LeadSource, LeadStatus, Role, Temperature
-from leadflow.rpc import Invalid, Unauthorized, describe_validation_errors
+from leadflow.rpc import ServiceError, Unauthorized
 from leadflow.settings import Settings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from gateway.deps import (
     AdminOnly,
@@ -23,8 +24,8 @@ from gateway.deps import (
     actor,
     json_page,
 )
+from gateway.limits import TokenBuckets
 from gateway.openapi import (
-    AcceptedLead,
     ConsultantEnvelope,
     ConsultantList,
     ConsultantStatsEnvelope,
@@ -43,53 +44,8 @@ class LoginBody(BaseModel):
     password: str = Field(max_length=1024)
 
 
-class LeadBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    phone: str
-    email: str | None = None
-    source: LeadSource | None = None
-    notes: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class ConsultantBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    email: str
-    password: str
-    role: Role = Role.CONSULTANT
-    phone: str | None = None
-    active: bool = True
-    max_open_leads: int | None = None
-
-
 class RefreshBody(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=512)
-
-
-class ConsultantPatchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = None
-    role: Role | None = None
-    phone: str | None = None
-    active: bool | None = None
-    password: str | None = None
-    max_open_leads: int | None = None
-
-
-class LeadPatchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: int
-    status: LeadStatus | None = None
-    notes: str | None = None
-    name: str | None = None
-    email: str | None = None
-    metadata: dict[str, Any] | None = None
 
 
 class AssignBody(BaseModel):
@@ -116,8 +72,23 @@ def _token_pair(settings: Settings, session: dict[str, Any]) -> dict[str, Any]:
     "/auth/login",
     **doc(200, TokenPair, "a new token pair", errors=(400, 401, 413, 429, 503)),
 )
-async def login(body: LoginBody, leads: LeadsDep, settings: SettingsDep) -> dict[str, Any]:
-    session = await leads.call("login", email=body.email, password=body.password)
+async def login(
+    body: LoginBody, request: Request, leads: LeadsDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Failed logins are throttled per account too, so guessing one account's password
+    from many addresses is as slow as from one."""
+    throttle: TokenBuckets = request.app.state.login_failures
+    account = "account:" + body.email.strip().lower()
+    if wait := throttle.wait(account, time.monotonic()):
+        raise HTTPException(
+            429, "too many failed logins for this account", {"Retry-After": str(ceil(wait))}
+        )
+    try:
+        session = await leads.call("login", email=body.email, password=body.password)
+    except ServiceError as exc:
+        if exc.code == Unauthorized.code:  # bad credentials, as the service reports them
+            throttle.take(account, time.monotonic())
+        raise
     return _token_pair(settings, session)
 
 
@@ -156,7 +127,7 @@ async def me(caller: Caller, leads: LeadsDep) -> dict[str, Any]:
     **doc(201, ConsultantEnvelope, "created", errors=(400, 401, 403, 409, 413, 429, 503)),
 )
 async def create_consultant(
-    body: ConsultantBody, caller: AdminOnly, leads: LeadsDep
+    body: ConsultantCreate, caller: AdminOnly, leads: LeadsDep
 ) -> dict[str, Any]:
     data = await leads.call(
         "create_consultant", actor=actor(caller), data=body.model_dump(mode="json")
@@ -169,7 +140,7 @@ async def create_consultant(
     **doc(200, ConsultantEnvelope, "changed", errors=(400, 401, 403, 404, 409, 413, 429, 503)),
 )
 async def update_consultant(
-    consultant_id: str, body: ConsultantPatchBody, caller: AdminOnly, leads: LeadsDep
+    consultant_id: str, body: ConsultantPatch, caller: AdminOnly, leads: LeadsDep
 ) -> dict[str, Any]:
     data = await leads.call(
         "update_consultant",
@@ -205,7 +176,7 @@ async def list_consultants(caller: Staff, leads: LeadsDep) -> dict[str, Any]:
     **doc(201, LeadEnvelope, "created", errors=(400, 401, 409, 413, 429, 503)),
 )
 async def create_lead(
-    body: LeadBody,
+    body: LeadCreate,
     caller: Caller,
     leads: LeadsDep,
     response: Response,
@@ -229,7 +200,7 @@ async def list_leads(
     consultant_id: str | None = None,
     source: LeadSource | None = None,
     q: Annotated[str | None, Query(max_length=255)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     sort: Literal["created_at", "-created_at"] = "-created_at",
 ) -> Response:
@@ -264,7 +235,7 @@ async def get_lead(lead_id: str, caller: Caller, leads: LeadsDep) -> dict[str, A
     **doc(200, LeadEnvelope, "changed", errors=(400, 401, 404, 409, 413, 429, 503)),
 )
 async def update_lead(
-    lead_id: str, body: LeadPatchBody, caller: Caller, leads: LeadsDep
+    lead_id: str, body: LeadPatch, caller: Caller, leads: LeadsDep
 ) -> dict[str, Any]:
     data = await leads.call(
         "update_lead",
@@ -286,45 +257,6 @@ async def assign_lead(
         "assign_lead", actor=actor(caller), id=lead_id, consultant_id=body.consultant_id
     )
     return {"data": data}
-
-
-@router.post(
-    "/webhooks/leads",
-    status_code=202,
-    **doc(202, AcceptedLead, "accepted", errors=(400, 401, 413, 429, 503)),
-)
-async def lead_webhook(
-    request: Request,
-    leads: LeadsDep,
-    settings: SettingsDep,
-    x_signature: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> dict[str, Any]:
-    """Website forms: HMAC-SHA256 of the raw body, compared in constant time."""
-    raw = await request.body()
-    if not signature_matches(settings.webhook_secret, raw, x_signature):
-        raise Unauthorized("bad or missing X-Signature")
-    try:
-        body = LeadBody.model_validate_json(raw)
-    except ValidationError as exc:
-        message, details = describe_validation_errors(exc.errors(include_url=False))
-        raise Invalid(message, details=details) from None
-    data = body.model_dump(mode="json", exclude_none=True)
-    data.setdefault("source", LeadSource.WEBHOOK.value)
-    result = await leads.call(
-        "create_lead",
-        actor=None,
-        data=data,
-        idempotency_key=idempotency_key and f"webhook:{idempotency_key}",
-    )
-    return {"data": {"id": result["lead"]["id"]}}
-
-
-def signature_matches(secret: str, raw: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
 
 
 @router.post(

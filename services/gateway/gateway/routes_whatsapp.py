@@ -7,12 +7,21 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Depends, Query, Request, Response
-from leadflow.events import SessionName
-from leadflow.rpc import NotFound, RpcClient, ServiceError
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from leadflow.contracts import normalise_phone
+from leadflow.events import Role, SessionName
+from leadflow.rpc import Invalid, NotFound, RpcClient, ServiceError
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.deps import AdminOnly, Caller, Staff, actor, json_page
+from gateway.deps import (
+    AdminOnly,
+    Caller,
+    SettingsDep,
+    Staff,
+    actor,
+    json_page,
+    require_roles,
+)
 from gateway.openapi import (
     SVG,
     ChatList,
@@ -27,7 +36,14 @@ from gateway.openapi import (
 )
 
 router = APIRouter(prefix="/api")
-dev_router = APIRouter(prefix="/api/dev/whatsapp")
+# The simulator's endpoints act as any phone and list every message sent: admins only.
+dev_router = APIRouter(prefix="/api/dev/whatsapp", dependencies=[require_roles(Role.ADMIN)])
+# A consultant-session chat: a phone number's WhatsApp id. Anything else names no chat,
+# and must not create one.
+CHAT_JID = r"^[1-9]\d{6,14}@s\.whatsapp\.net$"
+ChatJid = Annotated[
+    str, Path(pattern=CHAT_JID, max_length=64, description="a chat's id: <digits>@s.whatsapp.net")
+]
 
 
 async def sessions(request: Request) -> dict[SessionName, RpcClient]:
@@ -126,7 +142,7 @@ async def list_chats(
     **doc(200, ChatMessageList, "newest first", errors=(400, 401, 404, 429, 503)),
 )
 async def chat_messages(
-    jid: str,
+    jid: ChatJid,
     caller: Caller,
     clients: SessionsDep,
     before: Annotated[str | None, Query(max_length=64)] = None,
@@ -144,7 +160,7 @@ async def chat_messages(
     **doc(202, PendingMessageEnvelope, "queued", errors=(400, 401, 404, 413, 429, 503)),
 )
 async def send_chat_message(
-    jid: str, body: OutgoingText, caller: Caller, clients: SessionsDep
+    jid: ChatJid, body: OutgoingText, caller: Caller, clients: SessionsDep
 ) -> dict[str, Any]:
     data = await clients[SessionName.CONSULTANT].call(
         "send_chat_message", actor=actor(caller), jid=jid, text=body.text
@@ -155,9 +171,9 @@ async def send_chat_message(
 @router.post(
     "/chats/{jid}/read",
     status_code=204,
-    **doc(204, None, "unread count reset", errors=(401, 404, 413, 429, 503)),
+    **doc(204, None, "unread count reset", errors=(400, 401, 404, 413, 429, 503)),
 )
-async def mark_chat_read(jid: str, caller: Caller, clients: SessionsDep) -> Response:
+async def mark_chat_read(jid: ChatJid, caller: Caller, clients: SessionsDep) -> Response:
     await clients[SessionName.CONSULTANT].call("mark_chat_read", actor=actor(caller), jid=jid)
     return Response(status_code=204)
 
@@ -184,16 +200,23 @@ async def consultant_notices(
     "/{session}/inbound",
     status_code=202,
     **doc(
-        202, InjectedMessageEnvelope, "delivered to the session", errors=(400, 404, 413, 429, 503)
+        202,
+        InjectedMessageEnvelope,
+        "delivered to the session",
+        errors=(400, 401, 403, 404, 413, 429, 503),
     ),
 )
 async def simulate_inbound(
-    session: str, body: SimulatedInbound, clients: SessionsDep
+    session: str, body: SimulatedInbound, clients: SessionsDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """As if `from` sent `text` to the session's number (development and tests only)."""
+    try:
+        phone = normalise_phone(body.sender, settings.default_country)
+    except ValueError as exc:
+        raise Invalid(f"from: {exc}", details=[{"field": "from", "message": str(exc)}]) from None
     data = await session_client(clients, session).call(
         "inject",
-        phone=body.sender,
+        phone=phone,
         text=body.text,
         push_name=body.push_name,
         id=body.id,
@@ -220,7 +243,7 @@ async def simulate_scan(session: str, caller: AdminOnly, clients: SessionsDep) -
 
 @dev_router.get(
     "/{session}/outbox",
-    **doc(200, SimulatorOutbox, "what the session sent", errors=(404, 429, 503)),
+    **doc(200, SimulatorOutbox, "what the session sent", errors=(401, 403, 404, 429, 503)),
 )
 async def simulated_outbox(
     session: str, clients: SessionsDep, to: Annotated[str | None, Query()] = None

@@ -19,11 +19,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from leadflow.contracts import ConsultantCreate, ConsultantPatch
 from leadflow.db import OutboxRelay
 from leadflow.events import ConsultantSaved, Role, utcnow
 from leadflow.rpc import Conflict, Forbidden, Unauthorized, parse
 from leadflow.settings import DEV_ADMIN_PASSWORD
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -31,7 +31,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
-from leads.domain import new_id, normalise_phone
+from leads.domain import new_id
 from leads.models import Consultant, RefreshToken, TokenFamily
 from leads.unit_of_work import Actor, commit_with_events
 
@@ -39,56 +39,6 @@ log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "invalid email or password"
 BAD_REFRESH = "invalid or expired refresh token"
-
-
-def _normalise_email(value: str) -> str:
-    value = value.strip().lower()
-    local, _, domain = value.partition("@")
-    if not local or "." not in domain or " " in value:
-        raise ValueError("is not a valid email address")
-    return value
-
-
-class ConsultantInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=255)
-    email: str = Field(max_length=320)
-    password: str = Field(min_length=8, max_length=1024)
-    role: Role = Role.CONSULTANT
-    phone: str | None = None
-    active: bool = True
-    max_open_leads: int | None = Field(None, ge=1, le=100_000)
-
-    _email = field_validator("email")(classmethod(lambda cls, v: _normalise_email(v)))
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return normalise_phone(value) if value else None
-
-
-class ConsultantPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(None, min_length=1, max_length=255)
-    role: Role | None = None
-    phone: str | None = None
-    active: bool | None = None
-    password: str | None = Field(None, min_length=8, max_length=1024)
-    max_open_leads: int | None = Field(None, ge=1, le=100_000)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return normalise_phone(value) if value else value
 
 
 def token_hash(token: str) -> str:
@@ -111,7 +61,7 @@ class AccountsHandlers:
                 return
         with contextlib.suppress(Conflict):  # another replica created it first
             await self._create(
-                ConsultantInput(
+                ConsultantCreate(
                     name="Administrator", email=email, password=password, role=Role.ADMIN
                 )
             )
@@ -122,7 +72,7 @@ class AccountsHandlers:
             )
             log.info("first start: created the admin %s (password: %s)", email, source)
 
-    async def _create(self, data: ConsultantInput) -> dict[str, Any]:
+    async def _create(self, data: ConsultantCreate) -> dict[str, Any]:
         password_hash = await asyncio.to_thread(self.hasher.hash, data.password)
         async with self.sessions() as session:
             if await repo.get_consultant_by_email(session, email=data.email):
@@ -149,7 +99,7 @@ class AccountsHandlers:
         actor = parse(Actor, params["actor"])
         if actor.role is not Role.ADMIN:
             raise Forbidden("only an admin can create consultants")
-        return await self._create(parse(ConsultantInput, params["data"]))
+        return await self._create(parse(ConsultantCreate, params["data"]))
 
     async def update_consultant(self, params: dict[str, Any]) -> dict[str, Any]:
         """Admin changes a consultant; deactivation, role or password change ends sessions."""

@@ -15,6 +15,7 @@ from leadflow.bus.topology import (
     by_routing_key,
     on,
 )
+from leadflow.contracts import set_default_country
 from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
 from leadflow.events import AssignmentDecided, LeadClassified
 from leadflow.http import ops_router
@@ -41,6 +42,7 @@ async def migrate(settings: Settings) -> None:
 
 
 def build(settings: Settings, bus: Bus) -> Service:
+    set_default_country(settings.default_country)
     engine = settings.engine_for("leads")
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, OUTBOX, bus)

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from leadflow.contracts import LeadCreate, LeadPatch
 from leadflow.db import OutboxRelay, already_handled, asyncpg_connection, asyncpg_transaction
 from leadflow.events import (
     UNWORKED_STATUSES,
@@ -37,8 +38,6 @@ from leads import repository as repo
 from leads.conversations import ConversationHandlers
 from leads.domain import (
     LeadChange,
-    LeadInput,
-    LeadPatch,
     assignment_notice,
     change_lead,
     changes_between,
@@ -72,7 +71,7 @@ class LeadsHandlers:
     async def create_lead(self, params: dict[str, Any]) -> dict[str, Any]:
         """`{"lead": ..., "created": bool}`; a known phone returns the existing lead."""
         actor = parse(Actor, params["actor"]) if params.get("actor") else None
-        data = parse(LeadInput, params["data"])
+        data = parse(LeadCreate, params["data"])
         key = params.get("idempotency_key")
         scoped_key = f"{actor.id if actor else 'anonymous'}:{key}" if key else None
         for _ in range(3):
@@ -83,7 +82,7 @@ class LeadsHandlers:
         raise Conflict("the lead is being created concurrently; retry")
 
     async def _create_lead_once(
-        self, actor: Actor | None, data: LeadInput, scoped_key: str | None
+        self, actor: Actor | None, data: LeadCreate, scoped_key: str | None
     ) -> dict[str, Any]:
         if scoped_key is None:
             created = await self._create_in_one_statement(actor, data)
@@ -120,7 +119,7 @@ class LeadsHandlers:
         return {"lead": lead_json, "created": True}
 
     async def _create_in_one_statement(
-        self, actor: Actor | None, data: LeadInput
+        self, actor: Actor | None, data: LeadCreate
     ) -> dict[str, Any] | None:
         """The result, or None if a lead with this phone exists (nothing is written)."""
         new = new_lead(

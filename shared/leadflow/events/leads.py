@@ -73,6 +73,12 @@ class LeadView(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    def facts(self) -> dict[str, Any]:
+        """The metadata with Lívia's `collected` data merged in, read defensively: the
+        metadata is whatever a client sent, so `collected` may be anything."""
+        collected = self.metadata.get("collected")
+        return {**self.metadata, **(collected if isinstance(collected, dict) else {})}
+
 
 class ConsultantView(BaseModel):
     """A consultant as clients see it: never the password or its hash."""

@@ -22,6 +22,7 @@ CONTRACT_STATUS: dict[str, int] = {
     "unauthorized": 401,
     "forbidden": 403,
     "not_found": 404,
+    "method_not_allowed": 405,
     "conflict": 409,
     "payload_too_large": 413,
     "rate_limited": 429,
@@ -64,9 +65,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODE.get(exc.status_code)
-        if code is None:
-            code = "not_found" if exc.status_code == 405 else "internal_error"
+        code = _STATUS_CODE.get(exc.status_code) or "internal_error"
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(code, message, headers=getattr(exc, "headers", None))
 

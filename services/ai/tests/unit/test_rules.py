@@ -71,3 +71,25 @@ def test_the_score_is_the_sum_of_its_reasons() -> None:
         )
     )
     assert result.score == sum(int(r.rsplit("(+", 1)[1].rstrip(")")) for r in result.reasons)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"collected": "x"},
+        {"collected": ["asset_value", 1]},
+        {"asset_value": 300_000, "monthly_income": 9_000, "term_months": 0.5},
+        {"asset_value": 300_000, "monthly_income": 9_000, "term_months": 10**18},
+        {"asset_value": "1e999", "monthly_income": "inf"},
+    ],
+)
+def test_whatever_a_form_put_in_metadata_the_lead_is_still_classified(
+    metadata: dict[str, Any],
+) -> None:
+    result = classify_by_rules(lead(**metadata))
+    assert result.temperature in Temperature and 0 <= result.score <= 100
+
+
+def test_collected_data_that_is_an_object_still_counts() -> None:
+    nested = lead(collected={"asset_value": 300_000, "down_payment": 120_000})
+    assert any("down payment: 40%" in reason for reason in classify_by_rules(nested).reasons)

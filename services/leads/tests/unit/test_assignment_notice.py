@@ -49,3 +49,9 @@ def test_without_data_the_notice_falls_back_to_the_first_reason_or_nothing() -> 
     assert assignment_notice(lead()) == (
         "Novo lead para você: Marina Lopes (+5511987654321) — sem classificação"
     )
+
+
+def test_a_notice_is_written_whatever_the_metadata_holds() -> None:
+    for metadata in ({"collected": "x"}, {"collected": [1]}, {"asset_value": 10**400}):
+        notice = assignment_notice(lead(metadata=metadata))
+        assert notice.startswith("Novo lead para você: Marina Lopes")
