@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from leadflow.service import SERVICE_NAMES, default_port
-from leadflow.settings import Settings
+from leadflow.settings import SERVICE_SECRETS, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "ghcr.io/leadflow/leadflow:latest"
@@ -36,6 +36,15 @@ MIGRATE_ALL = " && ".join(
     f"leadflow migrate {name}" for name in ("leads", "assignment", "wa-consultant")
 )
 
+PUBLIC_HOST = "leadflow.example.com"
+# (path, service, pathType): what the ingress routes; everything else answers 404.
+PUBLIC_PATHS = (
+    ("/ws", "realtime", "Prefix"),
+    ("/api/events", "realtime", "Prefix"),
+    ("/api", "gateway", "Prefix"),
+    ("/web", "gateway", "Prefix"),  # the console's files
+    ("/", "gateway", "Exact"),  # the console's page
+)
 # Settings a single process sets for itself, not shared configuration.
 PER_PROCESS = ("PORT",)
 
@@ -99,6 +108,11 @@ CONFIG: dict[str, str] = {
     "RATE_LIMIT_PER_MINUTE": "1200",
     "RATE_LIMIT_BURST": "200",
     "LOGIN_RATE_LIMIT_PER_MINUTE": "30",
+    # The pod network: only the ingress controller may reach the gateway (NetworkPolicy),
+    # so X-Forwarded-For is trusted from it alone.
+    "FORWARDED_ALLOW_IPS": "10.0.0.0/8",
+    "DEFAULT_COUNTRY": "BR",
+    "WEBHOOK_REQUIRE_TIMESTAMP": "false",
     "RPC_TIMEOUT_S": "5",
     "CONSUMER_PREFETCH": "32",
     "DB_POOL_SIZE": "20",
@@ -115,6 +129,39 @@ def setting_names() -> list[str]:
 
 def labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, **PART_OF}
+
+
+# Read-only root, no privilege escalation, no capabilities: every container alike.
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "fsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+OPTIONAL_SECRETS = ("GROQ_API_KEY",)  # without it, the rule-based classifier and Lívia run
+
+
+def secret_env(process: str) -> list[dict[str, Any]]:
+    """Only the secrets this process uses (SERVICE_SECRETS), each by its key."""
+    return [
+        {
+            "name": name,
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": "leadflow-secrets",
+                    "key": name,
+                    **({"optional": True} if name in OPTIONAL_SECRETS else {}),
+                }
+            },
+        }
+        for name in SERVICE_SECRETS[process]
+    ]
 
 
 def container(spec: Spec) -> dict[str, Any]:
@@ -135,11 +182,9 @@ def container(spec: Spec) -> dict[str, Any]:
         "env": [
             {"name": "PORT", "value": str(spec.port)},
             {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+            *secret_env(spec.name),
         ],
-        "envFrom": [
-            {"configMapRef": {"name": "leadflow-config"}},
-            {"secretRef": {"name": "leadflow-secrets"}},
-        ],
+        "envFrom": [{"configMapRef": {"name": "leadflow-config"}}],
         "readinessProbe": probe,
         "livenessProbe": {
             **probe,
@@ -157,11 +202,7 @@ def container(spec: Spec) -> dict[str, Any]:
             "requests": {"cpu": spec.cpu[0], "memory": spec.memory[0]},
             "limits": {"cpu": spec.cpu[1], "memory": spec.memory[1]},
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": CONTAINER_SECURITY,
         "volumeMounts": volume_mounts,
     }
 
@@ -171,6 +212,8 @@ def pod_spec(spec: Spec) -> dict[str, Any]:
         "metadata": {
             "labels": labels(spec.name),
             "annotations": {
+                # Scraped in-cluster (the monitoring namespace may reach every pod); the
+                # ingress does not route /metrics.
                 "prometheus.io/scrape": "true",
                 "prometheus.io/port": str(spec.port),
                 "prometheus.io/path": "/metrics",
@@ -179,13 +222,9 @@ def pod_spec(spec: Spec) -> dict[str, Any]:
         "spec": {
             # Drain: HTTP in flight (15 s), then running handlers (20 s), then exit.
             "terminationGracePeriodSeconds": 45,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": 10001,
-                "runAsGroup": 10001,
-                "fsGroup": 10001,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            # No service talks to the Kubernetes API: no token in the pod to steal.
+            "automountServiceAccountToken": False,
+            "securityContext": POD_SECURITY,
             "containers": [container(spec)],
             "volumes": [{"name": "tmp", "emptyDir": {}}],
         },
@@ -268,12 +307,56 @@ def workload(spec: Spec) -> list[dict[str, Any]]:
     return [deployment, service, hpa, pdb]
 
 
-def network_policies() -> list[dict[str, Any]]:
-    dns = {
-        "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+# RabbitMQ and PostgreSQL run beside leadflow (an operator or a chart), labelled as the
+# common charts label them.
+BACKING_PODS = {
+    "RABBITMQ_URL": ({"app.kubernetes.io/name": "rabbitmq"}, 5672),
+    "DATABASE_URL": ({"app.kubernetes.io/name": "postgresql"}, 5432),
+}
+# The internet, never the cluster's own networks nor the cloud metadata endpoint.
+PUBLIC_INTERNET = {
+    "ipBlock": {
+        "cidr": "0.0.0.0/0",
+        "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
     }
-    backing = {"ports": [{"protocol": "TCP", "port": 5672}, {"protocol": "TCP", "port": 5432}]}
+}
+
+
+def egress_rules(process: str, internet_ports: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+    """DNS, the backing services this process uses, and the internet ports it needs:
+    every rule names where it may go."""
+    rules: list[dict[str, Any]] = [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                    },
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        }
+    ]
+    for secret, (pod_labels, port) in BACKING_PODS.items():
+        if secret in SERVICE_SECRETS[process]:
+            rules.append(
+                {
+                    "to": [{"podSelector": {"matchLabels": pod_labels}}],
+                    "ports": [{"protocol": "TCP", "port": port}],
+                }
+            )
+    if internet_ports:
+        rules.append(
+            {
+                "to": [PUBLIC_INTERNET],
+                "ports": [{"protocol": "TCP", "port": p} for p in internet_ports],
+            }
+        )
+    return rules
+
+
+def network_policies() -> list[dict[str, Any]]:
     policies: list[dict[str, Any]] = [
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -294,9 +377,6 @@ def network_policies() -> list[dict[str, Any]]:
                     }
                 }
             )
-        egress = [dns, backing]
-        if spec.egress_internet:
-            egress.append({"ports": [{"protocol": "TCP", "port": p} for p in spec.egress_internet]})
         policies.append(
             {
                 "apiVersion": "networking.k8s.io/v1",
@@ -308,7 +388,7 @@ def network_policies() -> list[dict[str, Any]]:
                     "ingress": [
                         {"from": sources, "ports": [{"protocol": "TCP", "port": spec.port}]}
                     ],
-                    "egress": egress,
+                    "egress": egress_rules(spec.name, spec.egress_internet),
                 },
             }
         )
@@ -320,7 +400,7 @@ def network_policies() -> list[dict[str, Any]]:
             "spec": {
                 "podSelector": {"matchLabels": labels("migrate")},
                 "policyTypes": ["Egress"],
-                "egress": [dns, {"ports": [{"protocol": "TCP", "port": 5432}]}],
+                "egress": egress_rules("migrate"),
             },
         }
     )
@@ -353,7 +433,8 @@ def shared_objects() -> dict[str, list[dict[str, Any]]]:
                 "metadata": {"labels": labels("migrate")},
                 "spec": {
                     "restartPolicy": "OnFailure",
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+                    "automountServiceAccountToken": False,
+                    "securityContext": POD_SECURITY,
                     "containers": [
                         {
                             "name": "migrate",
@@ -363,20 +444,28 @@ def shared_objects() -> dict[str, list[dict[str, Any]]]:
                                 "-c",
                                 MIGRATE_ALL,
                             ],
-                            "envFrom": [
-                                {"configMapRef": {"name": "leadflow-config"}},
-                                {"secretRef": {"name": "leadflow-secrets"}},
+                            "env": [
+                                {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+                                *secret_env("migrate"),
                             ],
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "envFrom": [{"configMapRef": {"name": "leadflow-config"}}],
+                            "securityContext": CONTAINER_SECURITY,
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                         }
                     ],
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
                 },
             },
         },
     }
+
+    def route(path: str, service: str, path_type: str = "Prefix") -> dict[str, Any]:
+        return {
+            "path": path,
+            "pathType": path_type,
+            "backend": {"service": {"name": service, "port": {"number": SPECS[service].port}}},
+        }
+
     ingress = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
@@ -389,40 +478,20 @@ def shared_objects() -> dict[str, list[dict[str, Any]]]:
                 "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
                 "nginx.ingress.kubernetes.io/proxy-buffering": "off",
                 "nginx.ingress.kubernetes.io/proxy-body-size": "1m",
+                "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+                # The certificate in `leadflow-tls`: cert-manager fills it from this issuer.
+                "cert-manager.io/cluster-issuer": "letsencrypt",
             },
         },
         "spec": {
             "ingressClassName": "nginx",
+            "tls": [{"hosts": [PUBLIC_HOST], "secretName": "leadflow-tls"}],
             "rules": [
                 {
-                    "host": "leadflow.example.com",
-                    "http": {
-                        "paths": [
-                            *(
-                                {
-                                    "path": path,
-                                    "pathType": "Prefix",
-                                    "backend": {
-                                        "service": {
-                                            "name": "realtime",
-                                            "port": {"number": SPECS["realtime"].port},
-                                        }
-                                    },
-                                }
-                                for path in ("/ws", "/api/events")
-                            ),
-                            {
-                                "path": "/",
-                                "pathType": "Prefix",
-                                "backend": {
-                                    "service": {
-                                        "name": "gateway",
-                                        "port": {"number": SPECS["gateway"].port},
-                                    }
-                                },
-                            },
-                        ]
-                    },
+                    "host": PUBLIC_HOST,
+                    # Only the public surface: the API, the console, the realtime streams.
+                    # /metrics, /docs, /openapi.json and the probes stay in-cluster.
+                    "http": {"paths": [route(path, svc, kind) for path, svc, kind in PUBLIC_PATHS]},
                 }
             ],
         },
@@ -434,6 +503,29 @@ def shared_objects() -> dict[str, list[dict[str, Any]]]:
         "ingress.yaml": [ingress],
         "network-policies.yaml": network_policies(),
     }
+
+
+SECRETS_FILE = "secrets.env"  # per overlay, never committed (.gitignore)
+
+
+def overlay_secrets() -> dict[str, Any]:
+    """Each overlay builds the Secret from its own `secrets.env`: `kustomize build` fails
+    without it, so no overlay runs on empty (or built-in development) secrets."""
+    return {
+        "name": "leadflow-secrets",
+        "behavior": "replace",
+        "envs": [SECRETS_FILE],
+        "options": {"disableNameSuffixHash": True},
+    }
+
+
+def secrets_example() -> str:
+    lines = [
+        f"# Copy to {SECRETS_FILE} (never commit it) and fill in every value.",
+        "# JWT_SECRET and WEBHOOK_SECRET: 32+ random characters (openssl rand -hex 32).",
+        "# ADMIN_PASSWORD: 12+ characters. GROQ_API_KEY may stay empty (rule-based Lívia).",
+    ]
+    return "\n".join([*lines, *(f"{name}=" for name in SECRET_SETTINGS)]) + "\n"
 
 
 def kubernetes_files() -> dict[str, str]:
@@ -466,6 +558,7 @@ def kubernetes_files() -> dict[str, str]:
                         "literals": ["LEADFLOW_ENV=development", "LOG_LEVEL=DEBUG"],
                     }
                 ],
+                "secretGenerator": [overlay_secrets()],
             }
         ]
     )
@@ -477,10 +570,26 @@ def kubernetes_files() -> dict[str, str]:
                 "namespace": "leadflow",
                 "resources": ["../../base"],
                 "images": [{"name": IMAGE.rsplit(":", 1)[0], "newTag": "0.1.0"}],
+                "configMapGenerator": [
+                    {
+                        "name": "leadflow-config",
+                        "behavior": "merge",
+                        # Every form sender signs a timestamp: captured requests cannot
+                        # be replayed.
+                        "literals": ["WEBHOOK_REQUIRE_TIMESTAMP=true"],
+                    }
+                ],
+                "secretGenerator": [overlay_secrets()],
             }
         ]
     )
+    for overlay in ("dev", "prod"):
+        files[f"deploy/overlays/{overlay}/secrets.env.example"] = secrets_example()
     return files
+
+
+COMPOSE_SUBNET = "172.28.0.0/24"
+COMPOSE_PROXY_IP = "172.28.0.10"
 
 
 def compose() -> str:
@@ -495,6 +604,8 @@ def compose() -> str:
         "WEBHOOK_SECRET": "${WEBHOOK_SECRET:?set WEBHOOK_SECRET in .env}",
         "ADMIN_PASSWORD": "${ADMIN_PASSWORD:?set ADMIN_PASSWORD in .env}",
         "GROQ_API_KEY": "${GROQ_API_KEY:-}",
+        # Only the proxy's X-Forwarded-For names the client (it has a fixed address).
+        "FORWARDED_ALLOW_IPS": COMPOSE_PROXY_IP,
     }
     backing = {
         "rabbitmq": {"condition": "service_healthy"},
@@ -507,7 +618,8 @@ def compose() -> str:
                 "RABBITMQ_DEFAULT_USER": "leadflow",
                 "RABBITMQ_DEFAULT_PASS": "${RABBITMQ_PASSWORD:-leadflow}",
             },
-            "ports": ["15672:15672"],
+            # The management UI is not published: `docker compose port` or an override
+            # file publishes it on 127.0.0.1 for whoever needs it.
             "volumes": ["rabbitmq-data:/var/lib/rabbitmq"],
             "healthcheck": {
                 "test": ["CMD", "rabbitmq-diagnostics", "-q", "ping"],
@@ -568,6 +680,7 @@ def compose() -> str:
         services[spec.name] = service
     services["proxy"] = {
         "image": "nginx:1.27-alpine",
+        "networks": {"default": {"ipv4_address": COMPOSE_PROXY_IP}},
         "ports": ["${LEADFLOW_HTTP_PORT:-8080}:80"],
         "volumes": ["./deploy/compose/nginx.conf:/etc/nginx/conf.d/default.conf:ro"],
         "depends_on": {
@@ -576,13 +689,14 @@ def compose() -> str:
         },
         "restart": "unless-stopped",
     }
+    networks = {"default": {"ipam": {"config": [{"subnet": COMPOSE_SUBNET}]}}}
     volumes = {"rabbitmq-data": {}, "postgres-data": {}}
     volumes |= {f"{s.name}-sessions": {} for s in SPECS.values() if s.singleton}
     header = (
         "# Rendered by deploy/render.py from one table; edit that, not this file.\n"
         "# docker compose up  ->  http://localhost:8080 (REST, /ws and /api/events)\n"
     )
-    return header + dump_all([{"services": services, "volumes": volumes}])
+    return header + dump_all([{"services": services, "networks": networks, "volumes": volumes}])
 
 
 def env_example() -> str:

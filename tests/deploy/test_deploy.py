@@ -162,3 +162,101 @@ def test_the_overlays_build_on_the_base() -> None:
         )
         assert kustomization["resources"] == ["../../base"]
         assert kustomization["namespace"].startswith("leadflow")
+
+
+def pod_templates() -> list[tuple[str, dict[str, Any]]]:
+    """(name, pod spec) of every workload, the migration Job included."""
+    return [
+        (d["metadata"]["name"], d["spec"]["template"]["spec"])
+        for d in manifests()
+        if d["kind"] in ("Deployment", "StatefulSet", "Job")
+    ]
+
+
+def test_every_pod_runs_read_only_under_seccomp_without_a_service_account_token() -> None:
+    pods = pod_templates()
+    assert "leadflow-migrate" in [name for name, _ in pods]
+    for name, pod in pods:
+        assert pod["automountServiceAccountToken"] is False, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["allowPrivilegeEscalation"] is False, name
+
+
+def test_each_process_is_given_only_the_secrets_it_uses() -> None:
+    from leadflow.settings import SERVICE_SECRETS
+
+    for name, pod in pod_templates():
+        [container] = pod["containers"]
+        process = "migrate" if name == "leadflow-migrate" else name
+        assert {"secretRef": {"name": "leadflow-secrets"}} not in container["envFrom"], name
+        given = {e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+        assert given == set(SERVICE_SECRETS[process]), name
+    assert "JWT_SECRET" not in SERVICE_SECRETS["leads"] + SERVICE_SECRETS["ai"]
+    assert SERVICE_SECRETS["migrate"] == ("DATABASE_URL",)
+
+
+def routed(ingress: dict[str, Any], path: str) -> bool:
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            prefix = entry["path"].rstrip("/")
+            if entry["pathType"] == "Exact" and path == entry["path"]:
+                return True
+            if entry["pathType"] == "Prefix" and (path == prefix or path.startswith(prefix + "/")):
+                return True
+    return False
+
+
+def test_the_ingress_serves_tls_and_only_the_public_surface() -> None:
+    [ingress] = [d for d in manifests() if d["kind"] == "Ingress"]
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    assert hosts <= {h for tls in ingress["spec"]["tls"] for h in tls["hosts"]}
+    assert all(tls["secretName"] for tls in ingress["spec"]["tls"])
+    for private in ("/metrics", "/docs", "/openapi.json", "/healthz", "/readyz", "/asyncapi.json"):
+        assert not routed(ingress, private), private
+    for public in ("/", "/api/leads", "/api/auth/login", "/ws", "/api/events", "/web/app.js"):
+        assert routed(ingress, public), public
+
+
+def test_every_network_policy_egress_rule_names_its_destination() -> None:
+    policies = [d for d in manifests() if d["kind"] == "NetworkPolicy"]
+    rules = [rule for p in policies for rule in p["spec"].get("egress", [])]
+    assert rules and all(rule.get("to") for rule in rules)
+    for rule in rules:
+        for peer in rule["to"]:
+            if "ipBlock" in peer:  # the internet, never the cluster or cloud metadata
+                assert "10.0.0.0/8" in peer["ipBlock"]["except"]
+                assert "169.254.0.0/16" in peer["ipBlock"]["except"]
+    [gateway] = [p for p in policies if p["metadata"]["name"] == "gateway"]
+    ports = {port["port"] for rule in gateway["spec"]["egress"] for port in rule["ports"]}
+    assert ports == {53, 5672}  # DNS and RabbitMQ: the gateway has no database
+
+
+def test_every_overlay_requires_its_own_secrets_file_which_git_ignores() -> None:
+    ignored = (ROOT / ".gitignore").read_text()
+    assert "deploy/overlays/*/secrets.env" in ignored.splitlines()
+    for overlay in ("dev", "prod"):
+        kustomization = yaml.safe_load(
+            (ROOT / f"deploy/overlays/{overlay}/kustomization.yaml").read_text()
+        )
+        [secrets] = kustomization["secretGenerator"]
+        assert secrets["name"] == "leadflow-secrets" and secrets["behavior"] == "replace"
+        assert secrets["envs"] == ["secrets.env"]
+        example = (ROOT / f"deploy/overlays/{overlay}/secrets.env.example").read_text()
+        assert all(f"{name}=" in example for name in render.SECRET_SETTINGS)
+
+
+def test_compose_requires_secrets_trusts_only_its_proxy_and_hides_rabbitmq_management() -> None:
+    services = compose()["services"]
+    assert "ports" not in services["rabbitmq"]
+    proxy_ip = services["proxy"]["networks"]["default"]["ipv4_address"]
+    for name in SERVICE_NAMES:
+        environment = services[name]["environment"]
+        assert environment["FORWARDED_ALLOW_IPS"] == proxy_ip
+        for secret in ("JWT_SECRET", "WEBHOOK_SECRET", "ADMIN_PASSWORD"):
+            assert environment[secret].startswith(f"${{{secret}:?"), secret
+    nginx = (ROOT / "deploy/compose/nginx.conf").read_text()
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in nginx
