@@ -91,7 +91,7 @@ class Cluster:
         self.processes.setdefault(name, []).append(running)
         return running
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         for replicas in self.processes.values():
             for running in replicas:
@@ -138,7 +138,8 @@ def running_cluster(
     env: dict[str, str],
     services: tuple[str, ...] = SERVICE_NAMES,
     commands: dict[str, list[str]] | None = None,
-    ready_timeout: float = 60.0,
+    # Generous: on a shared, busy machine a process can take a minute to import.
+    ready_timeout: float = 180.0,
 ) -> Iterator[Cluster]:
     """Start `services` as separate processes (`commands` overrides how one is started)
     and wait until each one is ready; on failure, print their logs."""
