@@ -208,7 +208,7 @@ async def test_sse_without_a_valid_token_is_401(realtime_cluster: Cluster) -> No
 
 
 async def test_sigterm_closes_every_socket_with_going_away(cluster_env: dict[str, str]) -> None:
-    with running_cluster(cluster_env, services=("realtime",)) as cluster:
+    with running_cluster(cluster_env, services=("leads", "realtime")) as cluster:
         socket = await connect(ws_url(cluster, 0, f"token={token_expiring_in(600)}"))
         [replica] = cluster.processes["realtime"]
         stopping = asyncio.get_running_loop().run_in_executor(None, cluster.stop, replica)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from leadflow.asyncapi import asyncapi_document
-from leadflow.bus import Bus
-from leadflow.bus.topology import ASSIGNMENT_RPC, LEADS_RPC, session_endpoint
+from leadflow.auth import SessionRevocations, load_until_done
+from leadflow.bus import Bus, Delivery
+from leadflow.bus.topology import ASSIGNMENT_RPC, GATEWAY_SESSIONS, LEADS_RPC, session_endpoint
 from leadflow.contracts import set_default_country
-from leadflow.events import SessionName
+from leadflow.events import ConsultantSessionsRevoked, SessionName
 from leadflow.http import install_error_handlers, ops_router
 from leadflow.http.correlation import CorrelationId
 from leadflow.rpc import RpcClient
@@ -48,6 +51,26 @@ def build(settings: Settings, bus: Bus) -> Service:
         burst=max(1, settings.login_rate_limit_per_minute // 3),
     )
     app.state.webhook_signatures = SeenSignatures()
+    # Access tokens ended early (logout, deactivation, role or password change).
+    revocations = app.state.revocations = SessionRevocations()
+
+    async def on_sessions_revoked(delivery: Delivery) -> None:
+        event = delivery.event()
+        if isinstance(event, ConsultantSessionsRevoked):
+            revocations.apply(event)
+
+    bus.consume(GATEWAY_SESSIONS, on_sessions_revoked)
+    loading: list[asyncio.Task[None]] = []
+
+    async def load_sessions() -> None:
+        """After the queue is bound, so no revocation falls between the two."""
+        fetch = functools.partial(app.state.leads.call, "session_state")
+        loading.append(asyncio.create_task(load_until_done(revocations, fetch)))
+
+    async def stop_loading() -> None:
+        for task in loading:
+            task.cancel()
+
     set_default_country(settings.default_country)
     install_error_handlers(app)
     # Outermost first: the body limit sees raw bytes before anything reads them.
@@ -85,4 +108,6 @@ def build(settings: Settings, bus: Bus) -> Service:
             "API docs (try it: Authorize with a token)": "/docs",
             "events (AsyncAPI)": "/asyncapi",
         },
+        after_bus=[load_sessions],
+        on_stop=[stop_loading],
     )

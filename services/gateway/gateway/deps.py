@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from leadflow.auth import AccessClaims, TokenError, verify_access_token
+from leadflow.auth import AccessClaims, SessionRevocations, TokenError, verify_access_token
 from leadflow.events import Role
-from leadflow.rpc import Forbidden, RpcClient, Unauthorized
+from leadflow.rpc import Forbidden, RpcClient, Unauthorized, Unavailable
 from leadflow.settings import Settings
 
 from gateway.limits import VERIFIED_CLAIMS
@@ -43,17 +43,22 @@ BEARER = HTTPBearer(
 async def current_claims(
     request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 ) -> AccessClaims:
-    verified: AccessClaims | None = getattr(request.state, VERIFIED_CLAIMS, None)
-    if verified is not None:  # the rate limiter checked this very header already
-        return verified
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("missing bearer token")
-    try:
-        return verify_access_token(request.app.state.settings.jwt_secret, token.strip())
-    except TokenError:
-        raise Unauthorized("invalid or expired token") from None
+    claims: AccessClaims | None = getattr(request.state, VERIFIED_CLAIMS, None)
+    if claims is None:  # else the rate limiter checked this very header already
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("missing bearer token")
+        try:
+            claims = verify_access_token(request.app.state.settings.jwt_secret, token.strip())
+        except TokenError:
+            raise Unauthorized("invalid or expired token") from None
+    revocations: SessionRevocations = request.app.state.revocations
+    if not revocations.loaded:  # fail closed: this replica cannot tell a revoked token yet
+        raise Unavailable("sessions are being loaded; retry in a moment")
+    if revocations.refuses(claims):
+        raise Unauthorized("this session has ended")
+    return claims
 
 
 def require_roles(*roles: Role) -> Any:

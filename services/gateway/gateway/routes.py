@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from math import ceil
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
-from leadflow.auth import issue_access_token
+from leadflow.auth import SessionRevocations, issue_access_token
 from leadflow.contracts import ConsultantCreate, ConsultantPatch, LeadCreate, LeadPatch
-from leadflow.events import LeadSource, LeadStatus, Role, Temperature
+from leadflow.events import ConsultantSessionsRevoked, LeadSource, LeadStatus, Role, Temperature
 from leadflow.rpc import ServiceError, Unauthorized
 from leadflow.settings import Settings
 from pydantic import BaseModel, Field
@@ -22,6 +23,7 @@ from gateway.deps import (
     SettingsDep,
     Staff,
     actor,
+    current_claims,
     json_page,
 )
 from gateway.limits import TokenBuckets
@@ -59,6 +61,7 @@ def _token_pair(settings: Settings, session: dict[str, Any]) -> dict[str, Any]:
         consultant_id=consultant["id"],
         role=Role(consultant["role"]),
         ttl_s=settings.access_token_ttl,
+        generation=int(session.get("session_generation") or 0),
     )
     return {
         "access_token": access,
@@ -109,10 +112,30 @@ async def refresh(body: RefreshBody, leads: LeadsDep, settings: SettingsDep) -> 
 @router.post(
     "/auth/logout",
     status_code=204,
-    **doc(204, None, "the token family is revoked", errors=(400, 401, 413, 429, 503)),
+    **doc(
+        204,
+        None,
+        "the token family and the access token of the call are revoked",
+        errors=(400, 401, 413, 429, 503),
+    ),
 )
-async def logout(body: RefreshBody, leads: LeadsDep) -> Response:
-    await leads.call("logout", refresh_token=body.refresh_token)
+async def logout(body: RefreshBody, request: Request, leads: LeadsDep) -> Response:
+    """Revoke the refresh token's family and, with it, the access token of this call."""
+    claims = None
+    with contextlib.suppress(ServiceError):  # logging out with an expired token is fine
+        claims = await current_claims(request, None)
+    await leads.call(
+        "logout",
+        refresh_token=body.refresh_token,
+        access_token=claims and {"jti": claims.jti, "expires_at": claims.expires_at},
+    )
+    if claims:  # at once on this replica; the others hear it from the broker
+        revocations: SessionRevocations = request.app.state.revocations
+        revocations.apply(
+            ConsultantSessionsRevoked(
+                consultant_id=claims.consultant_id, jti=claims.jti, expires_at=claims.expires_at
+            )
+        )
     return Response(status_code=204)
 
 

@@ -23,7 +23,7 @@ from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
 
-from leads.accounts import AccountsHandlers
+from leads.accounts.handlers import AccountsHandlers
 from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
 from leads.models import OUTBOX
@@ -77,6 +77,7 @@ def build(settings: Settings, bus: Bus) -> Service:
                 "update_consultant": accounts.update_consultant,
                 "list_consultants": accounts.list_consultants,
                 "get_consultant": accounts.get_consultant,
+                "session_state": accounts.session_state,
                 "create_lead": handlers.create_lead,
                 "get_lead": handlers.get_lead,
                 "list_leads": handlers.list_leads,

@@ -11,26 +11,15 @@ from sqlalchemy import JSON, Column, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from leads.accounts.models import Consultant
+
+__all__ = ["Consultant"]  # the lead use cases read a consultant's name, email and phone
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def _ts() -> Any:
     return Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class Consultant(SQLModel, table=True):
-    __tablename__ = "consultants"
-
-    id: str = Field(primary_key=True, max_length=32)
-    name: str = Field(max_length=255)
-    email: str = Field(max_length=320, unique=True)
-    password_hash: str
-    role: str = Field(max_length=16, index=True)
-    phone: str | None = Field(default=None, max_length=20)
-    active: bool = Field(default=True)
-    max_open_leads: int | None = None
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
 
 
 class Lead(SQLModel, table=True):
@@ -81,30 +70,6 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 OUTBOX = outbox_tables(SQLModel.metadata, "leads")
-
-
-class TokenFamily(SQLModel, table=True):
-    """All refresh tokens descended from one login; revoked together."""
-
-    __tablename__ = "refresh_token_families"
-
-    id: str = Field(primary_key=True, max_length=32)
-    consultant_id: str = Field(foreign_key="consultants.id", index=True)
-    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    revoked_reason: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _ts()
-
-
-class RefreshToken(SQLModel, table=True):
-    """One refresh token, stored as its SHA-256; spent once used."""
-
-    __tablename__ = "refresh_tokens"
-
-    token_hash: str = Field(primary_key=True, max_length=64)
-    family_id: str = Field(foreign_key="refresh_token_families.id", index=True)
-    expires_at: datetime = Field(sa_type=UtcDateTime)
-    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    created_at: datetime = _ts()
 
 
 class Conversation(SQLModel, table=True):

@@ -18,7 +18,7 @@ from leadflow.db import (
     record_handled,
     stage_events,
 )
-from leadflow.events import ConsultantView, Event, LeadView, Role
+from leadflow.events import Event, LeadView
 from leadflow.rpc import NotFound
 from sqlalchemy import (
     ColumnElement,
@@ -46,44 +46,8 @@ from leads.domain import LeadChange
 from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
 
 
-def consultant_view(row: Consultant) -> ConsultantView:
-    return ConsultantView(
-        id=row.id,
-        name=row.name,
-        email=row.email,
-        role=Role(row.role),
-        phone=row.phone,
-        active=row.active,
-        max_open_leads=row.max_open_leads,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
 async def get_consultant(session: AsyncSession, *, consultant_id: str) -> Consultant | None:
     return await session.get(Consultant, consultant_id)
-
-
-async def get_consultant_or_raise(session: AsyncSession, *, consultant_id: str) -> Consultant:
-    row = await get_consultant(session, consultant_id=consultant_id)
-    if row is None:
-        raise NotFound("consultant not found")
-    return row
-
-
-async def get_consultant_by_email(session: AsyncSession, *, email: str) -> Consultant | None:
-    result = await session.exec(select(Consultant).where(Consultant.email == email.lower()))
-    return result.first()
-
-
-async def has_admin(session: AsyncSession) -> bool:
-    result = await session.exec(select(Consultant.id).where(Consultant.role == Role.ADMIN.value))
-    return result.first() is not None
-
-
-async def list_consultants(session: AsyncSession) -> list[Consultant]:
-    result = await session.exec(select(Consultant).order_by(col(Consultant.created_at)))
-    return list(result.all())
 
 
 async def lead_view(session: AsyncSession, lead: Lead) -> LeadView:
@@ -640,8 +604,3 @@ async def created_lead_json(session: AsyncSession, row: Mapping[str, Any]) -> di
         if consultant is not None:
             name, email = consultant.name, consultant.email
     return lead_json(LeadRow.of(row, name, email))
-
-
-def select_for_update(model: Any) -> Any:
-    """`SELECT ... FOR UPDATE`: the rows stay locked until the transaction ends."""
-    return select(model).with_for_update()

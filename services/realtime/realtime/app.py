@@ -8,16 +8,19 @@ gateway's port; every replica binds its own queue, so each sees every event.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from leadflow.auth import SessionRevocations, load_until_done
 from leadflow.bus import Bus
-from leadflow.bus.topology import REALTIME_FANOUT
+from leadflow.bus.topology import LEADS_RPC, REALTIME_FANOUT
 from leadflow.events import PresenceSnapshot
 from leadflow.http import ops_router
 from leadflow.periodic import Periodic
+from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
 from starlette.routing import WebSocketRoute
@@ -43,7 +46,8 @@ def build(settings: Settings, bus: Bus) -> Service:
 
     presence = Periodic("realtime-presence", PRESENCE_HEARTBEAT_S, publish_presence)
     hub = Hub(on_presence_change=presence.wake)
-    handlers = RealtimeHandlers(hub, settings.jwt_secret)
+    revocations = SessionRevocations()
+    handlers = RealtimeHandlers(hub, settings.jwt_secret, revocations)
     bus.consume(REALTIME_FANOUT, handlers.on_event)
 
     async def feed_interrupted() -> None:
@@ -52,6 +56,19 @@ def build(settings: Settings, bus: Bus) -> Service:
     # This replica's queue is exclusive: it went with the connection (or the broker node),
     # so what was published meanwhile is lost to it; its clients must refetch.
     bus.on_reconnected(feed_interrupted)
+
+    leads = RpcClient(bus, LEADS_RPC, timeout=settings.rpc_timeout_s)
+    loading: list[asyncio.Task[None]] = []
+
+    async def load_sessions() -> None:
+        """After the queue is bound, so no revocation falls between the two."""
+        fetch = functools.partial(leads.call, "session_state")
+        loading.append(asyncio.create_task(load_until_done(revocations, fetch)))
+
+    async def stop_loading() -> None:
+        for task in loading:
+            task.cancel()
+
     app = FastAPI(title="leadflow realtime", openapi_url=None)
     # A plain Starlette route: FastAPI's websocket routing keeps three AsyncExitStacks and
     # its dependency state alive per connection, ~4 KiB of every idle socket.
@@ -78,6 +95,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         app=app,
         public_prefixes=("/ws", "/api/events"),
         entry_points={"realtime WebSocket": "/ws", "realtime SSE": "/api/events"},
-        after_bus=[presence.start],
+        after_bus=[presence.start, load_sessions],
         before_stop=[going_away, presence.stop, publish_presence],
+        on_stop=[stop_loading],
     )

@@ -10,8 +10,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
-from leadflow.auth import AccessClaims, TokenError, verify_access_token
+from leadflow.auth import AccessClaims, SessionRevocations, TokenError, verify_access_token
 from leadflow.bus import Delivery
+from leadflow.events import ConsultantSessionsRevoked
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -32,8 +33,16 @@ SSE_KEEPALIVE_S = 15.0
 
 def _unauthorized() -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": "unauthorized", "message": "invalid or expired token"}},
+        {"error": {"code": "unauthorized", "message": "invalid, expired or revoked token"}},
         status_code=401,
+    )
+
+
+def _loading() -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": "unavailable", "message": "sessions are being loaded; retry"}},
+        status_code=503,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -53,35 +62,51 @@ def _forbidden_rooms(rooms: list[str]) -> JSONResponse:
 
 
 class RealtimeHandlers:
-    def __init__(self, hub: Hub, jwt_secret: str) -> None:
+    def __init__(
+        self, hub: Hub, jwt_secret: str, revocations: SessionRevocations | None = None
+    ) -> None:
         self.hub = hub
         self.jwt_secret = jwt_secret
+        if revocations is None:  # wired alone (tests, tools): nothing to load
+            revocations = SessionRevocations()
+            revocations.loaded = True
+        self.revocations = revocations
 
     async def on_event(self, delivery: Delivery) -> None:
         event = delivery.event()
         EVENTS_IN.inc()
+        if isinstance(event, ConsultantSessionsRevoked):
+            # Their sockets and streams close at once (4401), not at token expiry.
+            self.revocations.apply(event)
+            self.hub.close_where(self.revocations.refuses, CLOSE_UNAUTHORIZED)
+            return
         if not self.hub.first_time(event.event_id):
             return
         for frame in frames_for(event, self.hub.owners):
             self.hub.fan_out(frame)
         FANOUT_LATENCY.observe(max(0.0, (datetime.now(UTC) - event.occurred_at).total_seconds()))
 
-    def _claims(self, token: str | None) -> AccessClaims | None:
+    def _claims(self, token: str | None) -> AccessClaims | JSONResponse:
+        """The token's claims, or the response that refuses it."""
         try:
-            return verify_access_token(self.jwt_secret, token or "")
+            claims = verify_access_token(self.jwt_secret, token or "")
         except TokenError:
-            return None
+            return _unauthorized()
+        if not self.revocations.loaded:
+            return _loading()
+        return _unauthorized() if self.revocations.refuses(claims) else claims
 
     # --- WebSocket ------------------------------------------------------------------
 
     async def websocket(self, websocket: WebSocket) -> None:
         claims = self._claims(websocket.query_params.get("token"))
-        if claims is None:
+        if isinstance(claims, JSONResponse):
             address = websocket.client.host if websocket.client else "unknown"
             log.info(
-                "websocket refused: invalid or expired token", extra={"fields": {"client": address}}
+                "websocket refused: invalid, expired or revoked token",
+                extra={"fields": {"client": address}},
             )
-            await websocket.send_denial_response(_unauthorized())
+            await websocket.send_denial_response(claims)
             return
         await websocket.accept()
         client = self.hub.connect(claims, "ws", _rooms(websocket.query_params.get("rooms")))
@@ -151,8 +176,8 @@ class RealtimeHandlers:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
         claims = self._claims(token or request.query_params.get("token"))
-        if claims is None:
-            return _unauthorized()
+        if isinstance(claims, JSONResponse):
+            return claims
         if "rooms" in request.query_params:  # chooses, like join_room; else the default
             rooms = _rooms(request.query_params["rooms"])
         else:
@@ -187,7 +212,8 @@ class RealtimeHandlers:
                     frame = json.loads(encoded)
                     event_id = f"id: {frame['id']}\n" if frame["id"] else ""
                     yield f"{event_id}event: {frame['event']}\ndata: {encoded}\n\n"
-            reason = "unauthorized" if client.close_code is None else "closing"
+            ended = client.close_code in (None, CLOSE_UNAUTHORIZED)  # expired or revoked
+            reason = "unauthorized" if ended else "closing"
             yield f"event: {reason}\ndata: {json.dumps({'code': client.close_code})}\n\n"
         finally:
             self.hub.disconnect(client)

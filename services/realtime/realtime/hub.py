@@ -175,3 +175,9 @@ class Hub:
     def close_all(self, code: int = CLOSE_GOING_AWAY) -> None:
         for client in list(self.clients):
             client.close(code)
+
+    def close_where(self, refused: Callable[[AccessClaims], bool], code: int) -> None:
+        """Close the clients whose token is now refused (their session ended)."""
+        for client in list(self.clients):
+            if refused(client.claims):
+                client.close(code)

@@ -23,13 +23,17 @@ class AccessClaims:
     role: Role
     expires_at: int
     jti: str
+    generation: int = 0  # the consultant's session generation when it was issued
 
 
-def issue_access_token(secret: str, *, consultant_id: str, role: Role, ttl_s: int) -> str:
+def issue_access_token(
+    secret: str, *, consultant_id: str, role: Role, ttl_s: int, generation: int = 0
+) -> str:
     now = int(time.time())
     claims = {
         "sub": consultant_id,
         "role": role.value,
+        "gen": generation,
         "iat": now,
         "exp": now + ttl_s,
         "jti": uuid.uuid4().hex,
@@ -54,6 +58,7 @@ def verify_access_token(secret: str, token: str) -> AccessClaims:
             role=Role(claims["role"]),
             expires_at=int(claims["exp"]),
             jti=str(claims["jti"]),
+            generation=int(claims.get("gen", 0)),
         )
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise TokenError(str(exc)) from exc

@@ -48,8 +48,13 @@ REALTIME_FANOUT = QueueSpec(
         "whatsapp.message_status_changed",
         "whatsapp.session_status_changed",
         "livia.stage_changed",
+        "consultant.sessions_revoked",
     ),
     per_replica=True,
+)
+# Every gateway replica keeps the revoked sessions in memory: its own queue.
+GATEWAY_SESSIONS = QueueSpec(
+    "gateway.sessions", bindings=("consultant.sessions_revoked",), per_replica=True
 )
 
 
@@ -109,6 +114,7 @@ ALL_QUEUES = (
     ASSIGNMENT_REQUESTS,
     ASSIGNMENT_PRESENCE,
     REALTIME_FANOUT,
+    GATEWAY_SESSIONS,
     *(session_send_queue(s) for s in SessionName),
 )
 ALL_ENDPOINTS = (LEADS_RPC, ASSIGNMENT_RPC, AI_RPC, *(session_endpoint(s) for s in SessionName))

@@ -128,3 +128,17 @@ class ConsultantSaved(Event):
 
     name = "consultant.saved"
     consultant: ConsultantView
+
+
+class ConsultantSessionsRevoked(Event):
+    """Access tokens stop working at once: every token of a consultant issued before
+    `generation` (deactivated, role or password changed), or the one token `jti`
+    (logged out). The gateway and realtime keep these in memory and refuse the tokens."""
+
+    name = "consultant.sessions_revoked"
+    consultant_id: str
+    generation: int | None = Field(
+        None, description="tokens of an older session generation are refused"
+    )
+    jti: str | None = Field(None, description="this one access token is refused")
+    expires_at: int | None = Field(None, description="Unix time the revoked token expires")

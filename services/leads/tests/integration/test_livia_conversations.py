@@ -19,7 +19,7 @@ from leadflow.events import (
 )
 from leadflow.rpc import Forbidden
 from leadflow.testing.recording import delivery
-from leads.accounts import AccountsHandlers
+from leads.accounts.handlers import AccountsHandlers
 from leads.testing import LeadsUnderTest
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -4,6 +4,11 @@ The gateway signs access tokens; this service owns who may get one. A refresh to
 random, stored only as its SHA-256, and spent by one use; presenting a spent token
 revokes its whole family (it was stolen, or the client is confused — either way, stop).
 Revocation lives in the database, so it holds across gateway replicas and restarts.
+
+Access tokens end early too: deactivation, a role or password change bump the
+consultant's session generation, and logout revokes the calling access token. Both are
+published (`consultant.sessions_revoked`) to the gateway and realtime, which refuse
+those tokens at once; `session_state` gives a starting replica the current picture.
 """
 
 from __future__ import annotations
@@ -14,25 +19,23 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from leadflow.contracts import ConsultantCreate, ConsultantPatch
 from leadflow.db import OutboxRelay
-from leadflow.events import ConsultantSaved, Role, utcnow
+from leadflow.events import ConsultantSaved, ConsultantSessionsRevoked, Role, utcnow
 from leadflow.rpc import Conflict, Forbidden, Unauthorized, parse
 from leadflow.settings import DEV_ADMIN_PASSWORD
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from leads import repository as repo
+from leads.accounts import repository as repo
+from leads.accounts.models import Consultant, TokenFamily
 from leads.domain import new_id
-from leads.models import Consultant, RefreshToken, TokenFamily
 from leads.unit_of_work import Actor, commit_with_events
 
 log = logging.getLogger(__name__)
@@ -125,11 +128,20 @@ class AccountsHandlers:
             if password_hash:
                 row.password_hash = password_hash
             row.updated_at = utcnow()
-            session.add(row)
+            ended: list[ConsultantSessionsRevoked] = []
             if {"active", "role", "password"} & changes.keys():
-                await self._revoke_all(session, row.id, "account changed")
+                await repo.revoke_all_families(
+                    session, consultant_id=row.id, reason="account changed"
+                )
+                row.session_generation += 1
+                ended.append(
+                    ConsultantSessionsRevoked(
+                        consultant_id=row.id, generation=row.session_generation
+                    )
+                )
+            session.add(row)
             view = repo.consultant_view(row)
-            await commit_with_events(session, self.relay, ConsultantSaved(consultant=view))
+            await commit_with_events(session, self.relay, ConsultantSaved(consultant=view), *ended)
         return view.model_dump(mode="json")
 
     async def list_consultants(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -165,80 +177,80 @@ class AccountsHandlers:
             await session.flush()
             token = self._issue(session, family.id)
             await session.commit()
-        return {
-            "consultant": repo.consultant_view(row).model_dump(mode="json"),
-            "refresh_token": token,
-        }
+        return _session(row, token)
 
     async def refresh(self, params: dict[str, Any]) -> dict[str, Any]:
         """Spend a refresh token for a new one; a spent token revokes its family."""
-        presented = str(params.get("refresh_token", ""))
+        presented = token_hash(str(params.get("refresh_token", "")))
         async with self.sessions() as session:
-            stored = (
-                await session.exec(
-                    repo.select_for_update(RefreshToken).where(
-                        RefreshToken.token_hash == token_hash(presented)
+            family_id = await repo.spend_refresh_token(session, token_hash=presented)
+            if family_id is None:
+                stored = await repo.get_refresh_token(session, token_hash=presented)
+                if stored is not None and stored.used_at is not None:  # reuse: stop them all
+                    await repo.revoke_family(
+                        session, family_id=stored.family_id, reason="refresh token reused"
                     )
-                )
-            ).first()
-            if stored is None:
+                    await session.commit()
                 raise Unauthorized(BAD_REFRESH)
-            family = await session.get(TokenFamily, stored.family_id)
+            family = await repo.get_family(session, family_id=family_id)
             if family is None or family.revoked_at is not None:
-                raise Unauthorized(BAD_REFRESH)
-            if stored.used_at is not None:
-                family.revoked_at, family.revoked_reason = utcnow(), "refresh token reused"
-                session.add(family)
-                await session.commit()
-                raise Unauthorized(BAD_REFRESH)
-            if stored.expires_at <= utcnow():
-                raise Unauthorized(BAD_REFRESH)
+                raise Unauthorized(BAD_REFRESH)  # rolled back: nothing spent
             consultant = await repo.get_consultant(session, consultant_id=family.consultant_id)
             if consultant is None or not consultant.active:
                 raise Unauthorized(BAD_REFRESH)
-            stored.used_at = utcnow()
-            session.add(stored)
             token = self._issue(session, family.id)
             await session.commit()
-        return {
-            "consultant": repo.consultant_view(consultant).model_dump(mode="json"),
-            "refresh_token": token,
-        }
+        return _session(consultant, token)
 
     async def logout(self, params: dict[str, Any]) -> None:
+        """Revoke the refresh token's family, and the access token of the call if given."""
         presented = str(params.get("refresh_token", ""))
+        access = params.get("access_token") or {}
         async with self.sessions() as session:
-            stored = await session.get(RefreshToken, token_hash(presented))
+            stored = await repo.get_refresh_token(session, token_hash=token_hash(presented))
             if stored is None:
                 raise Unauthorized(BAD_REFRESH)
-            family = await session.get(TokenFamily, stored.family_id)
-            if family is not None and family.revoked_at is None:
-                family.revoked_at, family.revoked_reason = utcnow(), "logout"
-                session.add(family)
-            await session.commit()
+            family = await repo.get_family(session, family_id=stored.family_id)
+            await repo.revoke_family(session, family_id=stored.family_id, reason="logout")
+            events = []
+            if family is not None and access.get("jti") and access.get("expires_at"):
+                expires_at = int(access["expires_at"])
+                repo.add_revoked_access_token(
+                    session,
+                    jti=str(access["jti"])[:64],
+                    consultant_id=family.consultant_id,
+                    expires_at=datetime.fromtimestamp(expires_at, UTC),
+                )
+                events.append(
+                    ConsultantSessionsRevoked(
+                        consultant_id=family.consultant_id,
+                        jti=str(access["jti"])[:64],
+                        expires_at=expires_at,
+                    )
+                )
+            await commit_with_events(session, self.relay, *events)
+
+    async def session_state(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Session generations and revoked access tokens, for a starting gateway or
+        realtime replica (events keep it current afterwards)."""
+        async with self.sessions() as session:
+            return await repo.session_state(session)
 
     def _issue(self, session: AsyncSession, family_id: str) -> str:
         token = secrets.token_urlsafe(32)
-        session.add(
-            RefreshToken(
-                token_hash=token_hash(token),
-                family_id=family_id,
-                expires_at=utcnow() + timedelta(seconds=self.refresh_ttl_s),
-            )
+        repo.add_refresh_token(
+            session, token_hash=token_hash(token), family_id=family_id, ttl_s=self.refresh_ttl_s
         )
         return token
 
-    async def _revoke_all(self, session: AsyncSession, consultant_id: str, reason: str) -> None:
-        await session.exec(
-            update(TokenFamily)
-            .where(col(TokenFamily.consultant_id) == consultant_id)
-            .where(col(TokenFamily.revoked_at).is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason)
-        )
 
-
-def _public(row: Consultant) -> dict[str, Any]:
-    return repo.consultant_view(row).model_dump(mode="json")
+def _session(row: Consultant, refresh_token: str) -> dict[str, Any]:
+    """What the gateway signs an access token from."""
+    return {
+        "consultant": repo.consultant_view(row).model_dump(mode="json"),
+        "refresh_token": refresh_token,
+        "session_generation": row.session_generation,
+    }
 
 
 _DUMMY_HASH = PasswordHasher().hash(secrets.token_urlsafe(16))
