@@ -20,7 +20,7 @@ from tests.system.people import Team, make_team, new_lead
 def inbox_api(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     """The gateway, leads and the consultant WhatsApp session (chats, simulator)."""
     services = ("gateway", "leads", "wa-consultant")
-    with running_cluster(module_cluster_env, services=services, ready_timeout=180) as cluster:
+    with running_cluster(module_cluster_env, services=services, ready_timeout=600) as cluster:
         yield cluster
 
 

@@ -229,10 +229,10 @@ def guarded(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
         "LOGIN_RATE_LIMIT_PER_MINUTE": "6",
         "WEBHOOK_REQUIRE_TIMESTAMP": "true",
     }
-    with running_cluster(env, services=("gateway", "leads"), ready_timeout=180) as cluster:
+    with running_cluster(env, services=("gateway", "leads"), ready_timeout=600) as cluster:
         cluster.env = {**env, "FORWARDED_ALLOW_IPS": "192.0.2.1"}  # not this test's address
         cluster.start("gateway")
-        cluster.wait_ready(180)
+        cluster.wait_ready(600)
         yield cluster
 
 

@@ -22,7 +22,7 @@ from tests.system.flows import bearer, eventually, login, login_admin
 @pytest.fixture(scope="module")
 def sessions_cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     services = ("gateway", "leads", "realtime")
-    with running_cluster(module_cluster_env, services=services, ready_timeout=180) as cluster:
+    with running_cluster(module_cluster_env, services=services, ready_timeout=600) as cluster:
         yield cluster
 
 
@@ -186,7 +186,7 @@ async def test_a_gateway_started_after_a_logout_still_refuses_that_token(
     )
     assert out.status_code == 204
     later = sessions_cluster.start("gateway")
-    await asyncio.to_thread(sessions_cluster.wait_ready, 180)
+    await asyncio.to_thread(sessions_cluster.wait_ready, 600)
 
     async def me_on_the_new_gateway() -> int | None:
         async with httpx.AsyncClient(timeout=15) as http:
