@@ -95,6 +95,7 @@ CONFIG: dict[str, str] = {
     "ADMIN_EMAIL": "admin@example.com",
     "GROQ_BASE_URL": "",
     "GROQ_MODEL": "llama-3.3-70b-versatile",
+    "GROQ_STT_MODEL": "whisper-large-v3-turbo",
     "GROQ_TIMEOUT_S": "3",
     "LIVIA_PROPERTY_MONTHLY_RATE": "0.0099",
     "LIVIA_VEHICLE_MONTHLY_RATE": "0.0159",

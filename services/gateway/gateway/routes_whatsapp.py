@@ -80,7 +80,7 @@ class SimulatedInbound(BaseModel):
 
 @router.get(
     "/whatsapp/sessions",
-    **doc(200, WhatsAppSessionList, "both sessions", errors=(401, 403, 429)),
+    **doc(200, WhatsAppSessionList, "both sessions", errors=(401, 403, 429, 503)),
 )
 async def list_sessions(caller: Staff, clients: SessionsDep) -> dict[str, Any]:
     found = []

@@ -91,5 +91,6 @@ def test_whatever_a_form_put_in_metadata_the_lead_is_still_classified(
 
 
 def test_collected_data_that_is_an_object_still_counts() -> None:
-    nested = lead(collected={"asset_value": 300_000, "down_payment": 120_000})
-    assert any("down payment: 40%" in reason for reason in classify_by_rules(nested).reasons)
+    facts = {"asset_value": 300_000, "down_payment": 120_000, "monthly_income": 25_000}
+    nested, flat = classify_by_rules(lead(collected=facts)), classify_by_rules(lead(**facts))
+    assert nested.score == flat.score > classify_by_rules(lead()).score

@@ -489,7 +489,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("post", "/api/chats/{jid}/read"): Route(
         admin(lambda w: f"/api/chats/{chat_of(w.lead)}/read"),
-        {404: ana(f"/api/chats/{UNKNOWN_CHAT}/read")},
+        {400: admin("/api/chats/garbage/read"), 404: ana(f"/api/chats/{UNKNOWN_CHAT}/read")},
         success=204,
     ),
     ("post", "/api/dev/whatsapp/{session}/inbound"): Route(
@@ -498,6 +498,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         ),
         {
             400: admin("/api/dev/whatsapp/consultant/inbound", json={"text": "oi"}),
+            403: ana(
+                "/api/dev/whatsapp/consultant/inbound",
+                json={"from": "+5511955554444", "text": "oi"},
+            ),
             404: admin(
                 "/api/dev/whatsapp/nope/inbound", json={"from": "+5511955554444", "text": "oi"}
             ),
@@ -515,7 +519,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("get", "/api/config"): Route(anonymous("/api/config"), {}),
     ("get", "/api/dev/whatsapp/{session}/outbox"): Route(
         admin("/api/dev/whatsapp/livia/outbox"),
-        {404: admin("/api/dev/whatsapp/nope/outbox")},
+        {403: ana("/api/dev/whatsapp/livia/outbox"), 404: admin("/api/dev/whatsapp/nope/outbox")},
     ),
 }
 
