@@ -108,7 +108,9 @@ def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, list[dict[st
     """Pydantic errors as `(first "field: problem", [{field, message}, ...])`."""
     details = []
     for error in errors:
-        location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "data")]
+        location = [
+            str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "data")
+        ]
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if error.get("type") == "json_invalid":
             location = []  # its location is a character offset, not a field
