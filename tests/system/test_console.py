@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
-from tests.system.browser import chromium, wait_for
+from tests.system.browser import chromium, save_screenshot, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -309,3 +309,34 @@ def test_a_deactivated_consultant_is_sent_back_to_the_login_page(
         driver.execute_script("localStorage.clear()")
         go(driver, system, "/")
         log_in(driver, *TEST_ADMIN)
+
+
+NO_WEBSOCKETS = """
+window.WebSocket = class {
+  constructor() { this.readyState = 3; setTimeout(() => this.onclose?.({ code: 1006 }), 10); }
+  send() {}
+  close() {}
+};
+window.WebSocket.OPEN = 1;
+"""
+
+
+def test_where_sockets_never_open_the_board_stays_live_over_server_sent_events(
+    system: Cluster, admin: httpx.Client
+) -> None:
+    """A proxy that drops WebSocket upgrades: the console streams `/api/events` instead."""
+    browser = chromium()
+    try:
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NO_WEBSOCKETS})
+        browser.get(system.gateway + "/")
+        log_in(browser, *TEST_ADMIN)
+        wait_for(lambda: "Ao vivo" in browser.find_element(By.CSS_SELECTOR, ".live").text, 30)
+        lead = create_lead(admin, "Helena Stream")
+        created = time.monotonic()
+        wait_for(lambda: card(browser, lead["id"], "NEW"), 2.0, "the new card, over SSE")
+        assert time.monotonic() - created <= 2.0
+    except AssertionError:
+        print(f"screenshot: {save_screenshot(browser, 'sse-fallback')}")
+        raise
+    finally:
+        browser.quit()

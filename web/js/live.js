@@ -120,7 +120,13 @@ function connectSocket(base) {
   url.searchParams.set("token", accessToken());
   if (lastEventId) url.searchParams.set("last_event_id", lastEventId);
   let opened = false;
-  const ws = new WebSocket(url);
+  let ws;
+  try {
+    ws = new WebSocket(url);
+  } catch {
+    mode = "sse"; // no sockets in this browser (or a policy forbids them)
+    return reconnectSoon(0);
+  }
   socket = ws;
   ws.onopen = () => {
     opened = true;
