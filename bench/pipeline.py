@@ -202,8 +202,9 @@ class Run:
     posts: list[float]
     assigned: list[float]
     backlog_at_end: int
-    missing: int
+    missing: int  # never seen assigned within 5 s of the last POST (failed POSTs too)
     lag: float
+    failed: int  # POSTs answered with an error, or not within the client's timeout
 
     @property
     def kept_up(self) -> bool:
@@ -246,19 +247,26 @@ class Pipeline:
         posts: list[float] = []
         ids: list[str] = []
 
+        failed = 0
+
         async def post(i: int) -> None:
+            nonlocal failed
             started = time.perf_counter()
-            response = await self.client.post(
-                "/api/leads",
-                json={
-                    "name": f"Lead {tag} {i}",
-                    "phone": f"+55219{tag}{i:05d}",
-                    "metadata": {"asset_value": 300000, "monthly_income": 15000},
-                },
-                headers=headers,
-            )
+            try:
+                response = await self.client.post(
+                    "/api/leads",
+                    json={
+                        "name": f"Lead {tag} {i}",
+                        "phone": f"+55219{tag}{i:05d}",
+                        "metadata": {"asset_value": 300000, "monthly_income": 15000},
+                    },
+                    headers=headers,
+                )
+                response.raise_for_status()
+            except httpx.HTTPError:
+                failed += 1  # an error or a timeout: the system did not keep up
+                return
             posts.append(time.perf_counter() - started)
-            response.raise_for_status()
             lead_id = response.json()["data"]["id"]
             self.posted_at[lead_id] = started
             ids.append(lead_id)
@@ -269,7 +277,7 @@ class Pipeline:
         latencies = [self.assigned[i] - self.posted_at[i] for i in ids if i in self.assigned]
         missing = sum(1 for i in ids if i not in self.assigned)
         await self.all_assigned(ids, within=30)  # stragglers land before the next run
-        return Run(rate, posts, latencies, backlog, missing, lag)
+        return Run(rate, posts, latencies, backlog, missing + failed, lag, failed)
 
     async def all_assigned(self, ids: list[str], *, within: float) -> None:
         """Until every lead of `ids` was seen assigned, or `within` seconds passed."""
@@ -296,7 +304,11 @@ async def main() -> None:
     try:
         floor_insert = await bare_insert(database, count, args.rate)
         with running_cluster(env, ready_timeout=600) as cluster:
-            async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as client:
+            async with httpx.AsyncClient(
+                base_url=cluster.gateway,
+                timeout=30,
+                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            ) as client:
                 login = await client.post(
                     "/api/auth/login", json={"email": TEST_ADMIN[0], "password": TEST_ADMIN[1]}
                 )
@@ -317,7 +329,8 @@ async def main() -> None:
                 await pipeline.open_socket()
                 try:
                     warm = await pipeline.post_leads(10, 5, "000")  # caches, pools, consumers
-                    assert warm.missing == 0, "warm-up leads were never assigned"
+                    if warm.missing:
+                        print(f"warm-up: {warm.missing} of 10 leads not assigned within 5 s")
                     groups = process_groups(cluster, database)
                     before = await read_counters(client, cluster, database, groups)
                     run = await pipeline.post_leads(count, args.rate, "001")
@@ -334,7 +347,8 @@ async def main() -> None:
                         lines.append(
                             f"{rate:5.0f}/s: {verdict}; POST {ms(tried.posts)}; "
                             f"assigned {ms(tried.assigned)}; backlog at the end "
-                            f"{tried.backlog_at_end}, missing 5 s later {tried.missing}"
+                            f"{tried.backlog_at_end}, missing 5 s later {tried.missing} "
+                            f"({tried.failed} POSTs failed)"
                         )
                         if not tried.kept_up:
                             break
@@ -356,7 +370,8 @@ def report(run: Run, used: Counters, count: int) -> list[str]:
     cpu = ", ".join(f"{name} {value:.1f}" for name, value in per_lead.items())
     published = ", ".join(f"{k} {v / count:.1f}" for k, v in sorted(used.published.items()))
     return [
-        f"{'POST /api/leads':34} {ms(run.posts)}",
+        f"{'POST /api/leads':34} {ms(run.posts)}"
+        + (f"  ({run.failed} failed or timed out)" if run.failed else ""),
         f"{'POST -> kanban:lead_assigned':34} {ms(run.assigned)}"
         + (f"  ({run.missing} never assigned)" if run.missing else ""),
         f"{'CPU per lead':34} {sum(per_lead.values()):.1f} ms ({cpu})",
