@@ -1,17 +1,16 @@
-"""The listing's hand-built lead JSON is exactly what the LeadView model would produce."""
+"""The one lead JSON (`lead_json`) is exactly what the LeadView model would produce."""
 
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from leadflow.events import ConsultantRef, LeadView
-from leads.repository import lead_json
+from leads.repository import LeadRow, lead_json
 
 CREATED = datetime(2026, 11, 24, 12, 30, 15, 123456, tzinfo=UTC)
 
 
-def row(**overrides: Any) -> SimpleNamespace:
+def row(**overrides: Any) -> LeadRow:
     base: dict[str, Any] = {
         "id": "l1",
         "name": "Ana",
@@ -31,7 +30,7 @@ def row(**overrides: Any) -> SimpleNamespace:
         "created_at": CREATED,
         "updated_at": CREATED,
     }
-    return SimpleNamespace(**(base | overrides))
+    return LeadRow(**(base | overrides))
 
 
 @pytest.mark.parametrize(
