@@ -14,6 +14,8 @@ from leadflow.events import (
 from leadflow.rpc import NotFound
 from leadflow.testing.recording import delivery
 from leadflow.whatsapp import InboundMessage, phone_jid
+from leadflow.whatsapp.simulator import SimulatorTransport
+from wa_consultant.handlers import ConsultantSession
 
 from .conftest import ADMIN, AT, Inbox
 
@@ -142,3 +144,21 @@ async def test_a_colleague_cannot_read_or_write_a_consultants_notice_chat(inbox:
     assert events and all(e.notice for e in events)  # type: ignore[attr-defined]
     notices = await inbox.call("list_notices", consultant_id="bia")
     assert {n["text"] for n in notices} == {"ok, vou ligar para o João", notice.text}
+
+
+async def test_after_a_restart_the_list_is_still_newest_first(inbox: Inbox) -> None:
+    """Issue 18: the list came from memory, rebuilt in no particular order on start."""
+    phones = [f"+551198765100{n}" for n in range(3)]
+    for n, phone in enumerate(phones):
+        await inbox.lead(f"lead-{n}", phone, "ana", f"Lead {n}")
+    for n in (1, 0, 2):  # WhatsApp time, not arrival order, decides
+        await receive(inbox, phones[n], f"oi {n}", f"W{n}", minutes=n)
+    restarted = ConsultantSession(
+        SimulatorTransport("+5511900000001"),
+        inbox.store.bus,
+        max_attempts=3,
+        engine=inbox.store.engine,
+        relay=inbox.store.relay,
+    )
+    chats = await restarted.list_chats({"actor": ANA})
+    assert [c["name"] for c in chats] == ["Lead 2", "Lead 1", "Lead 0"]
