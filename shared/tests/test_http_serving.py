@@ -93,7 +93,7 @@ async def test_a_socket_refused_for_a_bad_token_is_one_info_line_without_the_tok
     await asyncio.sleep(0)  # let the server finish with the connection
     lines = [r for r in caplog.records if "websocket" in r.getMessage().lower()]
     assert [(r.levelno, r.getMessage()) for r in lines] == [
-        (logging.INFO, "websocket refused: invalid or expired token")
+        (logging.INFO, "websocket refused: invalid, expired or revoked token")
     ]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert all("not-a-real-token" not in r.getMessage() for r in caplog.records)
