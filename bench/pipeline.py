@@ -336,7 +336,7 @@ async def main() -> None:
                     run = await pipeline.post_leads(count, args.rate, "001")
                     await asyncio.sleep(2)  # PostgreSQL's statistics are flushed each second
                     used = (await read_counters(client, cluster, database, groups)).minus(before)
-                    lines += report(run, used, count)
+                    lines += report(run, used, max(1, len(run.posts)))
                     faster = [float(r) for r in args.faster.split(",") if r]
                     best = args.rate if run.kept_up else None
                     for n, rate in enumerate(faster, start=2):
@@ -366,6 +366,7 @@ async def main() -> None:
 
 
 def report(run: Run, used: Counters, count: int) -> list[str]:
+    """`count`: the leads created (POSTs answered 201), what the costs are divided by."""
     per_lead = {name: 1000 * seconds / count for name, seconds in used.cpu.items()}
     cpu = ", ".join(f"{name} {value:.1f}" for name, value in per_lead.items())
     published = ", ".join(f"{k} {v / count:.1f}" for k, v in sorted(used.published.items()))
