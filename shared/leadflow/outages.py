@@ -40,6 +40,10 @@ _OUTAGE_TYPES: tuple[type[BaseException], ...] = (
 )
 
 
+# aio-pika says a connection is reconnecting (its node died) with a bare RuntimeError.
+_BROKER_RECONNECTING = ("connection was not opened", "connection closed", "channel closed")
+
+
 def is_outage(exc: BaseException) -> bool:
     """True if `exc`, or an exception it was raised from, says a dependency is out of
     reach (as opposed to a bug, or a message that cannot be handled)."""
@@ -54,6 +58,8 @@ def is_outage(exc: BaseException) -> bool:
         ):
             return True
         if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if type(current) is RuntimeError and str(current).lower().startswith(_BROKER_RECONNECTING):
             return True
         current = current.__cause__ or current.__context__
     return False

@@ -89,8 +89,9 @@ async def test_unavailable_tells_the_client_when_to_retry() -> None:
         asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
         ConnectionRefusedError("connection refused"),
         aiormq.exceptions.ConnectionClosed(320, "CONNECTION_FORCED"),
+        RuntimeError("Connection was not opened"),  # aio-pika, reconnecting to a survivor
     ],
-    ids=["db-shutting-down", "db-connection-lost", "refused", "broker-closed"],
+    ids=["db-shutting-down", "db-connection-lost", "refused", "broker-closed", "reconnecting"],
 )
 async def test_an_outage_escaping_a_route_is_a_503_with_retry_after(outage: Exception) -> None:
     app = app_raising(outage)
