@@ -26,6 +26,8 @@ from leadflow.events.leads import (
 )
 from leadflow.events.livia import (
     ConversationLine,
+    LiviaLeadQualified,
+    LiviaLeadWaiting,
     LiviaStage,
     LiviaStageChanged,
     LiviaTurnDecided,
@@ -72,6 +74,8 @@ __all__ = [
     "LeadStatus",
     "LeadUpdated",
     "LeadView",
+    "LiviaLeadQualified",
+    "LiviaLeadWaiting",
     "LiviaStage",
     "LiviaStageChanged",
     "LiviaTurnDecided",

@@ -1,4 +1,5 @@
-"""Lívia's conversation turns: the leads service asks, the ai service decides."""
+"""Lívia's conversations: wa-livia keeps them and asks for turns, the ai service decides
+what she says, and the leads service learns when a lead is qualified."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class LiviaTurnDecided(Event):
 
 
 class LiviaStageChanged(Event):
-    """A Lívia conversation moved to another stage (published by the leads service)."""
+    """A Lívia conversation moved to another stage (published by wa-livia)."""
 
     name = "livia.stage_changed"
     lead_id: str
@@ -83,3 +84,23 @@ class LiviaStageChanged(Event):
     previous_stage: LiviaStage | None = None
     stage: LiviaStage
     consultant_id: str | None = Field(None, description="the lead's consultant, for visibility")
+
+
+class LiviaLeadQualified(Event):
+    """Lívia finished qualifying a lead: it is to become QUALIFIED, classified and assigned."""
+
+    name = "livia.lead_qualified"
+    lead_id: str
+    conversation_id: str
+    collected: dict[str, Any] = Field(description="what she collected, the simulation included")
+
+
+class LiviaLeadWaiting(Event):
+    """A lead Lívia handed off wrote to her again: their consultant is reminded."""
+
+    name = "livia.lead_waiting"
+    lead_id: str
+    conversation_id: str
+    consultant_id: str | None = Field(None, description="the consultant to remind, if assigned")
+    lead_name: str
+    text: str = Field(description="what the lead wrote (or the transcript of their audio)")

@@ -46,6 +46,9 @@ class WhatsAppMessageReceived(Event):
     push_name: str | None = Field(None, description="the name the contact set in WhatsApp")
     text: str = Field(description="the text, or a placeholder like [image] for media")
     media_type: str | None = Field(None, description="image, audio, video, document, sticker")
+    transcript: str | None = Field(
+        None, description="what an audio message says (speech-to-text), when it could be heard"
+    )
     sent_at: datetime = Field(description="WhatsApp's own timestamp (order by this)")
     from_me: bool = Field(
         False, description="typed by a person on the session's own phone, not sent by us"

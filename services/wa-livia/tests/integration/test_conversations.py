@@ -1,0 +1,261 @@
+"""Lívia's conversations in wa-livia's own tables, on real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from leadflow.bus import Delivery
+from leadflow.events import (
+    ConsultantRef,
+    LeadAssigned,
+    LeadSource,
+    LeadStatus,
+    LeadView,
+    LiviaStage,
+    LiviaTurnDecided,
+    LiviaTurnRequested,
+    SessionName,
+    WhatsAppMessageReceived,
+)
+from leadflow.rpc import Forbidden
+from leadflow.testing.recording import delivery
+from wa_livia.domain import ASK_FOR_TEXT
+from wa_livia.testing import LiviaUnderTest
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ADMIN = {"id": "admin-1", "role": "admin"}
+PHONE = "+5511955554444"
+
+
+def inbound(
+    text: str,
+    wa_id: str,
+    seconds: int = 0,
+    *,
+    from_me: bool = False,
+    audio: bool = False,
+    transcript: str | None = None,
+) -> Delivery:
+    return delivery(
+        WhatsAppMessageReceived(
+            session=SessionName.LIVIA,
+            wa_message_id=wa_id,
+            chat_jid="5511955554444@s.whatsapp.net",
+            phone=PHONE,
+            push_name="Marina",
+            text=text,
+            media_type="audio" if audio else None,
+            transcript=transcript,
+            sent_at=T0 + timedelta(seconds=seconds),
+            from_me=from_me,
+        )
+    )
+
+
+def of(published: list[Delivery], name: str) -> list[Any]:
+    return [d.event() for d in published if d.routing_key == name]
+
+
+def decided(turn: LiviaTurnRequested, reply: str, stage: LiviaStage, **collected: Any) -> Delivery:
+    return delivery(
+        LiviaTurnDecided(
+            lead_id=turn.lead_id,
+            conversation_id=turn.conversation_id,
+            chat_jid=turn.chat_jid,
+            reply=reply,
+            stage=stage,
+            collected={**turn.collected, **collected},
+            answered_by="script",
+        )
+    )
+
+
+def assigned(lead_id: str, name: str, consultant: str) -> Delivery:
+    now = datetime.now(UTC)
+    lead = LeadView(
+        id=lead_id,
+        name=name,
+        phone=PHONE,
+        source=LeadSource.WHATSAPP,
+        status=LeadStatus.QUALIFIED,
+        consultant_id="carla-1",
+        consultant=ConsultantRef(id="carla-1", name=consultant, email="carla@example.com"),
+        version=3,
+        created_at=now,
+        updated_at=now,
+    )
+    return delivery(LeadAssigned(lead=lead, rule="round_robin"))
+
+
+async def first_turn(livia: LiviaUnderTest, text: str = "Oi") -> LiviaTurnRequested:
+    await livia.conversations.on_whatsapp_message(inbound(text, "first"))
+    turns = of(await livia.flush_outbox(), "livia.turn_requested")
+    return turns[-1]  # type: ignore[no-any-return]
+
+
+async def test_a_message_from_an_unknown_number_starts_a_conversation_and_a_turn(
+    livia: LiviaUnderTest,
+) -> None:
+    await livia.conversations.on_whatsapp_message(inbound("Oi, quero financiar um carro", "w1"))
+    await livia.conversations.on_whatsapp_message(inbound("Oi, quero financiar um carro", "w1"))
+    [turn] = of(await livia.flush_outbox(), "livia.turn_requested")  # the redelivery: ignored
+    assert turn.lead_id == livia.leads.by_phone[PHONE].id
+    assert (turn.stage, turn.new_messages, turn.history) == (
+        LiviaStage.INTRO,
+        ["Oi, quero financiar um carro"],
+        [],
+    )
+    assert turn.chat_jid == "5511955554444@s.whatsapp.net"
+
+
+async def test_every_message_is_stored_once_in_the_transcript(livia: LiviaUnderTest) -> None:
+    turn = await first_turn(livia)
+    answer = decided(turn, "Olá! Sou a Lívia", LiviaStage.INTRO)
+    await livia.conversations.on_turn_decided(answer)
+    await livia.conversations.on_turn_decided(answer)  # redelivered
+    view = await livia.conversations.conversation({"lead_id": turn.lead_id})
+    assert view is not None
+    assert [(m["direction"], m["author"], m["text"]) for m in view["messages"]] == [
+        ("in", "lead", "Oi"),
+        ("out", "livia", "Olá! Sou a Lívia"),
+    ]
+    [send] = of(await livia.flush_outbox(), "whatsapp.livia.send_message")
+    assert (send.chat_jid, send.text, send.sender) == (turn.chat_jid, "Olá! Sou a Lívia", "livia")
+
+
+@pytest.mark.parametrize("debounce_ms", [300])
+async def test_a_burst_is_answered_once_in_whatsapp_timestamp_order(
+    livia: LiviaUnderTest,
+) -> None:
+    # Arrival order differs from WhatsApp's own timestamps.
+    await livia.conversations.on_whatsapp_message(inbound("tenho 30 mil de entrada", "b2", 2))
+    await livia.conversations.on_whatsapp_message(inbound("oi", "b1", 0))
+    await livia.conversations.on_whatsapp_message(inbound("e ganho 8 mil", "b3", 5))
+    assert await livia.conversations.run_due_turns() == 0  # still inside the window
+    await asyncio.sleep(0.35)  # the debounce window itself, not luck
+    assert await livia.conversations.run_due_turns() == 1
+    [turn] = of(await livia.flush_outbox(), "livia.turn_requested")
+    assert turn.new_messages == ["oi", "tenho 30 mil de entrada", "e ganho 8 mil"]
+
+
+async def test_a_person_answering_from_livias_phone_pauses_her_until_resumed(
+    livia: LiviaUnderTest,
+) -> None:
+    await livia.conversations.on_whatsapp_message(inbound("Oi", "p1", 0))
+    [turn] = of(await livia.flush_outbox(), "livia.turn_requested")
+    await livia.conversations.on_whatsapp_message(
+        inbound("Oi, aqui é a Paula!", "p2", 1, from_me=True)
+    )
+    # Lívia's answer to the earlier turn arrives after the person spoke: dropped.
+    await livia.conversations.on_turn_decided(decided(turn, "Olá! Sou a Lívia", LiviaStage.INTRO))
+    await livia.conversations.on_whatsapp_message(inbound("Quero um apartamento", "p3", 2))
+    published = await livia.flush_outbox()
+    assert of(published, "whatsapp.livia.send_message") == []
+    assert len(of(published, "livia.turn_requested")) == 1
+
+    resumed = await livia.conversations.resume({"actor": ADMIN, "id": turn.lead_id})
+    assert resumed["paused"] is False
+    assert [(m["author"], m["text"]) for m in resumed["messages"]] == [
+        ("lead", "Oi"),
+        ("human", "Oi, aqui é a Paula!"),
+        ("lead", "Quero um apartamento"),
+    ]
+    turns = of(await livia.flush_outbox(), "livia.turn_requested")
+    assert turns[-1].new_messages == ["Quero um apartamento"]
+    assert [line.text for line in turns[-1].history] == ["Oi", "Oi, aqui é a Paula!"]
+
+
+async def test_a_consultant_may_not_resume_livia(livia: LiviaUnderTest) -> None:
+    turn = await first_turn(livia)
+    with pytest.raises(Forbidden):
+        await livia.conversations.resume(
+            {"actor": {"id": "c", "role": "consultant"}, "id": turn.lead_id}
+        )
+
+
+async def test_transfer_qualifies_the_lead_and_the_handoff_names_the_consultant_and_number(
+    livia: LiviaUnderTest,
+) -> None:
+    turn = await first_turn(livia)
+    await livia.conversations.on_turn_decided(
+        decided(turn, "Perfeito, vou te passar!", LiviaStage.TRANSFERRED, full_name="Marina Lopes")
+    )
+    published = await livia.flush_outbox()
+    [qualified] = of(published, "livia.lead_qualified")
+    assert (qualified.lead_id, qualified.collected["full_name"]) == (turn.lead_id, "Marina Lopes")
+    [stage] = of(published, "livia.stage_changed")
+    assert (stage.previous_stage, stage.stage) == (LiviaStage.INTRO, LiviaStage.TRANSFERRED)
+
+    assignment = assigned(turn.lead_id, "Marina Lopes", "Carla Souza")
+    await livia.conversations.on_lead_assigned(assignment)
+    await livia.conversations.on_lead_assigned(assignment)  # redelivered
+    texts = [s.text for s in of(await livia.flush_outbox(), "whatsapp.livia.send_message")]
+    assert texts[0] == "Perfeito, vou te passar!"
+    [handoff] = texts[1:]
+    assert handoff.startswith("Marina, prontinho!") and "Carla Souza" in handoff
+    # The truth: consultants write from the consultant number, not from Lívia's.
+    assert "+55 11 90000-0001" in handoff and "por aqui mesmo" not in handoff
+
+
+async def test_after_the_handoff_a_lead_gets_one_true_answer_and_the_consultant_a_reminder(
+    livia: LiviaUnderTest,
+) -> None:
+    turn = await first_turn(livia)
+    await livia.conversations.on_turn_decided(
+        decided(turn, "Vou te passar!", LiviaStage.TRANSFERRED, full_name="Marina Lopes")
+    )
+    await livia.conversations.on_lead_assigned(
+        assigned(turn.lead_id, "Marina Lopes", "Carla Souza")
+    )
+    before = len(of(await livia.flush_outbox(), "whatsapp.livia.send_message"))
+
+    await livia.conversations.on_whatsapp_message(
+        inbound("Oi Lívia, ainda não falaram comigo", "after1", 60)
+    )
+    await livia.conversations.on_whatsapp_message(inbound("???", "after2", 61))
+    published = await livia.flush_outbox()
+    replies = of(published, "whatsapp.livia.send_message")[before:]
+    [reply] = [r.text for r in replies]  # one answer, not one per message
+    assert "Carla Souza" in reply and "+55 11 90000-0001" in reply
+    [waiting] = of(published, "livia.lead_waiting")
+    assert (waiting.lead_id, waiting.consultant_id, waiting.text) == (
+        turn.lead_id,
+        "carla-1",
+        "Oi Lívia, ainda não falaram comigo",
+    )
+    assert len(of(published, "livia.turn_requested")) == 1  # no new turn after the hand-off
+
+
+async def test_a_transcribed_voice_note_is_a_turn_and_shows_its_words(
+    livia: LiviaUnderTest,
+) -> None:
+    await livia.conversations.on_whatsapp_message(
+        inbound("[audio]", "a1", audio=True, transcript="quero financiar um apartamento")
+    )
+    [turn] = of(await livia.flush_outbox(), "livia.turn_requested")
+    assert turn.new_messages == ["quero financiar um apartamento"]
+    view = await livia.conversations.conversation({"lead_id": turn.lead_id})
+    assert view is not None
+    [message] = view["messages"]
+    assert (message["media_type"], message["transcript"], message["text"]) == (
+        "audio",
+        "quero financiar um apartamento",
+        "quero financiar um apartamento",
+    )
+
+
+async def test_a_voice_note_she_cannot_hear_gets_one_kind_request_for_text(
+    livia: LiviaUnderTest,
+) -> None:
+    await livia.conversations.on_whatsapp_message(inbound("[audio]", "u1", audio=True))
+    await livia.conversations.on_whatsapp_message(inbound("[audio]", "u2", 5, audio=True))
+    published = await livia.flush_outbox()
+    assert of(published, "livia.turn_requested") == []
+    [ask] = of(published, "whatsapp.livia.send_message")
+    assert ask.text == ASK_FOR_TEXT
+    await livia.conversations.on_whatsapp_message(inbound("quero um carro", "u3", 9))
+    [turn] = of(await livia.flush_outbox(), "livia.turn_requested")
+    assert turn.new_messages == ["quero um carro"]
