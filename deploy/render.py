@@ -31,9 +31,10 @@ SECRET_SETTINGS = (
     "RABBITMQ_URL",
 )
 # Every service that owns tables, in order: wa-consultant's first migration carries the
-# inbox over from the leads service's tables.
+# inbox over from the leads service's tables (wa-livia's takes the same care of Lívia's
+# conversations, whatever the order).
 MIGRATE_ALL = " && ".join(
-    f"leadflow migrate {name}" for name in ("leads", "assignment", "wa-consultant")
+    f"leadflow migrate {name}" for name in ("leads", "assignment", "wa-consultant", "wa-livia")
 )
 
 PUBLIC_HOST = "leadflow.example.com"

@@ -183,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     cluster_cmd = commands.add_parser("cluster", help="every service its own process")
     cluster_cmd.add_argument("services", nargs="*", help="default: all of them")
     migrate_cmd = commands.add_parser("migrate", help="apply a service's migrations")
-    migrate_cmd.add_argument("service", choices=["leads", "assignment", "wa-consultant"])
+    migrate_cmd.add_argument(
+        "service", choices=["leads", "assignment", "wa-consultant", "wa-livia"]
+    )
     commands.add_parser("asyncapi", help="print the AsyncAPI document of the broker")
     letters = commands.add_parser(
         "dead-letters", help="list, show or replay messages that failed every delivery"

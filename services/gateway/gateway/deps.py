@@ -8,7 +8,7 @@ import orjson
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from leadflow.auth import AccessClaims, SessionRevocations, TokenError, verify_access_token
-from leadflow.events import Role
+from leadflow.events import Role, SessionName
 from leadflow.rpc import Forbidden, RpcClient, Unauthorized, Unavailable
 from leadflow.settings import Settings
 
@@ -27,6 +27,12 @@ async def get_leads(request: Request) -> RpcClient:
 
 async def get_assignment(request: Request) -> RpcClient:
     client: RpcClient = request.app.state.assignment
+    return client
+
+
+async def get_livia(request: Request) -> RpcClient:
+    """wa-livia: the Lívia session and her conversations."""
+    client: RpcClient = request.app.state.whatsapp[SessionName.LIVIA]
     return client
 
 
@@ -73,6 +79,7 @@ def require_roles(*roles: Role) -> Any:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LeadsDep = Annotated[RpcClient, Depends(get_leads)]
 AssignmentDep = Annotated[RpcClient, Depends(get_assignment)]
+LiviaDep = Annotated[RpcClient, Depends(get_livia)]
 Caller = Annotated[AccessClaims, Depends(current_claims)]
 AdminOnly = Annotated[AccessClaims, require_roles(Role.ADMIN)]
 Staff = Annotated[AccessClaims, require_roles(Role.ADMIN, Role.MANAGER)]

@@ -136,8 +136,10 @@ class Interaction(BaseModel):
 
 class ConversationLine(BaseModel):
     direction: Literal["in", "out"]
-    author: str
-    text: str
+    author: str = Field(description="lead, livia, or human (a person on Lívia's phone)")
+    text: str = Field(description="the text; for a voice note, what it said when heard")
+    media_type: str | None = Field(None, description="`audio` for a voice note")
+    transcript: str | None = Field(None, description="a voice note's transcript, if heard")
     timestamp: datetime
 
 
@@ -150,6 +152,10 @@ class Conversation(BaseModel):
     paused: bool = Field(description="a person answered from Lívia's phone")
     chat_jid: str | None = None
     messages: list[ConversationLine]
+
+
+class ConversationEnvelope(BaseModel):
+    data: Conversation
 
 
 class LeadDetail(BaseModel):

@@ -20,6 +20,7 @@ from gateway.deps import (
     AssignmentDep,
     Caller,
     LeadsDep,
+    LiviaDep,
     SettingsDep,
     Staff,
     actor,
@@ -31,6 +32,7 @@ from gateway.openapi import (
     ConsultantEnvelope,
     ConsultantList,
     ConsultantStatsEnvelope,
+    ConversationEnvelope,
     LeadDetail,
     LeadEnvelope,
     LeadPage,
@@ -246,10 +248,14 @@ async def list_leads(
         200, LeadDetail, "the lead, its audit trail and conversation", errors=(401, 404, 429, 503)
     ),
 )
-async def get_lead(lead_id: str, caller: Caller, leads: LeadsDep) -> dict[str, Any]:
+async def get_lead(
+    lead_id: str, caller: Caller, leads: LeadsDep, livia: LiviaDep
+) -> dict[str, Any]:
+    # The leads service decides who may see the lead; only then is wa-livia asked for
+    # the lead's conversation with Lívia.
     lead = await leads.call("get_lead", actor=actor(caller), id=lead_id)
     interactions = lead.pop("interactions", [])
-    conversation = lead.pop("conversation", None)
+    conversation = await livia.call("conversation", lead_id=lead["id"])
     return {"data": lead, "interactions": interactions, "conversation": conversation}
 
 
@@ -284,8 +290,10 @@ async def assign_lead(
 
 @router.post(
     "/leads/{lead_id}/livia/resume",
-    **doc(200, LeadEnvelope, "Lívia continues", errors=(401, 403, 404, 413, 429, 503)),
+    **doc(
+        200, ConversationEnvelope, "Lívia continues", errors=(401, 403, 404, 413, 429, 503)
+    ),
 )
-async def resume_livia(lead_id: str, caller: Staff, leads: LeadsDep) -> dict[str, Any]:
+async def resume_livia(lead_id: str, caller: Staff, livia: LiviaDep) -> dict[str, Any]:
     """Let Lívia continue a conversation a person had taken over."""
-    return {"data": await leads.call("resume_livia", actor=actor(caller), id=lead_id)}
+    return {"data": await livia.call("resume", actor=actor(caller), id=lead_id)}

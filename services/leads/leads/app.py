@@ -12,7 +12,6 @@ from leadflow.bus.topology import (
     LEADS_PIPELINE,
     LEADS_RPC,
     by_event_type,
-    by_routing_key,
     on,
 )
 from leadflow.contracts import set_default_country
@@ -24,8 +23,8 @@ from leadflow.service import Service
 from leadflow.settings import Settings
 
 from leads.accounts.handlers import AccountsHandlers
-from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
+from leads.livia_leads import LiviaLeadHandlers
 from leads.models import OUTBOX
 from leads.reports import DashboardHandlers
 
@@ -46,16 +45,10 @@ def build(settings: Settings, bus: Bus) -> Service:
     engine = settings.engine_for("leads")
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, OUTBOX, bus)
-    conversations = ConversationHandlers(
-        sessions=sessions,
-        relay=relay,
-        debounce_ms=settings.livia_debounce_ms,
-        typing_override_ms=settings.livia_typing_delay_ms,
-    )
+    livia_leads = LiviaLeadHandlers(sessions=sessions, relay=relay)
     handlers = LeadsHandlers(
         sessions=sessions,
         relay=relay,
-        conversations=conversations,
         autocommit=one_statement_engine(engine),
     )
     reports = DashboardHandlers(sessions)
@@ -83,7 +76,7 @@ def build(settings: Settings, bus: Bus) -> Service:
                 "list_leads": handlers.list_leads,
                 "update_lead": handlers.update_lead,
                 "assign_lead": handlers.assign_lead,
-                "resume_livia": conversations.resume,
+                "lead_for_whatsapp": livia_leads.lead_for_whatsapp,
                 "dashboard": reports.dashboard,
             }
         ),
@@ -96,15 +89,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         ),
     )
 
-    bus.consume(
-        LEADS_LIVIA,
-        by_routing_key(
-            {
-                "whatsapp.message_received": conversations.on_whatsapp_message,
-                "livia.turn_decided": conversations.on_turn_decided,
-            }
-        ),
-    )
+    bus.consume(LEADS_LIVIA, livia_leads.on_lead_qualified)
 
     async def database_ready() -> bool:
         async with engine.connect() as connection:
@@ -117,7 +102,6 @@ def build(settings: Settings, bus: Bus) -> Service:
 
     async def started() -> None:
         await relay.start()
-        await conversations.start()
         await accounts.ensure_admin(settings.admin_email, settings.admin_password)
 
     async def stopped() -> None:
@@ -130,6 +114,6 @@ def build(settings: Settings, bus: Bus) -> Service:
         app=app,
         before_bus=[prepare],
         after_bus=[started],
-        before_stop=[conversations.stop, relay.stop],
+        before_stop=[relay.stop],
         on_stop=[stopped],
     )

@@ -35,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
-from leads.conversations import ConversationHandlers
 from leads.domain import (
     LeadChange,
     assignment_notice,
@@ -50,15 +49,10 @@ from leads.models import OUTBOX, IdempotencyRecord, Lead
 from leads.unit_of_work import Actor, commit_with_events
 
 
-class _TransactionalPathOwnsIt(Exception):
-    """Rolls back a single-statement path that found a case the ORM path handles."""
-
-
 @dataclass
 class LeadsHandlers:
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
-    conversations: ConversationHandlers
     # See `one_statement_engine`: creating a lead and listing leads are one statement
     # each, and a classification two in one transaction.
     autocommit: AsyncEngine
@@ -161,9 +155,7 @@ class LeadsHandlers:
             if not may_see(actor.role, actor.id, view):
                 raise NotFound("lead not found")
             interactions = await repo.recent_interactions(session, lead_id=lead.id)
-            conversation = await self.conversations.view(session, lead.id)
         result = view.model_dump(mode="json")
-        result["conversation"] = conversation
         result["interactions"] = [
             {
                 "id": row.id,
@@ -291,14 +283,10 @@ class LeadsHandlers:
     async def _apply_decision_in_few_statements(self, event: AssignmentDecided) -> bool:
         """`on_assignment_decided` as lock, move, and audit-with-events statements in one
         transaction (the ORM took about ten round trips, and this is on every lead's
-        path). False, with nothing written, for a lead with a Lívia conversation: its
-        handoff is the transactional path's."""
+        path)."""
         assert event.consultant_id is not None
-        try:
-            async with asyncpg_transaction(self.autocommit) as connection:
-                await self._apply_decision(connection, event)
-        except _TransactionalPathOwnsIt:
-            return False
+        async with asyncpg_transaction(self.autocommit) as connection:
+            await self._apply_decision(connection, event)
         self.relay.wake()
         return True
 
@@ -312,8 +300,6 @@ class LeadsHandlers:
             lead_id=event.lead_id,
             consultant_id=event.consultant_id,
         )
-        if locked is not None and locked.has_conversation:
-            raise _TransactionalPathOwnsIt
         if (
             locked is None  # handled before, or no such lead
             or locked.chosen_id is None
@@ -385,11 +371,9 @@ class LeadsHandlers:
             note = {"rule": event.rule, "eligible": event.eligible_ids}
             await repo.apply_change(session, lead, reassignment(lead, consultant.id, None, note))
             view = await repo.lead_view(session, lead)
-            handoff = await self.conversations.handoff(session, lead, consultant)
             await self._commit(
                 session,
                 LeadAssigned(lead=view, previous_consultant_id=previous, rule=event.rule),
-                *handoff,
                 *notify_consultant(consultant.phone, view),
             )
 

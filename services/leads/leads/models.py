@@ -72,34 +72,3 @@ class IdempotencyRecord(SQLModel, table=True):
 OUTBOX = outbox_tables(SQLModel.metadata, "leads")
 
 
-class Conversation(SQLModel, table=True):
-    """A Lívia conversation: one per lead, its stage, what she collected, and her state."""
-
-    __tablename__ = "conversations"
-
-    id: str = Field(primary_key=True, max_length=32)
-    lead_id: str = Field(foreign_key="leads.id", unique=True)
-    chat_jid: str = Field(max_length=64, index=True)
-    stage: str = Field(max_length=16)
-    collected: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    paused: bool = False
-    # When the oldest unanswered message arrived; a turn is due a debounce window later.
-    pending_since: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
-    handoff_sent: bool = False
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-
-
-class ConversationLine(SQLModel, table=True):
-    """One message of the transcript: from the lead (in), Lívia or a person (out)."""
-
-    __tablename__ = "conversation_lines"
-
-    id: str = Field(primary_key=True, max_length=32)
-    conversation_id: str = Field(foreign_key="conversations.id", index=True)
-    direction: str = Field(max_length=3)
-    author: str = Field(max_length=16)  # lead | livia | human
-    text: str
-    wa_message_id: str | None = Field(default=None, max_length=128, unique=True)
-    answered: bool = True
-    sent_at: datetime = Field(sa_type=UtcDateTime)

@@ -385,9 +385,9 @@ APPLY_CLASSIFICATION = text(
     """
 )
 
-# An assignment decision arriving: records the event as handled and locks
-# the lead, returning it with the chosen consultant (if known) and whether the lead has
-# a Lívia conversation. No row: handled before, or no such lead.
+# An assignment decision arriving: records the event as handled and locks the lead,
+# returning it with the chosen consultant (if known). No row: handled before, or no such
+# lead.
 LOCK_FOR_DECISION = text(
     """
     WITH handled AS ("""
@@ -395,8 +395,7 @@ LOCK_FOR_DECISION = text(
     + """)
     SELECT lead.*,
         chosen.id AS chosen_id, chosen.name AS chosen_name, chosen.email AS chosen_email,
-        chosen.phone AS chosen_phone,
-        EXISTS (SELECT FROM conversations WHERE lead_id = lead.id) AS has_conversation
+        chosen.phone AS chosen_phone
     FROM leads AS lead
     LEFT JOIN consultants AS chosen ON chosen.id = :consultant_id
     WHERE lead.id = :lead_id AND EXISTS (SELECT FROM handled)
@@ -421,7 +420,6 @@ class DecisionLock:
     chosen_name: str | None
     chosen_email: str | None
     chosen_phone: str | None
-    has_conversation: bool
 
 
 async def lock_for_decision(
@@ -446,7 +444,6 @@ async def lock_for_decision(
         chosen_name=row["chosen_name"],
         chosen_email=row["chosen_email"],
         chosen_phone=row["chosen_phone"],
-        has_conversation=row["has_conversation"],
     )
 
 

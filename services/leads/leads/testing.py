@@ -11,15 +11,15 @@ from leadflow.db import OutboxRelay
 from leadflow.testing.recording import StoreUnderTest, store_under_test
 
 from leads.app import MIGRATIONS, VERSION_TABLE
-from leads.conversations import ConversationHandlers
 from leads.handlers import LeadsHandlers
+from leads.livia_leads import LiviaLeadHandlers
 from leads.models import OUTBOX, Consultant
 
 
 @dataclass
 class LeadsUnderTest:
     handlers: LeadsHandlers
-    conversations: ConversationHandlers
+    livia_leads: LiviaLeadHandlers
     store: StoreUnderTest
 
     @property
@@ -53,15 +53,10 @@ class LeadsUnderTest:
 
 
 @contextlib.asynccontextmanager
-async def leads_under_test(
-    database_url: str, debounce_ms: int = 0
-) -> AsyncIterator[LeadsUnderTest]:
+async def leads_under_test(database_url: str) -> AsyncIterator[LeadsUnderTest]:
     async with store_under_test(database_url, MIGRATIONS, VERSION_TABLE, OUTBOX) as store:
-        conversations = ConversationHandlers(
-            store.sessions, store.relay, debounce_ms=debounce_ms, typing_override_ms=0
-        )
         yield LeadsUnderTest(
-            LeadsHandlers(store.sessions, store.relay, conversations, store.autocommit),
-            conversations,
+            LeadsHandlers(store.sessions, store.relay, store.autocommit),
+            LiviaLeadHandlers(store.sessions, store.relay),
             store,
         )

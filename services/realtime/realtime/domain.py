@@ -22,6 +22,7 @@ from leadflow.events import (
     LeadCreated,
     LeadUpdated,
     LeadView,
+    LiviaLeadWaiting,
     LiviaStageChanged,
     Role,
     SessionName,
@@ -189,6 +190,24 @@ def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
                 event.occurred_at.isoformat(),
                 event.consultant_id,
                 True,
+            )
+        ]
+    if isinstance(event, LiviaLeadWaiting) and event.consultant_id:
+        # A lead Lívia handed off wrote again: their consultant is reminded.
+        return [
+            Frame(
+                id=event.event_id,
+                event="notification",
+                room=f"consultant:{event.consultant_id}",
+                data={
+                    "type": "lead_waiting",
+                    "lead_id": event.lead_id,
+                    "lead_name": event.lead_name,
+                    "text": event.text,
+                },
+                ts=event.occurred_at.isoformat(),
+                lead_owner=event.consultant_id,
+                lead_scoped=True,
             )
         ]
     return []

@@ -23,7 +23,11 @@ AI_RPC = "ai"  # speech-to-text (leadflow.events.speech)
 
 # queues
 LEADS_PIPELINE = QueueSpec("leads.pipeline", bindings=("lead.classified", "assignment.decided"))
-LEADS_LIVIA = QueueSpec("leads.livia", bindings=("whatsapp.message_received", "livia.turn_decided"))
+LEADS_LIVIA = QueueSpec("leads.livia", bindings=("livia.lead_qualified",))
+WA_LIVIA_CONVERSATIONS = QueueSpec(
+    "wa.livia.conversations",
+    bindings=("whatsapp.message_received", "livia.turn_decided", "lead.assigned"),
+)
 AI_CLASSIFY = QueueSpec("ai.classify", bindings=("lead.created", "lead.updated"))
 AI_LIVIA = QueueSpec("ai.livia", bindings=("livia.turn_requested",))
 ASSIGNMENT_REQUESTS = QueueSpec(
@@ -49,6 +53,7 @@ REALTIME_FANOUT = QueueSpec(
         "whatsapp.session_status_changed",
         "livia.stage_changed",
         "consultant.sessions_revoked",
+        "livia.lead_waiting",
     ),
     per_replica=True,
 )
@@ -109,6 +114,7 @@ ALL_QUEUES = (
     LEADS_PIPELINE,
     LEADS_LIVIA,
     WA_CONSULTANT_INBOX,
+    WA_LIVIA_CONVERSATIONS,
     AI_CLASSIFY,
     AI_LIVIA,
     ASSIGNMENT_REQUESTS,

@@ -3,7 +3,15 @@
 from datetime import UTC, datetime
 
 from leadflow.auth import AccessClaims
-from leadflow.events import LeadAssigned, LeadCreated, LeadSource, LeadStatus, LeadView, Role
+from leadflow.events import (
+    LeadAssigned,
+    LeadCreated,
+    LeadSource,
+    LeadStatus,
+    LeadView,
+    LiviaLeadWaiting,
+    Role,
+)
 from realtime.domain import LeadOwners, frames_for, may_join, may_receive
 
 
@@ -52,3 +60,23 @@ def test_a_consultant_may_not_join_the_admin_room_or_another_consultants_room() 
     assert may_join(consultant, "kanban") and may_join(consultant, "consultant:me")
     assert not may_join(consultant, "admin") and not may_join(consultant, "consultant:other")
     assert may_join(claims(Role.MANAGER), "admin")
+
+
+def test_a_lead_writing_after_the_handoff_reminds_only_their_consultant() -> None:
+    waiting = LiviaLeadWaiting(
+        lead_id="l1",
+        conversation_id="c1",
+        consultant_id="c7",
+        lead_name="Marina",
+        text="ainda não falaram comigo",
+    )
+    [note] = frames_for(waiting, LeadOwners())
+    assert (note.event, note.room, note.data["type"], note.data["text"]) == (
+        "notification",
+        "consultant:c7",
+        "lead_waiting",
+        "ainda não falaram comigo",
+    )
+    assert may_receive(claims(Role.CONSULTANT, "c7"), note)
+    assert not may_receive(claims(Role.CONSULTANT, "c8"), note)
+    assert frames_for(waiting.model_copy(update={"consultant_id": None}), LeadOwners()) == []

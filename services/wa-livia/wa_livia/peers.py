@@ -1,0 +1,67 @@
+"""What wa-livia asks other services, over the broker's request/reply."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+
+from leadflow.events import TRANSCRIBE_METHOD, AudioTranscription, TranscribeAudio
+from leadflow.rpc import RpcClient, parse
+
+from wa_livia.conversations import LeadRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LeadsService:
+    """The leads service finds, or creates, the lead of a phone that wrote to Lívia."""
+
+    client: RpcClient
+
+    async def lead_for_phone(self, phone: str, push_name: str | None) -> LeadRef:
+        found = await self.client.call("lead_for_whatsapp", phone=phone, push_name=push_name)
+        return LeadRef(
+            id=found["id"],
+            name=found["name"],
+            consultant_id=found.get("consultant_id"),
+            consultant_name=found.get("consultant_name"),
+        )
+
+
+@dataclass
+class ConsultantSession:
+    """The consultant session's own number: consultants write to leads from it."""
+
+    client: RpcClient
+    _known: str | None = None
+
+    async def number(self) -> str | None:
+        if self._known is None:
+            try:
+                self._known = (await self.client.call("status")).get("phone")
+            except Exception:
+                log.warning("could not ask wa-consultant for its number", exc_info=True)
+        return self._known
+
+
+@dataclass
+class SpeechToText:
+    """The ai service transcribes voice notes; None when it could not."""
+
+    client: RpcClient
+
+    async def transcribe(self, audio: bytes, mime_type: str | None) -> str | None:
+        request = TranscribeAudio(
+            audio_b64=base64.b64encode(audio).decode(), mime_type=mime_type or "audio/ogg"
+        )
+        try:
+            answer = parse(
+                AudioTranscription,
+                await self.client.call(TRANSCRIBE_METHOD, **request.model_dump()),
+            )
+        except Exception:
+            log.warning("could not transcribe a voice note", exc_info=True)
+            return None
+        return (answer.text.strip() or None) if answer.transcribed else None
