@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -80,7 +81,10 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
         assert "R$ 360.000,00" in simulation[1] and "consultor" in simulation[1]
         everything = await say("sim, pode passar", 4)
         assert everything[2].startswith("Ótimo!")
-        assert "Carla Souza" in everything[3]  # the hand-off names the consultant
+        # The hand-off names the consultant, and the number consultants write from.
+        assert "Carla Souza" in everything[3] and "+55 11 90000-0001" in everything[3]
+        later = await say("Oi Lívia, ainda não falaram comigo", 5)
+        assert "Carla Souza" in later[4] and "+55 11 90000-0001" in later[4]
 
         leads = (
             await client.get("/api/leads", params={"q": phone[3:]}, headers=bearer(admin))
@@ -105,6 +109,8 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
         "in",
         "out",
         "out",
+        "in",
+        "out",
     ]
     if cluster.env.get("FAKE_GROQ_REQUESTS"):
         assert data["ai_reasons"] == ["groq: affordable installment (+40)"]
@@ -112,3 +118,81 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
     else:
         assert greeting[0].startswith("Olá! Eu sou a Lívia")
     assert json.dumps(conversation).count("Responda SEMPRE") == 0
+
+
+async def test_a_whole_conversation_by_voice_note_reaches_the_handoff(
+    cluster_env: dict[str, str],
+) -> None:
+    phone = unique_phone()
+    with (
+        FakeGroq(groq_like) as fake,
+        running_cluster(
+            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url}
+        ) as cluster,
+    ):
+        async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
+            admin = await login_admin(client)
+            await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
+
+            async def speak(words: str, replies: int) -> list[str]:
+                # The fake Groq hears a voice note's bytes as its words.
+                response = await client.post(
+                    "/api/dev/whatsapp/livia/inbound",
+                    json={
+                        "from": phone,
+                        "audio_b64": base64.b64encode(words.encode()).decode(),
+                        "mime_type": "audio/ogg; codecs=opus",
+                        "push_name": "Marina",
+                    },
+                    headers=bearer(admin),
+                )
+                assert response.status_code == 202
+
+                async def answered() -> list[str] | None:
+                    texts = await sent_to(client, phone)
+                    return texts if len(texts) >= replies else None
+
+                return await eventually(answered, timeout=30, interval=0.2)
+
+            await speak("Oi, boa tarde", 1)
+            simulation = await speak(
+                "Sou a Marina Lopes, quero um apartamento de 450 mil em Campinas, tenho 90 mil "
+                "de entrada, ganho 15 mil por mês, quero pagar em 30 anos, pode ligar de manhã",
+                2,
+            )
+            assert "R$ 360.000,00" in simulation[1]
+            handoff = await speak("sim, pode passar", 4)
+            assert "Carla Souza" in handoff[3]
+            [lead] = (
+                await client.get("/api/leads", params={"q": phone[3:]}, headers=bearer(admin))
+            ).json()["data"]
+            detail = (await client.get(f"/api/leads/{lead['id']}", headers=bearer(admin))).json()
+        assert len(fake.audio_requests) == 3
+    conversation = detail["conversation"]
+    assert conversation["stage"] == "TRANSFERRED"
+    assert conversation["collected"]["asset_value"] == 450000
+    heard = [m for m in conversation["messages"] if m["direction"] == "in"]
+    assert [m["media_type"] for m in heard] == ["audio", "audio", "audio"]
+    assert heard[2]["transcript"] == "sim, pode passar" == heard[2]["text"]
+
+
+async def test_a_voice_note_without_speech_to_text_gets_a_kind_request_for_text(
+    cluster_env: dict[str, str],
+) -> None:
+    phone = unique_phone()
+    with running_cluster(cluster_env) as cluster:  # no Groq: nobody can transcribe
+        async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
+            admin = await login_admin(client)
+            response = await client.post(
+                "/api/dev/whatsapp/livia/inbound",
+                json={"from": phone, "audio_b64": base64.b64encode(b"oi").decode()},
+                headers=bearer(admin),
+            )
+            assert response.status_code == 202
+
+            async def answered() -> list[str] | None:
+                texts = await sent_to(client, phone)
+                return texts or None
+
+            [ask] = await eventually(answered, timeout=30, interval=0.2)
+    assert "por escrito" in ask

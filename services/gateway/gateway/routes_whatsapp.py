@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from leadflow.contracts import normalise_phone
 from leadflow.events import Role, SessionName
 from leadflow.rpc import Invalid, NotFound, RpcClient, ServiceError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.deps import (
     AdminOnly,
@@ -71,11 +71,21 @@ class SimulatedInbound(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     sender: str = Field(alias="from", min_length=2, max_length=32)
-    text: str = Field(min_length=1, max_length=65536)
+    text: str | None = Field(None, min_length=1, max_length=65536)
+    audio_b64: str | None = Field(
+        None, min_length=1, max_length=1024 * 1024, description="a voice note, base64"
+    )
+    mime_type: str | None = Field(None, max_length=100, description="the voice note's type")
     push_name: str | None = Field(None, max_length=255)
     id: str | None = Field(None, max_length=128)
     timestamp: datetime | None = Field(None, description="WhatsApp's time of the message")
     from_me: bool = False
+
+    @model_validator(mode="after")
+    def _text_or_audio(self) -> SimulatedInbound:
+        if (self.text is None) == (self.audio_b64 is None):
+            raise ValueError("send either text or audio_b64")
+        return self
 
 
 @router.get(
@@ -218,6 +228,8 @@ async def simulate_inbound(
         "inject",
         phone=phone,
         text=body.text,
+        audio_b64=body.audio_b64,
+        mime_type=body.mime_type,
         push_name=body.push_name,
         id=body.id,
         timestamp=body.timestamp,
