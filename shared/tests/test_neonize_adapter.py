@@ -142,6 +142,27 @@ async def test_the_adapter_publishes_messages_and_ignores_a_failing_listener(
     await guarded(AsyncMock(), message_event(WAMessage(conversation="again")))  # logged, not raised
 
 
+async def test_a_voice_note_is_downloaded_for_transcription_or_kept_as_a_placeholder(
+    tmp_path: Path,
+) -> None:
+    transport = NeonizeTransport(tmp_path, "livia")
+    recorder = Recorder()
+    transport._listener = recorder
+    note = WAMessage(audioMessage=AudioMessage(mimetype="audio/ogg; codecs=opus", PTT=True))
+    client = AsyncMock()
+    client.download_any.return_value = b"OggS-voice"
+    await transport.handle_message(client, message_event(note))
+    client.download_any.side_effect = ConnectionError("media server gone")
+    await transport.handle_message(client, message_event(note))
+    heard, unheard = recorder.messages
+    assert (heard.media_type, heard.audio, heard.audio_mime_type) == (
+        "audio",
+        b"OggS-voice",
+        "audio/ogg; codecs=opus",
+    )
+    assert (unheard.media_type, unheard.audio, unheard.text) == ("audio", None, "[audio]")
+
+
 async def test_pairing_connection_and_logout_are_reported_as_session_states(tmp_path: Path) -> None:
     transport = NeonizeTransport(tmp_path, "livia")
     recorder = Recorder()

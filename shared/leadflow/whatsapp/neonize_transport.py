@@ -12,6 +12,7 @@ every handler here catches and logs.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import os
@@ -187,8 +188,21 @@ class NeonizeTransport(Transport):
             phone_jid = await client.get_pn_from_lid(chat)
             phone_of_lid = getattr(phone_jid, "User", None)
         message = inbound_from_event(event, phone_of_lid)
+        if message is not None and message.media_type == "audio":
+            message = await self._with_audio(client, event, message)
         if message is not None and self._listener is not None:
             await self._listener.on_message(message)
+
+    async def _with_audio(self, client: Any, event: Any, message: InboundMessage) -> InboundMessage:
+        """A voice note with its bytes (downloaded and decrypted), for transcription; as a
+        placeholder alone if WhatsApp's media servers do not give it."""
+        try:
+            audio = await client.download_any(event.Message)
+        except Exception:
+            log.warning("could not download voice note %s", message.wa_message_id, exc_info=True)
+            return message
+        mime_type = event.Message.audioMessage.mimetype or "audio/ogg"
+        return dataclasses.replace(message, audio=bytes(audio), audio_mime_type=mime_type)
 
     async def handle_receipt(self, client: Any, event: Any) -> None:
         receipt = receipt_from_event(event)

@@ -10,6 +10,7 @@ which extends `SessionService` and adds its own handlers to `session_service(...
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import uuid
 import weakref
@@ -22,7 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import Gauge
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 from leadflow.bus import Bus, Delivery
 from leadflow.bus.topology import session_endpoint, session_send_queue
@@ -45,6 +46,7 @@ from leadflow.whatsapp.transport import InboundMessage, Receipt, SessionState, T
 
 log = logging.getLogger(__name__)
 REMEMBERED_SENDS = 50_000
+AUDIO_PLACEHOLDER = "[audio]"
 SESSION_CONNECTED = Gauge(
     "leadflow_whatsapp_session_connected", "1 while a WhatsApp session is connected", ["session"]
 )
@@ -92,6 +94,7 @@ class SessionService:
                 push_name=message.push_name,
                 text=message.text,
                 media_type=message.media_type,
+                transcript=message.transcript,
                 sent_at=message.sent_at,
                 from_me=message.from_me,
             )
@@ -201,18 +204,23 @@ class SessionService:
         return await self.status(params)
 
     async def inject(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Simulator only: as if `from` sent `text` to this session's number."""
+        """Simulator only: as if `from` sent `text` (or a voice note, `audio_b64`) to this
+        session's number."""
         if not isinstance(self.transport, SimulatorTransport):
             raise NotFound("only the simulator accepts injected messages")
         body = parse(InjectedMessage, params)
+        audio = base64.b64decode(body.audio_b64) if body.audio_b64 else None
         message = InboundMessage(
             wa_message_id=body.id or "SIMIN" + uuid.uuid4().hex[:16].upper(),
             chat_jid=phone_jid(body.phone),
             phone=body.phone,
-            text=body.text,
+            text=body.text or AUDIO_PLACEHOLDER,
             sent_at=body.timestamp or datetime.now().astimezone(),
             push_name=body.push_name,
+            media_type=None if audio is None else "audio",
             from_me=body.from_me,
+            audio=audio,
+            audio_mime_type=body.mime_type or ("audio/ogg" if audio else None),
         )
         await self.transport.inject(message)
         return {"id": message.wa_message_id}
@@ -246,11 +254,24 @@ class SessionService:
 
 class InjectedMessage(BaseModel):
     phone: str
-    text: str
+    text: str | None = None
+    audio_b64: str | None = None
+    mime_type: str | None = None
     push_name: str | None = None
     id: str | None = None
     timestamp: datetime | None = None
     from_me: bool = False
+
+    @model_validator(mode="after")
+    def _text_or_audio(self) -> InjectedMessage:
+        if (self.text is None) == (self.audio_b64 is None):
+            raise ValueError("send either text or audio_b64")
+        if self.audio_b64 is not None:
+            try:
+                base64.b64decode(self.audio_b64, validate=True)
+            except ValueError:
+                raise ValueError("audio_b64 is not base64") from None
+        return self
 
     @field_validator("phone")
     @classmethod

@@ -20,6 +20,11 @@ class InboundMessage:
     push_name: str | None = None
     media_type: str | None = None
     from_me: bool = False
+    # A voice note's bytes (and their MIME type), for the session to transcribe; the
+    # audio itself never travels on the broker, only its `transcript`.
+    audio: bytes | None = field(default=None, repr=False)
+    audio_mime_type: str | None = None
+    transcript: str | None = None
 
 
 @dataclass(frozen=True)
