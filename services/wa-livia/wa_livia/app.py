@@ -37,14 +37,17 @@ def build(settings: Settings, bus: Bus) -> Service:
     engine = config.engine_for("wa-livia")
     relay = OutboxRelay(engine, OUTBOX, bus)
 
-    def rpc(name: str) -> RpcClient:
-        return RpcClient(bus, name, timeout=config.rpc_timeout_s)
+    def rpc(name: str, timeout: float | None = None) -> RpcClient:
+        return RpcClient(bus, name, timeout=timeout or config.rpc_timeout_s)
 
     conversations = ConversationHandlers(
         sessions=session_factory(engine),
         relay=relay,
         leads=LeadsService(rpc(LEADS_RPC)),
-        consultant_number=ConsultantSession(rpc(endpoint(SessionName.CONSULTANT))).number,
+        # A hand-off is not held up long by a consultant session that does not answer.
+        consultant_number=ConsultantSession(
+            rpc(endpoint(SessionName.CONSULTANT), timeout=min(2.0, config.rpc_timeout_s))
+        ).number,
         debounce_ms=config.livia_debounce_ms,
         typing_override_ms=config.livia_typing_delay_ms,
     )

@@ -98,9 +98,11 @@ class ConversationHandlers:
             return
         async with self.sessions() as session:
             known = await repo.get_conversation_of_chat(session, chat_jid=event.chat_jid)
-        # Asked outside the transaction: a lead for a new phone comes from the leads service.
+        # Asked outside the transaction: a lead for a new phone comes from the leads service,
+        # and the consultant number only for a lead already handed off.
         lead = None if known else await self.leads.lead_for_phone(event.phone, event.push_name)
-        number = await self.consultant_number()
+        handed_off = known is not None and known.stage == LiviaStage.TRANSFERRED.value
+        number = await self.consultant_number() if handed_off else None
         async with self.sessions() as session:
             # The WhatsApp id, not the event id: WhatsApp itself redelivers messages.
             if await already_handled(session, OUTBOX, f"livia:{event.wa_message_id}"):
@@ -247,7 +249,8 @@ class ConversationHandlers:
     async def on_turn_decided(self, delivery: Delivery) -> None:
         event = delivery.event()
         assert isinstance(event, LiviaTurnDecided)
-        number = await self.consultant_number()
+        handing_off = event.stage is LiviaStage.TRANSFERRED
+        number = await self.consultant_number() if handing_off else None
         async with self.sessions() as session:
             if await already_handled(session, OUTBOX, event.event_id):
                 return

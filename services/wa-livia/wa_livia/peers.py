@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass
 
 from leadflow.events import TRANSCRIBE_METHOD, AudioTranscription, TranscribeAudio
@@ -32,13 +33,22 @@ class LeadsService:
 
 @dataclass
 class ConsultantSession:
-    """The consultant session's own number: consultants write to leads from it."""
+    """The consultant session's own number: consultants write to leads from it.
+
+    Asked when a hand-off needs it; known once it answers, and not asked again for a while
+    when it does not (the hand-off then names the team's number without digits)."""
 
     client: RpcClient
+    retry_after_s: float = 30.0
     _known: str | None = None
+    _asked_at: float | None = None
 
     async def number(self) -> str | None:
-        if self._known is None:
+        now = time.monotonic()
+        if self._known is None and (
+            self._asked_at is None or now - self._asked_at >= self.retry_after_s
+        ):
+            self._asked_at = now
             try:
                 self._known = (await self.client.call("status")).get("phone")
             except Exception:
