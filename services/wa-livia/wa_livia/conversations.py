@@ -98,11 +98,9 @@ class ConversationHandlers:
             return
         async with self.sessions() as session:
             known = await repo.get_conversation_of_chat(session, chat_jid=event.chat_jid)
-        # Asked outside the transaction: a lead for a new phone comes from the leads service,
-        # and the consultant number only for a lead already handed off.
+        # Asked outside the transaction: a lead for a new phone comes from the leads service.
         lead = None if known else await self.leads.lead_for_phone(event.phone, event.push_name)
-        handed_off = known is not None and known.stage == LiviaStage.TRANSFERRED.value
-        number = await self.consultant_number() if handed_off else None
+        number = await self.consultant_number() if self.debounce_ms == 0 else None
         async with self.sessions() as session:
             # The WhatsApp id, not the event id: WhatsApp itself redelivers messages.
             if await already_handled(session, OUTBOX, f"livia:{event.wa_message_id}"):
@@ -113,16 +111,14 @@ class ConversationHandlers:
                 self._add_message(session, conversation, "out", "human", event)
                 conversation.paused = True
             else:
-                line = self._add_message(session, conversation, "in", "lead", event)
-                if domain.may_speak(LiviaStage(conversation.stage), conversation.paused):
+                self._add_message(session, conversation, "in", "lead", event)
+                if not conversation.paused:
                     conversation.pending_since = conversation.pending_since or utcnow()
-                elif conversation.stage == LiviaStage.TRANSFERRED.value and not conversation.paused:
-                    events += self._answer_after_handoff(session, conversation, line, number)
             conversation.updated_at = utcnow()
             session.add(conversation)
             await session.flush()
             if self.debounce_ms == 0 and conversation.pending_since is not None:
-                events += await self._turn(session, conversation)
+                events += await self._turn(session, conversation, number)
             await self._commit(session, *events)
         if self.debounce_ms:
             asyncio.get_running_loop().call_later(self.debounce_ms / 1000, self._wake.set)
@@ -151,53 +147,23 @@ class ConversationHandlers:
             await session.flush()
         return conversation
 
-    def _answer_after_handoff(
-        self,
-        session: AsyncSession,
-        conversation: Conversation,
-        line: ConversationMessage,
-        consultant_number: str | None,
-    ) -> list[Event]:
-        """One short, true answer and a reminder to the consultant; then quiet for a while."""
-        line.answered = True  # no turn follows the hand-off
-        now = utcnow()
-        if not domain.answers_after_handoff(conversation.answered_after_handoff_at, now):
-            return []
-        conversation.answered_after_handoff_at = now
-        text = domain.after_handoff_reply(
-            conversation.lead_name, conversation.consultant_name, consultant_number
-        )
-        heard = as_rule_line(line).heard or line.text
-        return [
-            self._say(session, conversation, text),
-            LiviaLeadWaiting(
-                lead_id=conversation.lead_id,
-                conversation_id=conversation.id,
-                consultant_id=conversation.consultant_id,
-                lead_name=conversation.lead_name,
-                text=heard,
-            ),
-        ]
-
     # --- turns ------------------------------------------------------------------------
 
-    async def _turn(self, session: AsyncSession, conversation: Conversation) -> list[Event]:
+    async def _turn(
+        self, session: AsyncSession, conversation: Conversation, consultant_number: str | None
+    ) -> list[Event]:
         """Everything the lead said since Lívia last spoke, as one turn request."""
         conversation.pending_since = None
         session.add(conversation)
         messages = await repo.messages_of(session, conversation_id=conversation.id)
         unanswered = [message for message in messages if not message.answered]
-        if not unanswered:
-            return []
-        history = [as_rule_line(m) for m in messages if m.answered]
+        said = domain.turn_input([as_rule_line(m) for m in unanswered])
         for message in unanswered:
             message.answered = True
             session.add(message)
-        plan = domain.plan_turn([as_rule_line(m) for m in unanswered], history)
-        if plan.ask_for_text:
-            return [self._say(session, conversation, domain.ASK_FOR_TEXT)]
-        if not plan.new_messages:
+        if said.empty:
             return []
+        history = [as_rule_line(m) for m in messages if m.answered and m not in unanswered]
         return [
             LiviaTurnRequested(
                 lead_id=conversation.lead_id,
@@ -209,18 +175,22 @@ class ConversationHandlers:
                     ConversationLine(direction=line.direction, text=domain.history_text(line))
                     for line in history[-HISTORY_LINES:]
                 ],
-                new_messages=plan.new_messages,
+                new_messages=said.new_messages,
+                consultant_name=conversation.consultant_name,
+                consultant_phone=consultant_number,
+                audio_not_transcribed=said.unheard_audio,
             )
         ]
 
     async def run_due_turns(self) -> int:
         """Ask for the turns whose debounce window has passed; returns how many."""
         cutoff = utcnow() - timedelta(milliseconds=self.debounce_ms)
+        number = await self.consultant_number()
         async with self.sessions() as session:
             events: list[Event] = []
             for conversation in await repo.due_conversations(session, cutoff=cutoff):
                 if domain.turn_is_due(conversation.pending_since, utcnow(), self.debounce_ms):
-                    events += await self._turn(session, conversation)
+                    events += await self._turn(session, conversation, number)
             await self._commit(session, *events)
         return len(events)
 
@@ -257,10 +227,10 @@ class ConversationHandlers:
             conversation = await repo.get_conversation(
                 session, lead_id=event.lead_id, for_update=True
             )
-            if conversation is None or not domain.may_speak(
-                LiviaStage(conversation.stage), conversation.paused
+            if conversation is None or not domain.takes_decision(
+                LiviaStage(conversation.stage), event.stage, conversation.paused
             ):
-                await session.commit()  # a person took over, or she already handed off
+                await session.commit()  # a person took over, or it would undo the hand-off
                 return
             previous = LiviaStage(conversation.stage)
             conversation.stage = event.stage.value
@@ -279,7 +249,7 @@ class ConversationHandlers:
                         consultant_id=conversation.consultant_id,
                     )
                 )
-            if event.stage is LiviaStage.TRANSFERRED and previous is not event.stage:
+            if handing_off and previous is not event.stage:
                 full_name = str(event.collected.get("full_name") or "").strip()
                 conversation.lead_name = full_name[:255] or conversation.lead_name
                 events.append(
@@ -289,10 +259,32 @@ class ConversationHandlers:
                         collected=dict(event.collected),
                     )
                 )
-                # A lead that already had a consultant gets no new assignment: tell it now.
+                # A lead that already had a consultant gets no new assignment: name them now.
                 events += self._handoff(session, conversation, number)
+            elif event.kind == "after_handoff":
+                events += await self._remind_consultant(session, conversation)
             session.add(conversation)
             await self._commit(session, *events)
+
+    async def _remind_consultant(
+        self, session: AsyncSession, conversation: Conversation
+    ) -> list[Event]:
+        """The lead wrote after the hand-off: their consultant hears of it (not every time)."""
+        now = utcnow()
+        if not domain.reminds_consultant(conversation.consultant_reminded_at, now):
+            return []
+        conversation.consultant_reminded_at = now
+        messages = await repo.messages_of(session, conversation_id=conversation.id)
+        wrote = [as_rule_line(m) for m in messages if m.direction == "in"][-1:]
+        return [
+            LiviaLeadWaiting(
+                lead_id=conversation.lead_id,
+                conversation_id=conversation.id,
+                consultant_id=conversation.consultant_id,
+                lead_name=conversation.lead_name,
+                text=domain.history_text(wrote[0]) if wrote else "",
+            )
+        ]
 
     async def on_lead_assigned(self, delivery: Delivery) -> None:
         """The lead has a consultant: remember who, and hand off if she is done."""
@@ -340,6 +332,7 @@ class ConversationHandlers:
         actor = params.get("actor") or {}
         if actor.get("role") not in STAFF:
             raise Forbidden("only admins and managers resume Lívia")
+        number = await self.consultant_number()
         async with self.sessions() as session:
             conversation = await repo.get_conversation(
                 session, lead_id=str(params["id"]), for_update=True
@@ -350,8 +343,7 @@ class ConversationHandlers:
             if conversation.paused:
                 conversation.paused = False
                 session.add(conversation)
-                if domain.may_speak(LiviaStage(conversation.stage), paused=False):
-                    events += await self._turn(session, conversation)
+                events += await self._turn(session, conversation, number)
             await self._commit(session, *events)
         view = await self.conversation({"lead_id": conversation.lead_id})
         assert view is not None

@@ -12,14 +12,10 @@ from datetime import datetime, timedelta
 from leadflow.events import LiviaStage
 
 MAX_TYPING_MS = 3000
-# A lead who keeps writing after the hand-off gets the same true answer again only after
-# this long: one answer per burst of impatience, never a loop.
-AFTER_HANDOFF_COOLDOWN = timedelta(minutes=30)
-AUDIO_PLACEHOLDER = "[audio]"
-
-ASK_FOR_TEXT = (
-    "Desculpa, não consegui ouvir o seu áudio agora 🙈 Você pode me mandar por escrito, por favor?"
-)
+# A lead who keeps writing after the hand-off is answered by Lívia each time (the ai
+# service words it, and says nothing to a mere thank-you); their consultant is reminded
+# again only after this long, so a burst of impatience is one reminder, not ten.
+REMINDER_INTERVAL = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -42,22 +38,25 @@ class Line:
 
 
 @dataclass(frozen=True)
-class TurnPlan:
-    """What to do with the messages Lívia has not answered yet."""
+class TurnInput:
+    """What the lead said since Lívia last spoke, as the brain is to read it."""
 
-    new_messages: list[str]  # for the ai service to answer, oldest first
-    ask_for_text: bool  # audio she could not hear, and nothing else to answer
+    new_messages: list[str]  # text and transcribed voice notes, oldest first
+    unheard_audio: int  # voice notes nobody could transcribe
+
+    @property
+    def empty(self) -> bool:
+        return not self.new_messages and not self.unheard_audio
 
 
-def plan_turn(unanswered: Sequence[Line], history: Sequence[Line]) -> TurnPlan:
-    """Text and transcribed audio go to the brain; audio she could not hear, alone, gets
-    one kind request for text — unless her last words were already that request."""
-    heard = [said for said in (line.heard for line in unanswered) if said]
-    if heard:
-        return TurnPlan(heard, ask_for_text=False)
-    unheard = any(line.media_type == "audio" for line in unanswered)
-    her_last = next((line.text for line in reversed(history) if line.author == "livia"), None)
-    return TurnPlan([], ask_for_text=unheard and her_last != ASK_FOR_TEXT)
+def turn_input(unanswered: Sequence[Line]) -> TurnInput:
+    """Text and transcripts go to the brain as words; a voice note that could not be
+    transcribed is counted, so she can ask for it in writing."""
+    heard = [line.heard for line in unanswered]
+    return TurnInput(
+        [said for said in heard if said],
+        sum(1 for line, said in zip(unanswered, heard, strict=True) if said is None),
+    )
 
 
 def history_text(line: Line) -> str:
@@ -65,9 +64,10 @@ def history_text(line: Line) -> str:
     return line.heard or line.text
 
 
-def may_speak(stage: LiviaStage, paused: bool) -> bool:
-    """She speaks unless a person took over or she already handed the lead off."""
-    return not paused and stage is not LiviaStage.TRANSFERRED
+def takes_decision(stage: LiviaStage, decided: LiviaStage, paused: bool) -> bool:
+    """A decision is applied unless a person took over, or it comes from a turn asked
+    before the hand-off and would undo it."""
+    return not paused and (stage is not LiviaStage.TRANSFERRED or decided is LiviaStage.TRANSFERRED)
 
 
 def typing_delay_ms(reply: str, override_ms: int | None) -> int:
@@ -104,28 +104,16 @@ def _from_number(consultant_number: str | None) -> str:
 
 
 def handoff_message(lead_name: str, consultant_name: str, consultant_number: str | None) -> str:
-    """Lívia's last message: who takes over, and from which number (not hers)."""
+    """Once the lead has a consultant: who it is, and the number they write from (not
+    Lívia's)."""
     name = first_name(lead_name)
     opening = f"{name}, prontinho!" if name else "Prontinho!"
     return (
-        f"{opening} Passei o seu atendimento para {consultant_name}, que vai falar com você "
-        f"{_from_number(consultant_number)}. Obrigada pela conversa! 😊"
+        f"{opening} Quem vai cuidar do seu atendimento é {consultant_name}, que vai falar "
+        f"com você {_from_number(consultant_number)}. Obrigada pela conversa! 😊"
     )
 
 
-def after_handoff_reply(
-    lead_name: str, consultant_name: str | None, consultant_number: str | None
-) -> str:
-    """The one short, true answer to a lead who writes after the hand-off."""
-    name = first_name(lead_name)
-    opening = f"Oi, {name}!" if name else "Oi!"
-    who = consultant_name or "um dos nossos consultores"
-    return (
-        f"{opening} Quem está com o seu atendimento agora é {who}, que vai falar com você "
-        f"{_from_number(consultant_number)}. Já avisei que você está aguardando. 😊"
-    )
-
-
-def answers_after_handoff(last_answer_at: datetime | None, now: datetime) -> bool:
-    """Whether a message after the hand-off gets the answer (and the reminder) now."""
-    return last_answer_at is None or now - last_answer_at >= AFTER_HANDOFF_COOLDOWN
+def reminds_consultant(last_reminder_at: datetime | None, now: datetime) -> bool:
+    """Whether a lead writing after the hand-off reminds their consultant now."""
+    return last_reminder_at is None or now - last_reminder_at >= REMINDER_INTERVAL

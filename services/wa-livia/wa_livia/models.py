@@ -32,8 +32,8 @@ class Conversation(SQLModel, table=True):
     consultant_id: str | None = Field(default=None, max_length=32)
     consultant_name: str | None = Field(default=None, max_length=255)
     handoff_sent: bool = False
-    # The last answer to a lead writing after the hand-off (they are not answered in a loop).
-    answered_after_handoff_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # When the consultant was last reminded of a lead writing after the hand-off.
+    consultant_reminded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

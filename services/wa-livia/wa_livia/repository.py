@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from leadflow.events import LiviaStage
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,7 +58,6 @@ async def due_conversations(session: AsyncSession, *, cutoff: datetime) -> Seque
             .where(col(Conversation.pending_since).is_not(None))
             .where(col(Conversation.pending_since) <= cutoff)
             .where(col(Conversation.paused).is_(False))
-            .where(Conversation.stage != LiviaStage.TRANSFERRED.value)
             .limit(DUE_BATCH)
             .with_for_update(skip_locked=True)
         )

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("consultant_id", sa.String(32)),
         sa.Column("consultant_name", sa.String(255)),
         sa.Column("handoff_sent", sa.Boolean(), nullable=False),
-        sa.Column("answered_after_handoff_at", TS),
+        sa.Column("consultant_reminded_at", TS),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
     )

@@ -22,7 +22,6 @@ from leadflow.events import (
 )
 from leadflow.rpc import Forbidden
 from leadflow.testing.recording import delivery
-from wa_livia.domain import ASK_FOR_TEXT
 from wa_livia.testing import LiviaUnderTest
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -59,7 +58,13 @@ def of(published: list[Delivery], name: str) -> list[Any]:
     return [d.event() for d in published if d.routing_key == name]
 
 
-def decided(turn: LiviaTurnRequested, reply: str, stage: LiviaStage, **collected: Any) -> Delivery:
+def decided(
+    turn: LiviaTurnRequested,
+    reply: str,
+    stage: LiviaStage,
+    kind: str = "conversation",
+    **collected: Any,
+) -> Delivery:
     return delivery(
         LiviaTurnDecided(
             lead_id=turn.lead_id,
@@ -69,6 +74,7 @@ def decided(turn: LiviaTurnRequested, reply: str, stage: LiviaStage, **collected
             stage=stage,
             collected={**turn.collected, **collected},
             answered_by="script",
+            kind=kind,
         )
     )
 
@@ -200,7 +206,7 @@ async def test_transfer_qualifies_the_lead_and_the_handoff_names_the_consultant_
     assert "+55 11 90000-0001" in handoff and "por aqui mesmo" not in handoff
 
 
-async def test_after_the_handoff_a_lead_gets_one_true_answer_and_the_consultant_a_reminder(
+async def test_after_the_handoff_a_lead_is_answered_and_the_consultant_reminded_once(
     livia: LiviaUnderTest,
 ) -> None:
     turn = await first_turn(livia)
@@ -212,21 +218,46 @@ async def test_after_the_handoff_a_lead_gets_one_true_answer_and_the_consultant_
     )
     before = len(of(await livia.flush_outbox(), "whatsapp.livia.send_message"))
 
-    await livia.conversations.on_whatsapp_message(
-        inbound("Oi Lívia, ainda não falaram comigo", "after1", 60)
-    )
-    await livia.conversations.on_whatsapp_message(inbound("???", "after2", 61))
+    for n, text in enumerate(["Oi Lívia, ainda não falaram comigo", "???"]):
+        await livia.conversations.on_whatsapp_message(inbound(text, f"after{n}", 60 + n))
+        after = of(await livia.flush_outbox(), "livia.turn_requested")[-1]
+        # The brain is told who the consultant is and which number they write from.
+        assert (after.stage, after.new_messages, after.consultant_name) == (
+            LiviaStage.TRANSFERRED,
+            [text],
+            "Carla Souza",
+        )
+        assert after.consultant_phone == "+5511900000001"
+        await livia.conversations.on_turn_decided(
+            decided(
+                after, f"A Carla vai falar com você ({n})", LiviaStage.TRANSFERRED, "after_handoff"
+            )
+        )
     published = await livia.flush_outbox()
-    replies = of(published, "whatsapp.livia.send_message")[before:]
-    [reply] = [r.text for r in replies]  # one answer, not one per message
-    assert "Carla Souza" in reply and "+55 11 90000-0001" in reply
-    [waiting] = of(published, "livia.lead_waiting")
+    replies = [r.text for r in of(published, "whatsapp.livia.send_message")[before:]]
+    assert replies == ["A Carla vai falar com você (0)", "A Carla vai falar com você (1)"]
+    [waiting] = of(published, "livia.lead_waiting")  # reminded once, not per message
     assert (waiting.lead_id, waiting.consultant_id, waiting.text) == (
         turn.lead_id,
         "carla-1",
         "Oi Lívia, ainda não falaram comigo",
     )
-    assert len(of(published, "livia.turn_requested")) == 1  # no new turn after the hand-off
+    view = await livia.conversations.conversation({"lead_id": turn.lead_id})
+    assert view is not None and view["stage"] == "TRANSFERRED"
+
+
+async def test_a_late_decision_from_before_the_handoff_does_not_undo_it(
+    livia: LiviaUnderTest,
+) -> None:
+    turn = await first_turn(livia)
+    late = decided(turn, "Qual a sua renda?", LiviaStage.QUALIFICATION)
+    await livia.conversations.on_turn_decided(
+        decided(turn, "Vou te passar!", LiviaStage.TRANSFERRED, full_name="Marina Lopes")
+    )
+    await livia.conversations.on_turn_decided(late)
+    view = await livia.conversations.conversation({"lead_id": turn.lead_id})
+    assert view is not None and view["stage"] == "TRANSFERRED"
+    assert [m["text"] for m in view["messages"] if m["author"] == "livia"] == ["Vou te passar!"]
 
 
 async def test_a_transcribed_voice_note_is_a_turn_and_shows_its_words(
@@ -247,15 +278,17 @@ async def test_a_transcribed_voice_note_is_a_turn_and_shows_its_words(
     )
 
 
-async def test_a_voice_note_she_cannot_hear_gets_one_kind_request_for_text(
+async def test_a_voice_note_nobody_could_transcribe_is_counted_for_the_brain(
     livia: LiviaUnderTest,
 ) -> None:
     await livia.conversations.on_whatsapp_message(inbound("[audio]", "u1", audio=True))
-    await livia.conversations.on_whatsapp_message(inbound("[audio]", "u2", 5, audio=True))
-    published = await livia.flush_outbox()
-    assert of(published, "livia.turn_requested") == []
-    [ask] = of(published, "whatsapp.livia.send_message")
-    assert ask.text == ASK_FOR_TEXT
-    await livia.conversations.on_whatsapp_message(inbound("quero um carro", "u3", 9))
     [turn] = of(await livia.flush_outbox(), "livia.turn_requested")
-    assert turn.new_messages == ["quero um carro"]
+    assert (turn.new_messages, turn.audio_not_transcribed) == ([], 1)
+    view = await livia.conversations.conversation({"lead_id": turn.lead_id})
+    assert view is not None
+    [message] = view["messages"]
+    assert (message["media_type"], message["transcript"], message["text"]) == (
+        "audio",
+        None,
+        "[audio]",
+    )

@@ -3,14 +3,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from leadflow.events import LiviaStage
 from wa_livia.domain import (
-    ASK_FOR_TEXT,
     Line,
-    after_handoff_reply,
-    answers_after_handoff,
     display_phone,
     handoff_message,
-    may_speak,
-    plan_turn,
+    reminds_consultant,
+    takes_decision,
+    turn_input,
     turn_is_due,
     typing_delay_ms,
 )
@@ -34,10 +32,11 @@ def test_a_turn_is_due_only_after_the_debounce_window() -> None:
     assert turn_is_due(T0, T0 + timedelta(milliseconds=1000), 1000)
 
 
-def test_she_is_silent_when_paused_or_after_the_handoff() -> None:
-    assert may_speak(LiviaStage.SIMULATION, paused=False)
-    assert not may_speak(LiviaStage.SIMULATION, paused=True)
-    assert not may_speak(LiviaStage.TRANSFERRED, paused=False)
+def test_a_decision_is_dropped_when_a_person_took_over_or_it_would_undo_the_handoff() -> None:
+    assert takes_decision(LiviaStage.SIMULATION, LiviaStage.CONVERSION, paused=False)
+    assert not takes_decision(LiviaStage.SIMULATION, LiviaStage.CONVERSION, paused=True)
+    assert takes_decision(LiviaStage.TRANSFERRED, LiviaStage.TRANSFERRED, paused=False)
+    assert not takes_decision(LiviaStage.TRANSFERRED, LiviaStage.CONVERSION, paused=False)
 
 
 @pytest.mark.parametrize(
@@ -60,17 +59,10 @@ def test_the_handoff_greets_by_first_name_and_says_who_writes_from_which_number(
     assert "equipe de consultores" in handoff_message("", "Carla", None)
 
 
-def test_the_answer_after_the_handoff_names_who_will_call_and_from_where() -> None:
-    text = after_handoff_reply("Marina Lopes", "Carla Souza", "+5511900000001")
-    assert text.startswith("Oi, Marina!") and "Carla Souza" in text
-    assert "+55 11 90000-0001" in text
-    assert "um dos nossos consultores" in after_handoff_reply("Marina", None, None)
-
-
-def test_after_the_handoff_she_answers_again_only_after_a_while() -> None:
-    assert answers_after_handoff(None, T0)
-    assert not answers_after_handoff(T0, T0 + timedelta(minutes=5))
-    assert answers_after_handoff(T0, T0 + timedelta(minutes=30))
+def test_a_lead_writing_after_the_handoff_reminds_the_consultant_again_only_after_a_while() -> None:
+    assert reminds_consultant(None, T0)
+    assert not reminds_consultant(T0, T0 + timedelta(minutes=5))
+    assert reminds_consultant(T0, T0 + timedelta(minutes=30))
 
 
 def heard(text: str) -> Line:
@@ -81,19 +73,13 @@ def audio(transcript: str | None) -> Line:
     return Line("in", "lead", "[audio]", "audio", transcript)
 
 
-def test_a_transcribed_audio_is_answered_as_text() -> None:
-    plan = plan_turn([heard("oi"), audio("quero um carro")], [])
-    assert (plan.new_messages, plan.ask_for_text) == (["oi", "quero um carro"], False)
+def test_a_transcribed_audio_is_read_as_text() -> None:
+    said = turn_input([heard("oi"), audio("quero um carro")])
+    assert (said.new_messages, said.unheard_audio) == (["oi", "quero um carro"], 0)
 
 
-def test_an_audio_she_could_not_hear_is_skipped_when_there_is_text_too() -> None:
-    plan = plan_turn([audio(None), heard("quero um carro")], [])
-    assert (plan.new_messages, plan.ask_for_text) == (["quero um carro"], False)
-
-
-def test_an_audio_she_could_not_hear_alone_gets_one_request_for_text() -> None:
-    assert plan_turn([audio(None)], []).ask_for_text
-    assert plan_turn([audio("  ")], []).ask_for_text
-    asked = [Line("out", "livia", ASK_FOR_TEXT)]
-    assert not plan_turn([audio(None)], asked).ask_for_text  # once, not in a loop
-    assert plan_turn([audio(None)], [*asked, heard("oi"), Line("out", "livia", "Olá")]).ask_for_text
+def test_an_audio_nobody_could_transcribe_is_counted_for_a_request_for_text() -> None:
+    said = turn_input([audio(None), heard("quero um carro"), audio("  ")])
+    assert (said.new_messages, said.unheard_audio, said.empty) == (["quero um carro"], 2, False)
+    assert not turn_input([audio(None)]).empty
+    assert turn_input([]).empty
