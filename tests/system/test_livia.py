@@ -14,6 +14,9 @@ from leadflow.testing.processes import Cluster, running_cluster
 
 from tests.system.flows import bearer, create_consultant, eventually, login_admin, unique_phone
 
+# Every service starts as its own process for each test: minutes on a busy machine.
+pytestmark = pytest.mark.timeout(600)
+
 
 def groq_like(request: dict[str, Any]) -> Reply:
     """A stand-in model: classifies HOT, and words Lívia's replies warmly."""
