@@ -70,7 +70,7 @@ ASKS = (
     ("term_months", re.compile(r"quanto tempo|\bprazo\b|quantos (meses|anos)")),
     ("city", re.compile(r"\bcidade\b")),
     ("contact_time", re.compile(r"\bhorario\b")),
-    ("text_please", re.compile(r"por escrito")),
+    ("text_please", re.compile(r"por escrito|em texto|escrev")),
 )
 
 
@@ -92,6 +92,7 @@ class Persona:
     facts: dict[str, Any]
     answers: dict[str, str]
     opening: str = "Oi"
+    opening_tells: tuple[str, ...] = ()  # the fields the opening message states
     # field -> something said before answering it (a question, a detour, a slip to correct)
     before: dict[str, str] = field(default_factory=dict)
     voice: bool = False  # answers by voice note
@@ -162,6 +163,7 @@ def personas() -> list[Persona]:
                 "entrada, ganho 7 mil por mês, quero pagar em 48 meses, moro em Curitiba e "
                 "pode me ligar à tarde"
             ),
+            opening_tells=FIELDS,
         ),
         Persona("answers one word at a time", joao, short),
         Persona(
@@ -271,7 +273,7 @@ async def talk(client: httpx.AsyncClient, token: str, persona: Persona) -> Outco
     twice: list[str] = []
     seen = 0
     voice_ok = persona.voice
-    message, fields = persona.opening, [f for f in FIELDS if f in persona.opening]
+    message, fields = persona.opening, list(persona.opening_tells)
     for sent in range(1, MAX_MESSAGES + 1):
         await chat.send(message, voice=voice_ok)
         told.update(fields)
