@@ -369,7 +369,7 @@ def cluster_for(mode: str) -> Iterator[str]:
             fake = FakeGroq(model_like)
             fake.__enter__()
             env |= {"GROQ_API_KEY": "eval-key", "GROQ_BASE_URL": fake.base_url}
-        with running_cluster(env, services=SERVICES) as cluster:
+        with running_cluster(env, services=SERVICES, ready_timeout=300) as cluster:
             yield cluster.gateway
     finally:
         if fake is not None:

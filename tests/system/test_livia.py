@@ -16,6 +16,7 @@ from tests.system.flows import bearer, create_consultant, eventually, login_admi
 
 # Every service starts as its own process for each test: minutes on a busy machine.
 pytestmark = pytest.mark.timeout(600)
+READY_S = 300
 
 
 def groq_like(request: dict[str, Any]) -> Reply:
@@ -33,13 +34,14 @@ def groq_like(request: dict[str, Any]) -> Reply:
 @pytest.fixture(params=["scripted", "groq"])
 def cluster(request: pytest.FixtureRequest, cluster_env: dict[str, str]) -> Iterator[Cluster]:
     if request.param == "scripted":
-        with running_cluster(cluster_env) as running:
+        with running_cluster(cluster_env, ready_timeout=READY_S) as running:
             yield running
         return
     with (
         FakeGroq(groq_like) as fake,
         running_cluster(
-            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url}
+            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url},
+            ready_timeout=READY_S,
         ) as running,
     ):
         running.env["FAKE_GROQ_REQUESTS"] = "yes"
@@ -130,7 +132,8 @@ async def test_a_whole_conversation_by_voice_note_reaches_the_handoff(
     with (
         FakeGroq(groq_like) as fake,
         running_cluster(
-            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url}
+            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url},
+            ready_timeout=READY_S,
         ) as cluster,
     ):
         async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
@@ -183,7 +186,8 @@ async def test_a_voice_note_without_speech_to_text_gets_a_kind_request_for_text(
     cluster_env: dict[str, str],
 ) -> None:
     phone = unique_phone()
-    with running_cluster(cluster_env) as cluster:  # no Groq: nobody can transcribe
+    # No Groq: nobody can transcribe.
+    with running_cluster(cluster_env, ready_timeout=READY_S) as cluster:
         async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
             admin = await login_admin(client)
             response = await client.post(
