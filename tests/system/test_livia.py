@@ -17,6 +17,7 @@ from tests.system.flows import bearer, create_consultant, eventually, login_admi
 # Every service starts as its own process for each test: minutes on a busy machine.
 pytestmark = pytest.mark.timeout(600)
 READY_S = 300
+CONSULTANT_NUMBER = "5511900000001"
 
 
 def groq_like(request: dict[str, Any]) -> Reply:
@@ -47,6 +48,11 @@ def cluster(request: pytest.FixtureRequest, cluster_env: dict[str, str]) -> Iter
         running.env["FAKE_GROQ_REQUESTS"] = "yes"
         yield running
         assert fake.requests, "the ai service never called the fake Groq"
+
+
+def names_consultant_number(text: str) -> bool:
+    """The simulated consultant session's number, however it is written."""
+    return CONSULTANT_NUMBER in "".join(ch for ch in text if ch.isdigit())
 
 
 async def sent_to(client: httpx.AsyncClient, phone: str) -> list[str]:
@@ -87,9 +93,9 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
         everything = await say("sim, pode passar", 4)
         assert everything[2].startswith("Ótimo!")
         # The hand-off names the consultant, and the number consultants write from.
-        assert "Carla Souza" in everything[3] and "+55 11 90000-0001" in everything[3]
+        assert "Carla Souza" in everything[3] and names_consultant_number(everything[3])
         later = await say("Oi Lívia, ainda não falaram comigo", 5)
-        assert "Carla Souza" in later[4] and "+55 11 90000-0001" in later[4]
+        assert "Carla Souza" in later[4] and names_consultant_number(later[4])
 
         leads = (
             await client.get("/api/leads", params={"q": phone[3:]}, headers=bearer(admin))
