@@ -164,23 +164,33 @@ class ConversationHandlers:
         if said.empty:
             return []
         history = [as_rule_line(m) for m in messages if m.answered and m not in unanswered]
-        return [
-            LiviaTurnRequested(
-                lead_id=conversation.lead_id,
-                conversation_id=conversation.id,
-                chat_jid=conversation.chat_jid,
-                stage=LiviaStage(conversation.stage),
-                collected=dict(conversation.collected or {}),
-                history=[
-                    ConversationLine(direction=line.direction, text=domain.history_text(line))
-                    for line in history[-HISTORY_LINES:]
-                ],
-                new_messages=said.new_messages,
-                consultant_name=conversation.consultant_name,
-                consultant_phone=consultant_number,
-                audio_not_transcribed=said.unheard_audio,
-            )
-        ]
+        return [self._turn_request(conversation, history, said, consultant_number)]
+
+    def _turn_request(
+        self,
+        conversation: Conversation,
+        history: list[domain.Line],
+        said: domain.TurnInput,
+        consultant_number: str | None,
+        *,
+        announce_consultant: bool = False,
+    ) -> LiviaTurnRequested:
+        return LiviaTurnRequested(
+            lead_id=conversation.lead_id,
+            conversation_id=conversation.id,
+            chat_jid=conversation.chat_jid,
+            stage=LiviaStage(conversation.stage),
+            collected=dict(conversation.collected or {}),
+            history=[
+                ConversationLine(direction=line.direction, text=domain.history_text(line))
+                for line in history[-HISTORY_LINES:]
+            ],
+            new_messages=said.new_messages,
+            consultant_name=conversation.consultant_name,
+            consultant_phone=consultant_number,
+            audio_not_transcribed=said.unheard_audio,
+            announce_consultant=announce_consultant,
+        )
 
     async def run_due_turns(self) -> int:
         """Ask for the turns whose debounce window has passed; returns how many."""
@@ -260,7 +270,7 @@ class ConversationHandlers:
                     )
                 )
                 # A lead that already had a consultant gets no new assignment: name them now.
-                events += self._handoff(session, conversation, number)
+                events += await self._handoff(session, conversation, number)
             elif event.kind == "after_handoff":
                 events += await self._remind_consultant(session, conversation)
             session.add(conversation)
@@ -306,12 +316,13 @@ class ConversationHandlers:
             conversation.consultant_name = event.lead.consultant.name
             conversation.lead_name = event.lead.name
             session.add(conversation)
-            await self._commit(session, *self._handoff(session, conversation, number))
+            await self._commit(session, *await self._handoff(session, conversation, number))
 
-    def _handoff(
+    async def _handoff(
         self, session: AsyncSession, conversation: Conversation, consultant_number: str | None
     ) -> list[Event]:
-        """Once a transferred lead has a consultant, Lívia tells the lead who, once."""
+        """Once a transferred lead has a consultant, Lívia introduces them, once: a turn
+        for the brain to word, with who it is and the number they write from."""
         if (
             conversation.stage != LiviaStage.TRANSFERRED.value
             or conversation.consultant_name is None
@@ -320,10 +331,16 @@ class ConversationHandlers:
         ):
             return []
         conversation.handoff_sent = True
-        text = domain.handoff_message(
-            conversation.lead_name, conversation.consultant_name, consultant_number
-        )
-        return [self._say(session, conversation, text)]
+        messages = await repo.messages_of(session, conversation_id=conversation.id)
+        return [
+            self._turn_request(
+                conversation,
+                [as_rule_line(m) for m in messages if m.answered],
+                domain.TurnInput([], 0),
+                consultant_number,
+                announce_consultant=True,
+            )
+        ]
 
     # --- operators --------------------------------------------------------------------
 

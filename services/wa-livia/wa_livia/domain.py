@@ -82,38 +82,6 @@ def turn_is_due(pending_since: datetime | None, now: datetime, debounce_ms: int)
     return pending_since is not None and now - pending_since >= timedelta(milliseconds=debounce_ms)
 
 
-def display_phone(phone: str) -> str:
-    """A `+E.164` number the way a Brazilian reads it: +55 11 90000-0001."""
-    digits = phone.lstrip("+")
-    if digits.startswith("55") and len(digits) in (12, 13):
-        area, local = digits[2:4], digits[4:]
-        return f"+55 {area} {local[:-4]}-{local[-4:]}"
-    return phone if phone.startswith("+") else f"+{digits}"
-
-
-def first_name(lead_name: str) -> str | None:
-    """The name to greet a lead by; None when all we know is their phone."""
-    words = lead_name.split()
-    return words[0] if words and not words[0].startswith("+") else None
-
-
-def _from_number(consultant_number: str | None) -> str:
-    if consultant_number:
-        return f"pelo WhatsApp da nossa equipe de consultores, o {display_phone(consultant_number)}"
-    return "pelo WhatsApp da nossa equipe de consultores"
-
-
-def handoff_message(lead_name: str, consultant_name: str, consultant_number: str | None) -> str:
-    """Once the lead has a consultant: who it is, and the number they write from (not
-    Lívia's)."""
-    name = first_name(lead_name)
-    opening = f"{name}, prontinho!" if name else "Prontinho!"
-    return (
-        f"{opening} Quem vai cuidar do seu atendimento é {consultant_name}, que vai falar "
-        f"com você {_from_number(consultant_number)}. Obrigada pela conversa! 😊"
-    )
-
-
 def reminds_consultant(last_reminder_at: datetime | None, now: datetime) -> bool:
     """Whether a lead writing after the hand-off reminds their consultant now."""
     return last_reminder_at is None or now - last_reminder_at >= REMINDER_INTERVAL

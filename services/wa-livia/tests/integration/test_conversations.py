@@ -182,7 +182,7 @@ async def test_a_consultant_may_not_resume_livia(livia: LiviaUnderTest) -> None:
         )
 
 
-async def test_transfer_qualifies_the_lead_and_the_handoff_names_the_consultant_and_number(
+async def test_transfer_qualifies_the_lead_and_the_consultant_is_introduced_once_assigned(
     livia: LiviaUnderTest,
 ) -> None:
     turn = await first_turn(livia)
@@ -198,12 +198,39 @@ async def test_transfer_qualifies_the_lead_and_the_handoff_names_the_consultant_
     assignment = assigned(turn.lead_id, "Marina Lopes", "Carla Souza")
     await livia.conversations.on_lead_assigned(assignment)
     await livia.conversations.on_lead_assigned(assignment)  # redelivered
+    [announce] = [t for t in of(await livia.flush_outbox(), "livia.turn_requested")[1:]]
+    # The brain words the introduction: who, and the number they write from (not Lívia's).
+    assert announce.announce_consultant and announce.new_messages == []
+    assert (announce.consultant_name, announce.consultant_phone) == (
+        "Carla Souza",
+        "+5511900000001",
+    )
+    await livia.conversations.on_turn_decided(
+        decided(
+            announce,
+            "Marina, a Carla Souza vai falar com você pelo WhatsApp +5511900000001.",
+            LiviaStage.TRANSFERRED,
+            "consultant_assigned",
+        )
+    )
     texts = [s.text for s in of(await livia.flush_outbox(), "whatsapp.livia.send_message")]
-    assert texts[0] == "Perfeito, vou te passar!"
-    [handoff] = texts[1:]
-    assert handoff.startswith("Marina, prontinho!") and "Carla Souza" in handoff
-    # The truth: consultants write from the consultant number, not from Lívia's.
-    assert "+55 11 90000-0001" in handoff and "por aqui mesmo" not in handoff
+    assert texts == [
+        "Perfeito, vou te passar!",
+        "Marina, a Carla Souza vai falar com você pelo WhatsApp +5511900000001.",
+    ]
+
+
+async def test_a_lead_that_already_had_a_consultant_is_introduced_at_the_transfer(
+    livia: LiviaUnderTest,
+) -> None:
+    turn = await first_turn(livia)
+    await livia.conversations.on_lead_assigned(assigned(turn.lead_id, "Marina", "Carla Souza"))
+    assert of(await livia.flush_outbox(), "livia.turn_requested") == [turn]  # not yet
+    await livia.conversations.on_turn_decided(
+        decided(turn, "Vou te passar!", LiviaStage.TRANSFERRED)
+    )
+    announce = of(await livia.flush_outbox(), "livia.turn_requested")[-1]
+    assert announce.announce_consultant and announce.consultant_name == "Carla Souza"
 
 
 async def test_after_the_handoff_a_lead_is_answered_and_the_consultant_reminded_once(

@@ -4,8 +4,6 @@ import pytest
 from leadflow.events import LiviaStage
 from wa_livia.domain import (
     Line,
-    display_phone,
-    handoff_message,
     reminds_consultant,
     takes_decision,
     turn_input,
@@ -37,26 +35,6 @@ def test_a_decision_is_dropped_when_a_person_took_over_or_it_would_undo_the_hand
     assert not takes_decision(LiviaStage.SIMULATION, LiviaStage.CONVERSION, paused=True)
     assert takes_decision(LiviaStage.TRANSFERRED, LiviaStage.TRANSFERRED, paused=False)
     assert not takes_decision(LiviaStage.TRANSFERRED, LiviaStage.CONVERSION, paused=False)
-
-
-@pytest.mark.parametrize(
-    ("phone", "shown"),
-    [
-        ("+5511900000001", "+55 11 90000-0001"),
-        ("+551133334444", "+55 11 3333-4444"),
-        ("+14155550100", "+14155550100"),
-    ],
-)
-def test_a_number_is_shown_the_brazilian_way(phone: str, shown: str) -> None:
-    assert display_phone(phone) == shown
-
-
-def test_the_handoff_greets_by_first_name_and_says_who_writes_from_which_number() -> None:
-    text = handoff_message("Marina Lopes", "Carla Souza", "+5511900000001")
-    assert text.startswith("Marina, prontinho!") and "Carla Souza" in text
-    assert "+55 11 90000-0001" in text and "por aqui mesmo" not in text
-    assert handoff_message("+5511987654321", "Carla", None).startswith("Prontinho! ")
-    assert "equipe de consultores" in handoff_message("", "Carla", None)
 
 
 def test_a_lead_writing_after_the_handoff_reminds_the_consultant_again_only_after_a_while() -> None:
