@@ -7,6 +7,7 @@ from typing import Any
 
 from leadflow.db import UtcDateTime, outbox_tables
 from leadflow.events import utcnow
+from sqlalchemy import Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -47,9 +48,9 @@ class ConversationMessage(SQLModel, table=True):
     conversation_id: str = Field(foreign_key="livia_conversations.id", index=True)
     direction: str = Field(max_length=3)
     author: str = Field(max_length=16)  # lead | livia | human
-    text: str
+    text: str = Field(sa_type=Text)
     media_type: str | None = Field(default=None, max_length=16)
-    transcript: str | None = None
+    transcript: str | None = Field(default=None, sa_type=Text)
     wa_message_id: str | None = Field(default=None, max_length=128, unique=True)
     answered: bool = True
     sent_at: datetime = Field(sa_type=UtcDateTime)

@@ -10,6 +10,7 @@ empty; both take the same advisory lock, so whichever runs first, no row is lost
 """
 import sqlalchemy as sa
 from alembic import op
+from leadflow.db import create_outbox_tables, drop_outbox_tables
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0001"
@@ -60,21 +61,7 @@ def upgrade() -> None:
         sa.Column("answered", sa.Boolean(), nullable=False),
         sa.Column("sent_at", TS, nullable=False),
     )
-    op.create_table(
-        "wa_livia_outbox",
-        sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-        sa.Column("routing_key", sa.String(128), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("correlation_id", sa.String(64)),
-        sa.Column("created_at", TS, nullable=False),
-        sa.Column("published_at", TS, index=True),
-    )
-    op.create_table(
-        "wa_livia_handled_events",
-        sa.Column("event_id", sa.String(128), primary_key=True),
-        sa.Column("handled_at", TS, nullable=False),
-    )
+    create_outbox_tables("wa_livia")
     carry_over_from_leads()
 
 
@@ -121,7 +108,6 @@ def carry_over_from_leads() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("wa_livia_handled_events")
-    op.drop_table("wa_livia_outbox")
+    drop_outbox_tables("wa_livia")
     op.drop_table("livia_messages")
     op.drop_table("livia_conversations")
