@@ -55,6 +55,18 @@ def names_consultant_number(text: str) -> bool:
     return CONSULTANT_NUMBER in "".join(ch for ch in text if ch.isdigit())
 
 
+async def inbound(client: httpx.AsyncClient, json: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    """The simulator's inbound, retried while the gateway answers 503 (retry-able: say,
+    while it is still loading sessions just after starting)."""
+
+    async def accepted() -> httpx.Response | None:
+        response = await client.post("/api/dev/whatsapp/livia/inbound", json=json, **kwargs)
+        return None if response.status_code == 503 else response
+
+    response: httpx.Response = await eventually(accepted, timeout=60, interval=0.5)
+    return response
+
+
 async def sent_to(client: httpx.AsyncClient, phone: str) -> list[str]:
     outbox = await client.get("/api/dev/whatsapp/livia/outbox", params={"to": phone})
     return [m["text"] for m in outbox.json()["data"]]
@@ -70,8 +82,8 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
         carla = await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
 
         async def say(text: str, replies: int) -> list[str]:
-            response = await client.post(
-                "/api/dev/whatsapp/livia/inbound",
+            response = await inbound(
+                client,
                 json={"from": phone, "text": text, "push_name": "Marina"},
             )
             assert response.status_code == 202
@@ -148,8 +160,8 @@ async def test_a_whole_conversation_by_voice_note_reaches_the_handoff(
 
             async def speak(words: str, replies: int) -> list[str]:
                 # The fake Groq hears a voice note's bytes as its words.
-                response = await client.post(
-                    "/api/dev/whatsapp/livia/inbound",
+                response = await inbound(
+                    client,
                     json={
                         "from": phone,
                         "audio_b64": base64.b64encode(words.encode()).decode(),
@@ -196,8 +208,8 @@ async def test_a_voice_note_without_speech_to_text_gets_a_kind_request_for_text(
     with running_cluster(cluster_env, ready_timeout=READY_S) as cluster:
         async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
             admin = await login_admin(client)
-            response = await client.post(
-                "/api/dev/whatsapp/livia/inbound",
+            response = await inbound(
+                client,
                 json={"from": phone, "audio_b64": base64.b64encode(b"oi").decode()},
                 headers=bearer(admin),
             )
