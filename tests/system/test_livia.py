@@ -67,6 +67,19 @@ async def inbound(client: httpx.AsyncClient, json: dict[str, Any], **kwargs: Any
     return response
 
 
+async def admin_once_sessions_loaded(client: httpx.AsyncClient) -> str:
+    """An admin token, once the gateway has loaded the sessions it checks tokens against
+    (until then it answers 503, fail-closed)."""
+    token = await login_admin(client)
+
+    async def accepted() -> bool:
+        response = await client.get("/api/leads", headers=bearer(token))
+        return response.status_code != 503
+
+    await eventually(accepted, timeout=60, interval=0.5)
+    return token
+
+
 async def sent_to(client: httpx.AsyncClient, phone: str) -> list[str]:
     outbox = await client.get("/api/dev/whatsapp/livia/outbox", params={"to": phone})
     return [m["text"] for m in outbox.json()["data"]]
@@ -77,7 +90,7 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
 ) -> None:
     phone = unique_phone()
     async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
-        admin = await login_admin(client)
+        admin = await admin_once_sessions_loaded(client)
         client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
         carla = await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
 
@@ -155,7 +168,7 @@ async def test_a_whole_conversation_by_voice_note_reaches_the_handoff(
         ) as cluster,
     ):
         async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
-            admin = await login_admin(client)
+            admin = await admin_once_sessions_loaded(client)
             await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
 
             async def speak(words: str, replies: int) -> list[str]:
@@ -207,7 +220,7 @@ async def test_a_voice_note_without_speech_to_text_gets_a_kind_request_for_text(
     # No Groq: nobody can transcribe.
     with running_cluster(cluster_env, ready_timeout=READY_S) as cluster:
         async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
-            admin = await login_admin(client)
+            admin = await admin_once_sessions_loaded(client)
             response = await inbound(
                 client,
                 json={"from": phone, "audio_b64": base64.b64encode(b"oi").decode()},
