@@ -169,6 +169,7 @@ async def test_a_whole_conversation_by_voice_note_reaches_the_handoff(
     ):
         async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
             admin = await admin_once_sessions_loaded(client)
+            client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
             await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
 
             async def speak(words: str, replies: int) -> list[str]:
@@ -221,6 +222,7 @@ async def test_a_voice_note_without_speech_to_text_gets_a_kind_request_for_text(
     with running_cluster(cluster_env, ready_timeout=READY_S) as cluster:
         async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
             admin = await admin_once_sessions_loaded(client)
+            client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
             response = await inbound(
                 client,
                 json={"from": phone, "audio_b64": base64.b64encode(b"oi").decode()},
