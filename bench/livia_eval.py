@@ -52,6 +52,7 @@ FIELDS = (
 )
 SERVICES = ("gateway", "leads", "ai", "assignment", "wa-livia", "wa-consultant")
 MAX_MESSAGES = 30  # a persona that needs more has failed
+CONSULTANT = "Carla Souza"  # the one consultant: every hand-off names her
 
 
 def plain(text: str) -> str:
@@ -76,7 +77,8 @@ ASKS = (
 
 def asked(reply: str) -> str | None:
     """The field Lívia's message asks for (its last question), or None."""
-    questions = [q for q in re.split(r"(?<=\?)", plain(reply)) if q.strip().endswith("?")]
+    # Only her last question: the acknowledgement before it names the field just answered.
+    questions = re.findall(r"[^.!?]*\?", plain(reply))
     text = questions[-1] if questions else plain(reply)
     for name, pattern in ASKS:
         if pattern.search(text):
@@ -282,7 +284,7 @@ async def talk(client: httpx.AsyncClient, token: str, persona: Persona) -> Outco
         except TimeoutError:
             break
         new, seen = texts[seen:], len(texts)
-        if any("consultor" in t and "prontinho" in plain(t) for t in new):
+        if any(CONSULTANT in t for t in new):  # she introduced the consultant: handed off
             conversation = await chat.conversation() or {}
             return Outcome(
                 persona.name,
@@ -310,10 +312,17 @@ async def evaluate(gateway: str, repeat: int) -> list[Outcome]:
             "/api/auth/login", json={"email": TEST_ADMIN[0], "password": TEST_ADMIN[1]}
         )
         token = login.json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 120
+        # The gateway answers 503 until it has loaded the sessions it checks tokens against.
+        while (await client.get("/api/leads", headers=auth)).status_code == 503:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the gateway never accepted the admin token")
+            await asyncio.sleep(0.5)
         await client.post(
             "/api/consultants",
             json={
-                "name": "Carla Souza",
+                "name": CONSULTANT,
                 "email": f"carla-{uuid.uuid4().hex[:6]}@example.com",
                 "password": "carla-password-123",
                 "role": "consultant",
