@@ -60,7 +60,9 @@ async def current_claims(
         except TokenError:
             raise Unauthorized("invalid or expired token") from None
     revocations: SessionRevocations = request.app.state.revocations
-    if not revocations.loaded:  # fail closed: this replica cannot tell a revoked token yet
+    # Fail closed: a replica that cannot tell a revoked token yet refuses to guess. A
+    # request that arrives while it starts waits for one failed load and a retry.
+    if not await revocations.wait_loaded(2 * request.app.state.settings.rpc_timeout_s):
         raise Unavailable("sessions are being loaded; retry in a moment")
     if revocations.refuses(claims):
         raise Unauthorized("this session has ended")

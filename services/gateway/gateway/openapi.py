@@ -162,6 +162,9 @@ class LeadDetail(BaseModel):
     data: Lead
     interactions: list[Interaction] = Field(description="the newest 50")
     conversation: Conversation | None
+    conversation_unavailable: bool = Field(
+        False, description="true when Lívia's service did not answer: the conversation is unknown"
+    )
 
 
 class CreatedLeadId(BaseModel):

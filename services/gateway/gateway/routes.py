@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from leadflow.auth import SessionRevocations, issue_access_token
 from leadflow.contracts import ConsultantCreate, ConsultantPatch, LeadCreate, LeadPatch
 from leadflow.events import ConsultantSessionsRevoked, LeadSource, LeadStatus, Role, Temperature
-from leadflow.rpc import ServiceError, Unauthorized
+from leadflow.rpc import ServiceError, Unauthorized, Unavailable
 from leadflow.settings import Settings
 from pydantic import BaseModel, Field
 
@@ -255,7 +255,17 @@ async def get_lead(
     # the lead's conversation with Lívia.
     lead = await leads.call("get_lead", actor=actor(caller), id=lead_id)
     interactions = lead.pop("interactions", [])
-    conversation = await livia.call("conversation", lead_id=lead["id"])
+    try:
+        conversation = await livia.call("conversation", lead_id=lead["id"])
+    except Unavailable:
+        # wa-livia is one replica (one WhatsApp session) and restarts on every deploy or
+        # re-pair: the lead page stays up and says the conversation is out of reach.
+        return {
+            "data": lead,
+            "interactions": interactions,
+            "conversation": None,
+            "conversation_unavailable": True,
+        }
     return {"data": lead, "interactions": interactions, "conversation": conversation}
 
 

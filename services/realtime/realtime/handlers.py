@@ -29,6 +29,8 @@ from realtime.hub import (
 log = logging.getLogger(__name__)
 
 SSE_KEEPALIVE_S = 15.0
+# How long a client that connects while the replica loads the session state waits for it.
+SESSIONS_LOADING_WAIT_S = 10.0
 
 
 def _unauthorized() -> JSONResponse:
@@ -86,20 +88,20 @@ class RealtimeHandlers:
             self.hub.fan_out(frame)
         FANOUT_LATENCY.observe(max(0.0, (datetime.now(UTC) - event.occurred_at).total_seconds()))
 
-    def _claims(self, token: str | None) -> AccessClaims | JSONResponse:
+    async def _claims(self, token: str | None) -> AccessClaims | JSONResponse:
         """The token's claims, or the response that refuses it."""
         try:
             claims = verify_access_token(self.jwt_secret, token or "")
         except TokenError:
             return _unauthorized()
-        if not self.revocations.loaded:
+        if not await self.revocations.wait_loaded(SESSIONS_LOADING_WAIT_S):
             return _loading()
         return _unauthorized() if self.revocations.refuses(claims) else claims
 
     # --- WebSocket ------------------------------------------------------------------
 
     async def websocket(self, websocket: WebSocket) -> None:
-        claims = self._claims(websocket.query_params.get("token"))
+        claims = await self._claims(websocket.query_params.get("token"))
         if isinstance(claims, JSONResponse):
             address = websocket.client.host if websocket.client else "unknown"
             log.info(
@@ -175,7 +177,7 @@ class RealtimeHandlers:
     async def events(self, request: Request) -> Response:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
-        claims = self._claims(token or request.query_params.get("token"))
+        claims = await self._claims(token or request.query_params.get("token"))
         if isinstance(claims, JSONResponse):
             return claims
         if "rooms" in request.query_params:  # chooses, like join_room; else the default

@@ -10,6 +10,7 @@ the leads service, then kept current from `consultant.sessions_revoked` events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,7 +24,25 @@ class SessionRevocations:
     def __init__(self) -> None:
         self.generations: dict[str, int] = {}
         self.revoked_jtis: dict[str, int] = {}  # jti -> its expiry (Unix seconds)
-        self.loaded = False
+        self._loaded = asyncio.Event()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded.is_set()
+
+    @loaded.setter
+    def loaded(self, value: bool) -> None:
+        if value:
+            self._loaded.set()
+        else:
+            self._loaded.clear()
+
+    async def wait_loaded(self, timeout: float) -> bool:
+        """Whether the state is loaded within `timeout` seconds: a request that arrives
+        while the replica starts waits for it briefly instead of being refused."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._loaded.wait(), timeout)
+        return self.loaded
 
     def refuses(self, claims: AccessClaims) -> bool:
         """Whether a (validly signed, unexpired) token was revoked."""
