@@ -62,7 +62,6 @@ def plain(text: str) -> str:
 
 # What Lívia's question is about, from the words she uses (scripted or worded by a model).
 ASKS = (
-    ("consent", re.compile(r"consultor.*\?|posso (te )?passar|\(sim/nao\)")),
     ("asset_type", re.compile(r"imovel ou (um )?veiculo|veiculo ou (um )?imovel")),
     ("full_name", re.compile(r"\bnome\b")),
     ("asset_value", re.compile(r"\bvalor\b")),
@@ -70,7 +69,8 @@ ASKS = (
     ("monthly_income", re.compile(r"\brenda\b")),
     ("term_months", re.compile(r"quanto tempo|\bprazo\b|quantos (meses|anos)")),
     ("city", re.compile(r"\bcidade\b")),
-    ("contact_time", re.compile(r"\bhorario\b")),
+    ("contact_time", re.compile(r"\bhorario\b|de manha, a tarde ou a noite")),
+    ("consent", re.compile(r"\(sim/nao\)|posso (te )?passar|passe o seu atendimento")),
     ("text_please", re.compile(r"por escrito|em texto|escrev")),
 )
 
