@@ -79,6 +79,9 @@ def service_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[st
         "LIVIA_DEBOUNCE_MS": "0",
         "GROQ_API_KEY": "",
         "LOG_LEVEL": "INFO",
+        # Four services own tables now: at the default 20 connections each, a system test's
+        # processes and the next test's could outgrow PostgreSQL's default 100.
+        "DB_POOL_SIZE": "8",
         # Every test logs in from 127.0.0.1; the login limit has its own test.
         "LOGIN_RATE_LIMIT_PER_MINUTE": "6000",
         "RATE_LIMIT_PER_MINUTE": "60000",
