@@ -16,7 +16,13 @@ from leadflow.bus.topology import (
 )
 from leadflow.contracts import set_default_country
 from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
-from leadflow.events import AssignmentDecided, LeadClassified
+from leadflow.events import (
+    AssignmentDecided,
+    LeadClassified,
+    LiviaLeadQualified,
+    LiviaPaused,
+    LiviaResumed,
+)
 from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
@@ -89,7 +95,14 @@ def build(settings: Settings, bus: Bus) -> Service:
         ),
     )
 
-    bus.consume(LEADS_LIVIA, livia_leads.on_lead_qualified)
+    bus.consume(
+        LEADS_LIVIA,
+        by_event_type(
+            on(LiviaLeadQualified, livia_leads.on_lead_qualified),
+            on(LiviaPaused, livia_leads.on_livia_paused),
+            on(LiviaResumed, livia_leads.on_livia_resumed),
+        ),
+    )
 
     async def database_ready() -> bool:
         async with engine.connect() as connection:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, already_handled
 from leadflow.events import (
     LeadCreated,
@@ -14,6 +13,8 @@ from leadflow.events import (
     LeadStatus,
     LeadUpdated,
     LiviaLeadQualified,
+    LiviaPaused,
+    LiviaResumed,
     utcnow,
 )
 from leadflow.rpc import Conflict, Invalid
@@ -87,10 +88,36 @@ class LiviaLeadHandlers:
             "consultant_name": view.consultant.name if view.consultant else None,
         }
 
-    async def on_lead_qualified(self, delivery: Delivery) -> None:
+    async def on_livia_paused(self, event: LiviaPaused) -> None:
+        """A person took over Lívia's conversation: the lead's timeline says so."""
+        await self._audit_once(
+            event.event_id, event.lead_id, "livia_paused", None, {"by": "human reply"}
+        )
+
+    async def on_livia_resumed(self, event: LiviaResumed) -> None:
+        await self._audit_once(event.event_id, event.lead_id, "livia_resumed", event.actor_id, {})
+
+    async def _audit_once(
+        self,
+        event_id: str,
+        lead_id: str,
+        kind: str,
+        actor_id: str | None,
+        changes: dict[str, Any],
+    ) -> None:
+        """An audit entry on the lead, once per event (not a change of the lead: its
+        version stays)."""
+        async with self.sessions() as session:
+            if await already_handled(session, OUTBOX, event_id):
+                return
+            if await repo.get_lead(session, lead_id=lead_id) is not None:
+                await repo.insert_interaction(
+                    session, lead_id=lead_id, actor_id=actor_id, kind=kind, changes=changes
+                )
+            await session.commit()
+
+    async def on_lead_qualified(self, event: LiviaLeadQualified) -> None:
         """Lívia is done: the lead becomes QUALIFIED, to be classified and assigned."""
-        event = delivery.event()
-        assert isinstance(event, LiviaLeadQualified)
         async with self.sessions() as session:
             if await already_handled(session, OUTBOX, event.event_id):
                 return

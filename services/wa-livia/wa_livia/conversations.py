@@ -27,6 +27,8 @@ from leadflow.events import (
     LeadAssigned,
     LiviaLeadQualified,
     LiviaLeadWaiting,
+    LiviaPaused,
+    LiviaResumed,
     LiviaStage,
     LiviaStageChanged,
     LiviaTurnDecided,
@@ -109,6 +111,10 @@ class ConversationHandlers:
             events: list[Event] = []
             if event.from_me:
                 self._add_message(session, conversation, "out", "human", event)
+                if not conversation.paused:  # the lead's timeline shows the pause
+                    events.append(
+                        LiviaPaused(lead_id=conversation.lead_id, conversation_id=conversation.id)
+                    )
                 conversation.paused = True
             else:
                 self._add_message(session, conversation, "in", "lead", event)
@@ -360,6 +366,13 @@ class ConversationHandlers:
             if conversation.paused:
                 conversation.paused = False
                 session.add(conversation)
+                events.append(
+                    LiviaResumed(
+                        lead_id=conversation.lead_id,
+                        conversation_id=conversation.id,
+                        actor_id=str(actor.get("id")),
+                    )
+                )
                 events += await self._turn(session, conversation, number)
             await self._commit(session, *events)
         view = await self.conversation({"lead_id": conversation.lead_id})

@@ -23,7 +23,9 @@ AI_RPC = "ai"  # speech-to-text (leadflow.events.speech)
 
 # queues
 LEADS_PIPELINE = QueueSpec("leads.pipeline", bindings=("lead.classified", "assignment.decided"))
-LEADS_LIVIA = QueueSpec("leads.livia", bindings=("livia.lead_qualified",))
+LEADS_LIVIA = QueueSpec(
+    "leads.livia", bindings=("livia.lead_qualified", "livia.paused", "livia.resumed")
+)
 WA_LIVIA_CONVERSATIONS = QueueSpec(
     "wa.livia.conversations",
     bindings=("whatsapp.message_received", "livia.turn_decided", "lead.assigned"),

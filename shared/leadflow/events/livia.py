@@ -95,6 +95,24 @@ class LiviaLeadQualified(Event):
     collected: dict[str, Any] = Field(description="what she collected, the simulation included")
 
 
+class LiviaPaused(Event):
+    """A person answered from Lívia's phone: she stays quiet in this conversation until an
+    admin or manager resumes her."""
+
+    name = "livia.paused"
+    lead_id: str
+    conversation_id: str
+
+
+class LiviaResumed(Event):
+    """An admin or manager let Lívia continue a conversation a person had taken over."""
+
+    name = "livia.resumed"
+    lead_id: str
+    conversation_id: str
+    actor_id: str = Field(description="who resumed her")
+
+
 class LiviaLeadWaiting(Event):
     """A lead Lívia handed off wrote to her again: their consultant is reminded."""
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 from leadflow.bus import Delivery
-from leadflow.events import LiviaLeadQualified
+from leadflow.events import LiviaLeadQualified, LiviaPaused, LiviaResumed
 from leadflow.rpc import Invalid
-from leadflow.testing.recording import delivery
 from leads.testing import LeadsUnderTest
 
 PHONE = "+5511955554444"
+ADMIN = {"id": "admin-1", "role": "admin"}
 
 
 def of(published: list[Delivery], name: str) -> list[Any]:
@@ -57,12 +57,10 @@ async def test_a_lead_livia_qualified_is_qualified_once_with_what_she_collected(
     leads: LeadsUnderTest,
 ) -> None:
     lead = await leads.livia_leads.lead_for_whatsapp({"phone": PHONE, "push_name": "Marina"})
-    qualified = delivery(
-        LiviaLeadQualified(
-            lead_id=lead["id"],
-            conversation_id="conv-1",
-            collected={"full_name": "Marina Lopes", "asset_type": "property"},
-        )
+    qualified = LiviaLeadQualified(
+        lead_id=lead["id"],
+        conversation_id="conv-1",
+        collected={"full_name": "Marina Lopes", "asset_type": "property"},
     )
     await leads.livia_leads.on_lead_qualified(qualified)
     await leads.livia_leads.on_lead_qualified(qualified)  # redelivered
@@ -73,3 +71,19 @@ async def test_a_lead_livia_qualified_is_qualified_once_with_what_she_collected(
         2,
     )
     assert update.lead.metadata["collected"]["asset_type"] == "property"
+
+
+async def test_pausing_and_resuming_livia_show_on_the_leads_timeline_once_each(
+    leads: LeadsUnderTest,
+) -> None:
+    lead = await leads.livia_leads.lead_for_whatsapp({"phone": PHONE, "push_name": "Marina"})
+    paused = LiviaPaused(lead_id=lead["id"], conversation_id="conv-1")
+    await leads.livia_leads.on_livia_paused(paused)
+    await leads.livia_leads.on_livia_paused(paused)  # redelivered
+    await leads.livia_leads.on_livia_resumed(
+        LiviaResumed(lead_id=lead["id"], conversation_id="conv-1", actor_id="manager-1")
+    )
+    shown = await leads.handlers.get_lead({"actor": ADMIN, "id": lead["id"]})
+    timeline = sorted((i["kind"], i["actor_id"]) for i in shown["interactions"])
+    assert timeline == [("created", None), ("livia_paused", None), ("livia_resumed", "manager-1")]
+    assert shown["version"] == 1  # the lead itself did not change

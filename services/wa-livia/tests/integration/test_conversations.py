@@ -161,6 +161,7 @@ async def test_a_person_answering_from_livias_phone_pauses_her_until_resumed(
     published = await livia.flush_outbox()
     assert of(published, "whatsapp.livia.send_message") == []
     assert len(of(published, "livia.turn_requested")) == 1
+    assert [e.lead_id for e in of(published, "livia.paused")] == [turn.lead_id]
 
     resumed = await livia.conversations.resume({"actor": ADMIN, "id": turn.lead_id})
     assert resumed["paused"] is False
@@ -169,7 +170,10 @@ async def test_a_person_answering_from_livias_phone_pauses_her_until_resumed(
         ("human", "Oi, aqui é a Paula!"),
         ("lead", "Quero um apartamento"),
     ]
-    turns = of(await livia.flush_outbox(), "livia.turn_requested")
+    published = await livia.flush_outbox()
+    [resumed_event] = of(published, "livia.resumed")
+    assert (resumed_event.lead_id, resumed_event.actor_id) == (turn.lead_id, ADMIN["id"])
+    turns = of(published, "livia.turn_requested")
     assert turns[-1].new_messages == ["Quero um apartamento"]
     assert [line.text for line in turns[-1].history] == ["Oi", "Oi, aqui é a Paula!"]
 
