@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads import repository as repo
-from leads.domain import changes_between, new_id
+from leads.domain import change_lead, lead_fields, new_id
 from leads.models import OUTBOX, Interaction, Lead
 from leads.unit_of_work import commit_with_events
 
@@ -125,25 +125,25 @@ class LiviaLeadHandlers:
             if lead is None:
                 await session.commit()
                 return
-            before = {"status": lead.status, "name": lead.name}
-            lead.status = LeadStatus.QUALIFIED.value
-            lead.name = qualified_name(lead.name, event.collected)
-            lead.extra = {**(lead.extra or {}), "collected": event.collected}
-            lead.version += 1
-            lead.updated_at = utcnow()
-            session.add(lead)
-            session.add(
-                Interaction(
-                    id=new_id(),
-                    lead_id=lead.id,
-                    kind="qualified",
-                    changes=changes_between(before, {"status": lead.status, "name": lead.name}),
-                )
+            before = lead_fields(lead)
+            change = change_lead(
+                before,
+                {
+                    **before,
+                    "status": LeadStatus.QUALIFIED.value,
+                    "name": qualified_name(lead.name, event.collected),
+                    "metadata": {**before["metadata"], "collected": event.collected},
+                },
+                version=lead.version,
+                now=utcnow(),
+                kind="qualified",
+                actor_id=None,
             )
-            await session.flush()
+            if change is None:
+                await session.commit()
+                return
+            await repo.apply_change(session, lead, change)
             view = await repo.lead_view(session, lead)
             await commit_with_events(
-                session,
-                self.relay,
-                LeadUpdated(lead=view, changed=["status", "name", "metadata"]),
+                session, self.relay, LeadUpdated(lead=view, changed=change.changed)
             )

@@ -70,5 +70,3 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 OUTBOX = outbox_tables(SQLModel.metadata, "leads")
-
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,6 +135,11 @@ class LeadRow:
             consultant_name=consultant_name,
             consultant_email=consultant_email,
         )
+
+    def changed(self, change: LeadChange, **consultant: Any) -> LeadRow:
+        """The row once `change` is written (`consultant_name`, `consultant_email` with it,
+        when the change gives the lead to another consultant)."""
+        return replace(self, **change.values, **consultant)
 
 
 _LEAD_COLUMNS = tuple(
@@ -360,73 +365,49 @@ async def create_lead_in_one_statement(
     return created is not None
 
 
-# A classification applied to a lead: records the event as handled, locks
-# the lead, and updates it, returning the row after (with its consultant's name and
-# email) and the values before. No row: handled before, or no such lead.
-APPLY_CLASSIFICATION = text(
-    """
-    WITH handled AS ("""
-    + record_handled(OUTBOX)
-    + """), before AS (
-        SELECT id, temperature, ai_score FROM leads
-        WHERE id = :lead_id AND EXISTS (SELECT FROM handled)
-        FOR UPDATE
-    )
-    UPDATE leads SET
-        temperature = :temperature, ai_score = :ai_score,
-        ai_reasons = CAST(:ai_reasons AS jsonb), classified_by = :classified_by,
-        version = leads.version + 1, updated_at = :now
-    FROM before
-    WHERE leads.id = before.id
-    RETURNING leads.*,
-        before.temperature AS temperature_before, before.ai_score AS ai_score_before,
-        (SELECT name FROM consultants WHERE id = leads.consultant_id) AS consultant_name,
-        (SELECT email FROM consultants WHERE id = leads.consultant_id) AS consultant_email
-    """
-)
-
-# An assignment decision arriving: records the event as handled and locks the lead,
-# returning it with the chosen consultant (if known). No row: handled before, or no such
-# lead.
-LOCK_FOR_DECISION = text(
+# A pipeline event arriving for a lead: records the event as handled and locks the lead,
+# returning it with its consultant's name and email, and the consultant the event chose
+# (if any, and known). No row: handled before, or no such lead.
+LOCK_FOR_EVENT = text(
     """
     WITH handled AS ("""
     + record_handled(OUTBOX)
     + """)
-    SELECT lead.*,
+    SELECT lead.*, own.name AS consultant_name, own.email AS consultant_email,
         chosen.id AS chosen_id, chosen.name AS chosen_name, chosen.email AS chosen_email,
         chosen.phone AS chosen_phone
     FROM leads AS lead
+    LEFT JOIN consultants AS own ON own.id = lead.consultant_id
     LEFT JOIN consultants AS chosen ON chosen.id = :consultant_id
     WHERE lead.id = :lead_id AND EXISTS (SELECT FROM handled)
     FOR UPDATE OF lead
     """
 )
-
-MOVE_LEAD = text(
-    """
-    UPDATE leads SET consultant_id = :consultant_id, version = :version, updated_at = :now
-    WHERE id = :lead_id
-    """
-)
+# The pipeline's events run for every lead: through asyncpg itself (`leadflow.db.raw`).
+_LOCK_FOR_EVENT = for_asyncpg(LOCK_FOR_EVENT)
 
 
 @dataclass(frozen=True)
-class DecisionLock:
-    """The lead an assignment decision is for, locked, and the consultant it chose."""
+class LockedLead:
+    """The lead a pipeline event is for, locked, and the consultant the event chose."""
 
     lead: LeadRow
+    classified_by: str | None
     chosen_id: str | None
     chosen_name: str | None
     chosen_email: str | None
     chosen_phone: str | None
 
 
-async def lock_for_decision(
-    connection: asyncpg.Connection, *, event_id: str, lead_id: str, consultant_id: str
-) -> DecisionLock | None:
-    """`LOCK_FOR_DECISION`; None if the decision was handled before, or no such lead."""
-    row = await _LOCK_FOR_DECISION.fetchrow(
+async def lock_for_event(
+    connection: asyncpg.Connection,
+    *,
+    event_id: str,
+    lead_id: str,
+    consultant_id: str | None = None,
+) -> LockedLead | None:
+    """`LOCK_FOR_EVENT`; None if the event was handled before, or no such lead."""
+    row = await _LOCK_FOR_EVENT.fetchrow(
         connection,
         {
             "event_id": event_id,
@@ -437,106 +418,77 @@ async def lock_for_decision(
     )
     if row is None:
         return None
-    return DecisionLock(
-        # Its consultant's name is left out: a decision that moves the lead replaces it.
-        lead=LeadRow.of(row, None, None),
-        chosen_id=row["chosen_id"],
-        chosen_name=row["chosen_name"],
-        chosen_email=row["chosen_email"],
-        chosen_phone=row["chosen_phone"],
-    )
-
-
-async def move_lead(
-    connection: asyncpg.Connection, *, lead_id: str, consultant_id: str, version: int, now: datetime
-) -> None:
-    await _MOVE_LEAD.execute(
-        connection,
-        {"lead_id": lead_id, "consultant_id": consultant_id, "version": version, "now": now},
-    )
-
-
-# The audit entry of a change and its events, in order, as one statement.
-AUDIT_WITH_EVENTS = text(
-    """
-    WITH audited AS (
-        INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
-        VALUES (:interaction_id, :lead_id, :actor_id, :kind, CAST(:changes AS jsonb), :now)
-    )
-    """
-    + stage_events(OUTBOX)
-)
-
-
-# The classification and decision paths run for every lead: through asyncpg itself
-# (see `leadflow.db.raw`).
-_APPLY_CLASSIFICATION = for_asyncpg(APPLY_CLASSIFICATION)
-_LOCK_FOR_DECISION = for_asyncpg(LOCK_FOR_DECISION)
-_MOVE_LEAD = for_asyncpg(MOVE_LEAD)
-_AUDIT_WITH_EVENTS = for_asyncpg(AUDIT_WITH_EVENTS)
-
-
-async def apply_classification(
-    connection: asyncpg.Connection,
-    *,
-    event_id: str,
-    lead_id: str,
-    temperature: str,
-    ai_score: int,
-    ai_reasons: list[str],
-    classified_by: str,
-) -> Classified | None:
-    """The lead after the classification, and the values before (`APPLY_CLASSIFICATION`);
-    None if nothing changed."""
-    row = await _APPLY_CLASSIFICATION.fetchrow(
-        connection,
-        {
-            "event_id": event_id,
-            "lead_id": lead_id,
-            "temperature": temperature,
-            "ai_score": ai_score,
-            "ai_reasons": orjson.dumps(ai_reasons).decode(),
-            "classified_by": classified_by,
-            "now": datetime.now(UTC),
-        },
-    )
-    if row is None:
-        return None
-    return Classified(
+    return LockedLead(
         LeadRow.of(row, row["consultant_name"], row["consultant_email"]),
-        row["temperature_before"],
-        row["ai_score_before"],
+        row["classified_by"],
+        row["chosen_id"],
+        row["chosen_name"],
+        row["chosen_email"],
+        row["chosen_phone"],
     )
 
 
-@dataclass(frozen=True)
-class Classified:
-    lead: LeadRow
-    temperature_before: str | None
-    ai_score_before: int | None
+_JSONB_COLUMNS = ("ai_reasons", "metadata")
 
 
-async def audit_with_events(
+@functools.cache
+def _write_change_statement(columns: tuple[str, ...]) -> AsyncpgStatement:
+    """A change's new values, its audit entry and its events as one statement; compiled
+    once per set of changed columns."""
+    assignments = ", ".join(
+        f"{name} = CAST(:{name} AS jsonb)" if name in _JSONB_COLUMNS else f"{name} = :{name}"
+        for name in columns
+    )
+    return for_asyncpg(
+        text(
+            f"""
+            WITH changed AS (UPDATE leads SET {assignments} WHERE id = :lead_id),
+            audited AS (
+                INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
+                VALUES (:interaction_id, :lead_id, :actor_id, :kind, CAST(:changes AS jsonb),
+                        :now)
+            )"""
+            + stage_events(OUTBOX)
+        )
+    )
+
+
+async def write_change(
     connection: asyncpg.Connection,
     *,
     lead_id: str,
-    actor_id: str | None,
-    kind: str,
-    changes: dict[str, Any],
+    change: LeadChange,
     events: list[Event],
+    unaudited: Mapping[str, Any] | None = None,
 ) -> None:
-    await _AUDIT_WITH_EVENTS.execute(
+    """Write `change` (and `unaudited` columns beside it) to the lead, its audit entry and
+    `events`."""
+    values = {**change.values, **(unaudited or {})}
+    for name in _JSONB_COLUMNS:
+        if name in values:
+            values[name] = orjson.dumps(values[name]).decode()
+    await _write_change_statement(tuple(sorted(values))).execute(
         connection,
         {
-            "interaction_id": uuid.uuid4().hex,
+            **values,
             "lead_id": lead_id,
-            "actor_id": actor_id,
-            "kind": kind,
-            "changes": orjson.dumps(changes).decode(),
-            "now": datetime.now(UTC),
+            "interaction_id": uuid.uuid4().hex,
+            "actor_id": change.actor_id,
+            "kind": change.kind,
+            "changes": orjson.dumps(change.audit).decode(),
+            "now": change.values["updated_at"],
             **event_arrays(events),
         },
     )
+
+
+_STAGE_EVENTS = for_asyncpg(text(stage_events(OUTBOX)))
+
+
+async def stage(connection: asyncpg.Connection, *, events: list[Event]) -> None:
+    """Events for the outbox, in the caller's transaction."""
+    if events:
+        await _STAGE_EVENTS.execute(connection, {"now": datetime.now(UTC), **event_arrays(events)})
 
 
 _CONSULTANT_NAME_AND_EMAIL = for_asyncpg(

@@ -64,6 +64,29 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
     assert keys.count("lead.updated") == 1 and keys.count("lead.assignment_requested") == 1
 
 
+async def test_a_classification_that_changes_nothing_keeps_the_version_and_asks_again(
+    leads: LeadsUnderTest,
+) -> None:
+    created = await leads.handlers.create_lead(
+        {"actor": ADMIN, "data": {"name": "Ada", "phone": "+5511912340009"}}
+    )
+    for _ in range(2):  # two classifications (two events) with the same result
+        await leads.handlers.on_lead_classified(
+            LeadClassified(
+                lead_id=created["lead"]["id"],
+                temperature=Temperature.WARM,
+                ai_score=55,
+                ai_reasons=["renda ok"],
+                classified_by="rules",
+            )
+        )
+    published = await leads.flush_outbox()
+    updates = [d.event() for d in published if d.routing_key == "lead.updated"]
+    assert [u.lead.version for u in updates] == [2]  # type: ignore[attr-defined]
+    keys = [d.routing_key for d in published]
+    assert keys.count("lead.assignment_requested") == 2
+
+
 async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_none_has_it(
     leads: LeadsUnderTest,
 ) -> None:
@@ -94,6 +117,7 @@ async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_n
     assert {
         "temperature": {"before": None, "after": "HOT"},
         "ai_score": {"before": None, "after": 85},
+        "ai_reasons": {"before": [], "after": ["score 85"]},
         "by": "groq",
     } in audit
     await leads.relay.publish_pending()
