@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from leadflow.events import Role, Temperature
 
@@ -33,14 +34,19 @@ def eligible_in_rotation_order(candidates: list[Candidate]) -> list[Candidate]:
     )
 
 
-def next_in_rotation(eligible: list[Candidate], position: int) -> Candidate:
-    """The consultant at cursor `position` (1-based, as the cursor hands them out).
+def rotation_slot(position: Any, count: Any) -> Any:
+    """The rotation rule: the cursor's 1-based `position` falls on the consultant at this
+    0-based index of the `count` eligible, so positions p+1 .. p+N·k give each of N
+    exactly k. Plain arithmetic: `DECIDE_ROUND_ROBIN` is built by applying it to SQL
+    expressions, so the statement and the Python path share this one definition."""
+    return (position - 1) % count
 
-    With N eligible consultants, positions p+1 .. p+N·k give each exactly k.
-    """
+
+def next_in_rotation(eligible: list[Candidate], position: int) -> Candidate:
+    """The consultant at cursor `position`."""
     if not eligible:
         raise ValueError("nobody is eligible")
-    return eligible[(position - 1) % len(eligible)]
+    return eligible[rotation_slot(position, len(eligible))]
 
 
 def steps_to_next(
@@ -52,9 +58,8 @@ def steps_to_next(
     The rotation stays over the whole eligible list, so over every lap each consultant
     who takes leads gets exactly one, whoever was skipped.
     """
-    count = len(eligible)
-    for step in range(1, count + 1):
-        if takes(eligible[(position + step - 1) % count]):
+    for step in range(1, len(eligible) + 1):
+        if takes(next_in_rotation(eligible, position + step)):
             return step
     return None
 

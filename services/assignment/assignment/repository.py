@@ -14,13 +14,19 @@ from typing import Any
 import asyncpg
 from leadflow.db import for_asyncpg, outbox_insert, record_handled
 from leadflow.events import UNWORKED_STATUSES, AssignmentDecided, Role, utcnow
+from sqlalchemy import Integer, literal_column, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assignment.domain import Candidate, TrackedLead, Tracking, eligible_in_rotation_order
+from assignment.domain import (
+    Candidate,
+    TrackedLead,
+    Tracking,
+    eligible_in_rotation_order,
+    rotation_slot,
+)
 from assignment.models import (
     OUTBOX,
     ConsultantStats,
@@ -54,8 +60,11 @@ def _eligible_from(rows: Sequence[Any]) -> list[Candidate]:
 # CPU, capped a replica at ~250 decisions/s, and one statement per request still handed
 # the lock over once per commit. Requests that arrive together (see `Batcher`) now take
 # consecutive positions under one lock and one commit. Requests handled before (the
-# broker redelivered them) take no position; the rotation rule is `next_in_rotation`'s:
-# the request at 1-based position p gets eligible[(p - 1) % len(eligible)].
+# broker redelivered them) take no position; the request at position `before + turn`
+# gets the consultant `rotation_slot` names (the rule, rendered into the SQL).
+_CHOSEN_SLOT = rotation_slot(
+    literal_column("before + turn", Integer), literal_column(":eligible_count", Integer)
+).compile(compile_kwargs={"literal_binds": True})
 DECIDE_ROUND_ROBIN = text(
     """
     WITH requested AS (
@@ -78,8 +87,9 @@ DECIDE_ROUND_ROBIN = text(
         RETURNING position - (SELECT k FROM how_many) AS before
     ), chosen AS (
         SELECT fresh.*,
-               (CAST(:eligible AS text[]))[(before + turn - 1) % :eligible_count + 1]
-                   AS consultant_id
+               (CAST(:eligible AS text[]))["""
+    + str(_CHOSEN_SLOT)
+    + """ + 1] AS consultant_id
         FROM fresh CROSS JOIN moved
     ), counted AS (
         INSERT INTO assignment_stats (consultant_id, assigned_total, last_assigned_at)

@@ -80,3 +80,22 @@ async def test_with_nobody_eligible_the_lead_waits_for_the_first_consultant(
 
     [decision] = await assigner.decisions()
     assert (decision.lead_id, decision.consultant_id) == ("lead-early", consultant)
+
+
+async def test_a_drained_lead_and_the_next_requests_continue_one_rotation(
+    assigner: Assigner,
+) -> None:
+    await assigner.handlers.on_assignment_requested(request("lead-waiting"))
+    # The first consultant saved drains the waiting lead (the transactional path, position
+    # 1); the requests after it are decided by the batch statement (positions 2, 3, 4).
+    first, second, third = await add_consultants(assigner, 3)
+    for lead in ("lead-b", "lead-c", "lead-d"):
+        await assigner.handlers.on_assignment_requested(request(lead))
+
+    decisions = await assigner.decisions()
+    assert [(d.lead_id, d.consultant_id) for d in decisions] == [
+        ("lead-waiting", first),
+        ("lead-b", second),
+        ("lead-c", third),
+        ("lead-d", first),
+    ]
