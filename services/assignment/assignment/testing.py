@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadflow.events import AssignmentDecided, ConsultantSaved, ConsultantView, Role
-from leadflow.settings import Settings
-from leadflow.testing.recording import RecordingBus, StoreUnderTest
+from leadflow.testing.recording import StoreUnderTest, wired_under_test
 
 from assignment.app import wire
 from assignment.handlers import AssignmentHandlers
@@ -33,20 +32,12 @@ async def assigner_under_test(database_url: str, **settings: Any) -> AsyncIterat
     """The assignment service as its composition root builds it (`wire`), on
     `database_url` (migrated), publishing onto a recording bus; `settings` as Settings'
     field names."""
-    bus = RecordingBus()
-    wired = wire(Settings(_env_file=None, database_url=database_url, **settings), bus)
-    try:
-        for prepare in wired.service.before_bus:  # the migrations
-            await prepare()
-        await bus.start()
+    async with wired_under_test(wire, database_url, **settings) as (wired, bus):
         handlers = wired.handlers
         yield Assigner(
             handlers,
             StoreUnderTest(wired.engine, handlers.sessions, handlers.autocommit, wired.relay, bus),
         )
-    finally:
-        await bus.stop()
-        await wired.engine.dispose()
 
 
 async def add_consultants(assigner: Assigner, count: int) -> list[str]:

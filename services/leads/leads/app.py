@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -27,6 +28,7 @@ from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leads.accounts.handlers import AccountsHandlers
 from leads.handlers import LeadsHandlers
@@ -46,7 +48,24 @@ async def migrate(settings: Settings) -> None:
         await engine.dispose()
 
 
+@dataclass
+class Leads:
+    """The service as `wire` builds it: what it serves, and the parts tests drive."""
+
+    service: Service
+    handlers: LeadsHandlers
+    livia_leads: LiviaLeadHandlers
+    accounts: AccountsHandlers
+    engine: AsyncEngine
+    relay: OutboxRelay
+
+
 def build(settings: Settings, bus: Bus) -> Service:
+    return wire(settings, bus).service
+
+
+def wire(settings: Settings, bus: Bus) -> Leads:
+    """The composition root: every part of the service, connected to `bus`."""
     set_default_country(settings.default_country)
     engine = settings.engine_for("leads")
     sessions = session_factory(engine)
@@ -113,20 +132,17 @@ def build(settings: Settings, bus: Bus) -> Service:
         if settings.migrate_on_start:
             await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
 
-    async def started() -> None:
-        await relay.start()
+    async def ensure_admin() -> None:
         await accounts.ensure_admin(settings.admin_email, settings.admin_password)
-
-    async def stopped() -> None:
-        await engine.dispose()
 
     app = FastAPI(title="leadflow leads", openapi_url=None)
     app.include_router(ops_router("leads", {"broker": bus.ping, "database": database_ready}))
-    return Service(
+    service = Service(
         name="leads",
         app=app,
         before_bus=[prepare],
-        after_bus=[started],
+        after_bus=[relay.start, ensure_admin],
         before_stop=[relay.stop],
-        on_stop=[stopped],
+        on_stop=[engine.dispose],
     )
+    return Leads(service, handlers, livia_leads, accounts, engine, relay)

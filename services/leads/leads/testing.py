@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay
-from leadflow.testing.recording import StoreUnderTest, store_under_test
+from leadflow.testing.recording import StoreUnderTest, wired_under_test
 
-from leads.app import MIGRATIONS, VERSION_TABLE
+from leads.app import wire
 from leads.handlers import LeadsHandlers
 from leads.livia_leads import LiviaLeadHandlers
-from leads.models import OUTBOX, Consultant
+from leads.models import Consultant
 
 
 @dataclass
@@ -54,9 +54,12 @@ class LeadsUnderTest:
 
 @contextlib.asynccontextmanager
 async def leads_under_test(database_url: str) -> AsyncIterator[LeadsUnderTest]:
-    async with store_under_test(database_url, MIGRATIONS, VERSION_TABLE, OUTBOX) as store:
+    """The leads service as its composition root builds it (`wire`), on `database_url`
+    (migrated), publishing onto a recording bus."""
+    async with wired_under_test(wire, database_url) as (wired, bus):
+        handlers = wired.handlers
         yield LeadsUnderTest(
-            LeadsHandlers(store.sessions, store.relay, store.autocommit),
-            LiviaLeadHandlers(store.sessions, store.relay),
-            store,
+            handlers,
+            wired.livia_leads,
+            StoreUnderTest(wired.engine, handlers.sessions, handlers.autocommit, wired.relay, bus),
         )

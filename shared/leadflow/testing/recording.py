@@ -7,15 +7,15 @@ test reads what the service published without a broker or a consumer in between.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from leadflow.bus import Delivery, InMemoryBus
+from leadflow.bus import Bus, Delivery, InMemoryBus
 from leadflow.db import (
     OutboxRelay,
     create_engine,
@@ -25,7 +25,8 @@ from leadflow.db import (
 )
 from leadflow.db.outbox import OutboxTables
 from leadflow.events import Event
-from leadflow.settings import normalise_database_url
+from leadflow.service import Service
+from leadflow.settings import Settings, normalise_database_url
 
 
 class RecordingBus(InMemoryBus):
@@ -99,3 +100,33 @@ async def store_under_test(
     finally:
         await bus.stop()
         await engine.dispose()
+
+
+class Wired(Protocol):
+    """What a service's composition root (`app.wire`) returns, as tests need it."""
+
+    service: Service
+    engine: AsyncEngine
+
+
+W = TypeVar("W", bound=Wired)
+
+
+@contextlib.asynccontextmanager
+async def wired_under_test(
+    wire: Callable[[Settings, Bus], W], database_url: str, **settings: Any
+) -> AsyncIterator[tuple[W, RecordingBus]]:
+    """A service as its composition root wires it, on `database_url` (migrated by its own
+    start-up hook), connected to a recording bus; `settings` as Settings' field names.
+    Nothing runs on its own (relay, periodic tasks): tests call handlers and flush."""
+    bus = RecordingBus()
+    settings.setdefault("db_pool_size", 5)
+    wired = wire(Settings(_env_file=None, database_url=database_url, **settings), bus)
+    try:
+        for prepare in wired.service.before_bus:  # the migrations
+            await prepare()
+        await bus.start()
+        yield wired, bus
+    finally:
+        await bus.stop()
+        await wired.engine.dispose()
