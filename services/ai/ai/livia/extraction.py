@@ -71,6 +71,10 @@ MODELS = {
     "yaris", "etios", "sw4", "rav4", "frontier", "versa", "sentra", "march", "c3", "captur",
     "oroch", "tiggo", "dolphin", "commander", "f250", "lancer",
 }  # fmt: skip
+# models that are also everyday words ("quero fazer um financiamento"): a vehicle only after
+# an article or before a number ("uma fazer 250", "um gol")
+WORD_MODELS = {"fazer", "gol", "versa", "pulse", "march", "toro", "spin", "polo", "fit", "fox"}
+ARTICLES = {"um", "uma", "o", "a", "meu", "minha", "esse", "essa", "este", "esta"}
 ABBREVIATIONS = {
     "vc": "voce", "q": "que", "tb": "tambem", "tbm": "tambem", "pq": "porque", "p": "para",
     "pra": "para", "pro": "para", "c": "com", "s": "sem", "n": "nao", "naum": "nao",
@@ -187,6 +191,14 @@ NOT_A_NAME = NAME_STOP | PROPERTY | VEHICLE | {
     "simulacao", "simular", "consultor", "ola", "oii", "oie", "bem", "ne", *CORRECTIONS,
 }  # fmt: skip
 CONNECTORS = {"da", "de", "do", "das", "dos", "e", "d'"}
+# Exclamations that open a message ("nossa, que calor", "caramba!"): neither a name nor a
+# city, though "Nossa Senhora do Socorro" is one. Typos of the longer ones are forgiven.
+INTERJECTIONS = (
+    "nossa senhora", "minha nossa", "nossa mae", "meu deus", "meu pai", "nossa", "caramba",
+    "caraca", "poxa", "puxa", "eita", "vixe", "vish", "credo", "putz", "oxe", "oxente",
+    "uai", "ixi", "ixe", "aff", "affe", "uau", "nossinha", "misericordia", "jesus amado",
+    "gente", "nossa gente", "carambolas", "pqp",
+)  # fmt: skip
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -511,8 +523,11 @@ def _asset_type(tokens: list[Token]) -> str | None:
             if token.low in VEHICLE or token.low in MODELS
             else None
         )
-        if kind is None or (
-            token.low == "zero" and not (i + 1 < len(tokens) and tokens[i + 1].low == "km")
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        if kind is None or (token.low == "zero" and not (following and following.low == "km")):
+            continue
+        if token.low in WORD_MODELS and not (
+            (i and tokens[i - 1].low in ARTICLES) or (following and following.number is not None)
         ):
             continue
         before = {t.low for t in tokens[max(0, i - 3) : i]}
@@ -550,6 +565,20 @@ def _city_prefixes() -> dict[str, str]:
         for size in range(2, len(words)):
             starting.setdefault(" ".join(words[:size]), set()).add(city)
     return {prefix: cities.pop() for prefix, cities in starting.items() if len(cities) == 1}
+
+
+def interjection_length(words: list[str]) -> int:
+    """How many of the first words are an exclamation ("nossa", "nossa senhora", "caraamba")."""
+    for size in (2, 1):
+        candidate = " ".join(plain(w) for w in words[:size])
+        if len(words) < size:
+            continue
+        if candidate in INTERJECTIONS or (
+            len(candidate) >= 5
+            and process.extractOne(candidate, INTERJECTIONS, scorer=fuzz.ratio, score_cutoff=86)
+        ):
+            return size
+    return 0
 
 
 def _known_city(words: list[str], *, fuzzy: bool) -> tuple[str, int] | None:
@@ -642,6 +671,12 @@ def _city(text: str, low: str, awaited: str | None) -> str | None:
     words = _words_after(text, 0, limit=12)
     if awaited == "city" and words and len(words) <= 6 and not re.search(r"\d", text):
         bare = _strip_state(words)
+        if exclaimed := interjection_length(bare):
+            # "nossa senhora!" is not Nossa Senhora do Socorro unless its whole name is said
+            # and after an exclamation only a city Lívia knows is one ("nossa, que calor")
+            exact = _city_index().get(" ".join(plain(w) for w in bare))
+            after = _known_city(bare[exclaimed:], fuzzy=False) if bare[exclaimed:] else None
+            return exact or (after[0] if after else None)
         if found := _known_city(bare, fuzzy=True):
             return found[0]
         if len(bare) <= 4 and not any(plain(w) in NOT_A_NAME - CONNECTORS for w in bare):
@@ -664,7 +699,7 @@ def _name(text: str, low: str, awaited: str | None) -> str | None:
             return None
         if words and plain(words[-1]) == "aqui":
             words = words[:-1]
-        if any(plain(w) in NOT_A_NAME for w in words):
+        if any(plain(w) in NOT_A_NAME for w in words) or interjection_length(words):
             return None
     else:
         return None
