@@ -7,7 +7,9 @@ rude or "transfer me now" messages do not skip a stage: only consent after the
 simulation transfers the lead.
 
 Questions about the simulation ("e em 60 meses?", "e se eu der 100 mil de entrada?",
-"PRICE ou SAC?", "qual a taxa?") are answered with numbers computed here. After the
+"PRICE ou SAC?", "qual a taxa?") are answered with numbers computed here, as soon as she
+knows the value and the term, and what they ask about is not taken as the lead's choice
+(ai.livia.what_if); what the lead says they want ("quero em 60 meses") is. After the
 hand-off she answers once, truthfully (who will call, from which number); a voice note
 she could not hear gets a kind request for text.
 """
@@ -21,8 +23,9 @@ from typing import Any
 from leadflow.events import LiviaStage
 
 from ai.livia import texts
-from ai.livia.extraction import FIELDS, extract, plain
+from ai.livia.extraction import FIELDS, plain
 from ai.livia.simulation import DEFAULT_MONTHLY_RATE, run_simulation
+from ai.livia.what_if import Reading, read
 
 ALLOWED = {
     LiviaStage.INTRO: {LiviaStage.QUALIFICATION},
@@ -145,11 +148,12 @@ def decide(
         return Decision(texts.ask_for_text(already), stage, collected, "ask_for_text")
 
     awaited = next(iter(missing(collected)), None)
-    found = extract(text, awaited, collected)
+    reading = read(text, awaited, collected)
+    found = reading.stated
     asking = bool(QUESTION.search(plain(text)))
 
     if stage in (LiviaStage.SIMULATION, LiviaStage.CONVERSION):
-        return _after_simulation(stage, collected, text, found, asking, rates, context)
+        return _after_simulation(stage, collected, text, reading, asking, rates, context)
 
     known = merge(collected, found)
     learned = [k for k in FIELDS if k in found and collected.get(k) != known.get(k)]
@@ -157,17 +161,22 @@ def decide(
     if stage is LiviaStage.INTRO:
         stage = transition(stage, LiviaStage.QUALIFICATION)
         opening = texts.opening(greeting_of(text), texts.first_name(known)) + " "
-    answer = _answer_before_simulation(text, known, rates) if asking else None
+    asked = _changes(known, reading.asked)
+    answer = _what_if_answer(known, asked, plain(text), rates) if asked else None
+    if answer is None and (asking or asked):
+        answer = _answer_before_simulation(text, known, rates, asked)
     still_missing = missing(known)
     if not still_missing:
         known["simulation"] = run_simulation(known, rates)
         stage = transition(stage, LiviaStage.SIMULATION)
-        return Decision(
-            opening + texts.simulation_text(known, known["simulation"]), stage, known, "simulation"
-        )
+        reply = texts.simulation_text(known, known["simulation"], answer if asked else None)
+        return Decision(opening + reply, stage, known, "simulation")
     next_question = question_for(still_missing[0], known, context.turn)
     if answer:
-        return Decision(f"{opening}{answer} {next_question}", stage, known, "answer")
+        heard = texts.understood(known, learned)
+        lead = f"{opening}{heard} " if heard else opening
+        between = "\n" if "\n" in answer else " "  # after a list of figures, a new line
+        return Decision(f"{lead}{answer}{between}{next_question}", stage, known, "answer")
     if opening:
         acknowledgement = texts.understood(known, learned)
         lead = f"{acknowledgement} " if acknowledgement else ""
@@ -196,7 +205,7 @@ NOT_UNDERSTOOD = (
 
 
 def _answer_before_simulation(
-    text: str, known: dict[str, Any], rates: dict[str, float]
+    text: str, known: dict[str, Any], rates: dict[str, float], asked: dict[str, Any]
 ) -> str | None:
     lowered = plain(text)
     if RATE_QUESTION.search(lowered):
@@ -206,31 +215,29 @@ def _answer_before_simulation(
             "Na tabela PRICE as parcelas são fixas; na SAC começam maiores e vão diminuindo, "
             "com menos juros no total. Mostro as duas assim que eu tiver os seus dados."
         )
-    if re.search(r"\b(parcela|prestacao|quanto fica)\b", lowered):
+    if asked or re.search(r"\b(parcela|prestacao|quanto fica)\b", lowered):
         return "Eu calculo a parcela para você assim que tiver os dados que faltam."
     return None
+
+
+def _changes(collected: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """The simulated fields `found` gives another value than `collected` has."""
+    return {k: v for k, v in found.items() if k in SIMULATED_FIELDS and collected.get(k) != v}
 
 
 def _after_simulation(
     stage: LiviaStage,
     collected: dict[str, Any],
     text: str,
-    found: dict[str, Any],
+    reading: Reading,
     asking: bool,
     rates: dict[str, float],
     context: TurnContext,
 ) -> Decision:
     lowered = plain(text)
-    changed = {k: v for k, v in found.items() if k in SIMULATED_FIELDS and collected.get(k) != v}
-    if asking:
-        answer = _simulation_answer(collected, lowered, changed, rates)
-        if answer:
-            target = transition(stage, LiviaStage.CONVERSION)
-            again = texts.pick(texts.CONSENT_AGAIN, context.turn)
-            return Decision(f"{answer}\n{again}", target, collected, "answer")
-    elif changed:
-        # A correction after the simulation: the code simulates again and says it.
-        known = merge(collected, found)
+    if _changes(collected, reading.stated):
+        # A correction or a new choice ("quero em 60 meses"): simulated again and kept.
+        known = merge(collected, reading.stated)
         known["simulation"] = run_simulation(known, rates)
         return Decision(
             texts.simulation_text(known, known["simulation"]),
@@ -238,7 +245,14 @@ def _after_simulation(
             known,
             "simulation",
         )
-    known = merge(collected, {k: v for k, v in found.items() if k not in SIMULATED_FIELDS})
+    asked = _changes(collected, reading.asked)
+    if asking or asked:
+        answer = _simulation_answer(collected, lowered, asked, rates)
+        if answer:
+            target = transition(stage, LiviaStage.CONVERSION)
+            again = texts.pick(texts.CONSENT_AGAIN, context.turn)
+            return Decision(f"{answer}\n{again}", target, collected, "answer")
+    known = merge(collected, reading.stated)
     consent = None if asking else consent_of(text)
     if consent:
         return Decision(
@@ -262,22 +276,31 @@ def _after_simulation(
     return Decision(reply, target, known)
 
 
+def _what_if_answer(
+    known: dict[str, Any], asked: dict[str, Any], lowered: str, rates: dict[str, float]
+) -> str | None:
+    """The simulation a question asks about, once the value and the term are known."""
+    scenario = merge(known, asked)
+    if any(scenario.get(name) in (None, "") for name in ("asset_value", "term_months")):
+        return None
+    system = "PRICE" if "price" in lowered else "SAC" if "sac" in lowered else None
+    what_if = run_simulation(scenario, rates, system=system)
+    return texts.what_if_text(_change_words(asked), what_if, redone="simulation" in known)
+
+
 def _simulation_answer(
-    collected: dict[str, Any], lowered: str, changed: dict[str, Any], rates: dict[str, float]
+    collected: dict[str, Any], lowered: str, asked: dict[str, Any], rates: dict[str, float]
 ) -> str | None:
     """A question about the simulation, answered with the code's numbers; None if it is not one."""
-    if RATE_QUESTION.search(lowered) and not changed:
+    if asked:
+        return _what_if_answer(collected, asked, lowered, rates)
+    if RATE_QUESTION.search(lowered):
         return texts.rate_text(collected.get("asset_type"), rates)
     sim = collected.get("simulation") or run_simulation(collected, rates)
-    if SYSTEMS_QUESTION.search(lowered) and not changed:
+    if SYSTEMS_QUESTION.search(lowered):
         main = sim["system"]
         other = run_simulation(collected, rates, system="PRICE" if main == "SAC" else "SAC")
         return texts.systems_text(sim, other)
-    if changed:
-        scenario = merge(collected, changed)
-        system = "PRICE" if "price" in lowered else "SAC" if "sac" in lowered else None
-        what_if = run_simulation(scenario, rates, system=system)
-        return texts.what_if_text(_change_words(changed), what_if)
     if re.search(r"\b(parcela|prestacao|quanto fica|quanto vai ficar|total)\b", lowered):
         return (
             f"Na simulação que fiz: {texts.installment_line(sim)}, total de "

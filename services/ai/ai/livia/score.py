@@ -1,10 +1,11 @@
 """Score Lívia's extraction on a corpus: `python -m ai.livia.score [FILE.jsonl ...]`.
 
 Each line: {"text": ..., "awaited": field Lívia had asked for or null, "expected": {field:
-value}}. A field counts where it is expected or extracted: right when both agree (money
-to the cent, names and cities ignoring case and accents), wrong otherwise, so a value
-found where none was said is a miss too. Prints the accuracy per field and overall, and
-the misses with --misses.
+value}}, and optionally "asked": {field: value} for what the message only asks about ("e
+se fosse em 48x?": a question, not the lead's choice). A field counts where it is expected
+or extracted: right when both agree (money to the cent, names and cities ignoring case and
+accents), wrong otherwise, so a value found where none was said is a miss too. Prints the
+accuracy per field and overall, and the misses with --misses.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ai.livia.extraction import FIELDS, extract, plain
+from ai.livia.extraction import FIELDS, plain
+from ai.livia.what_if import read
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "tests" / "corpus"
 TARGET = 0.97
@@ -31,6 +33,21 @@ class Score:
 
     def field_accuracy(self, name: str) -> float:
         return self.right[name] / self.counted[name] if self.counted[name] else 1.0
+
+    def compare(
+        self, row: dict[str, Any], expected: dict[str, Any], got: dict[str, Any], label: str
+    ) -> None:
+        for name in FIELDS:
+            if expected.get(name) is None and got.get(name) is None:
+                continue
+            self.counted[name] += 1
+            if same(expected.get(name), got.get(name)):
+                self.right[name] += 1
+            else:
+                self.misses.append(
+                    f"{row.get('where', '?')} {label}{name}: expected {expected.get(name)!r}, "
+                    f"got {got.get(name)!r} in {row['text']!r}"
+                )
 
     @property
     def overall(self) -> float:
@@ -63,19 +80,10 @@ def score(rows: list[dict[str, Any]]) -> Score:
     result = Score()
     for row in rows:
         result.messages += 1
-        expected: dict[str, Any] = row.get("expected") or {}
-        got = extract(row["text"], row.get("awaited"))
-        for name in FIELDS:
-            if expected.get(name) is None and got.get(name) is None:
-                continue
-            result.counted[name] += 1
-            if same(expected.get(name), got.get(name)):
-                result.right[name] += 1
-            else:
-                result.misses.append(
-                    f"{row.get('where', '?')} {name}: expected {expected.get(name)!r}, got "
-                    f"{got.get(name)!r} in {row['text']!r}"
-                )
+        reading = read(row["text"], row.get("awaited"))
+        result.compare(row, row.get("expected") or {}, reading.stated, "")
+        if "asked" in row:
+            result.compare(row, row["asked"] or {}, reading.asked, "asked ")
     return result
 
 
@@ -91,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  {name:<15} {100 * result.field_accuracy(name):6.1f}%  "
             f"({result.right[name]}/{result.counted[name]})"
         )
-    print(f"  {'overall':<15} {100 * result.overall:6.1f}%  (target {100 * TARGET:.0f}%)")
+    print(f"  {'overall':<15} {100 * result.overall:6.1f}%  (target {100 * TARGET:.0f}% per field)")
     if args.misses:
         for miss in result.misses:
             print(miss)
-    return 0 if result.overall >= TARGET else 1
+    return 0 if all(result.field_accuracy(name) >= TARGET for name in FIELDS) else 1
 
 
 if __name__ == "__main__":

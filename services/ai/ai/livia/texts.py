@@ -157,7 +157,11 @@ def commitment_line(sim: dict[str, Any]) -> str | None:
     return line
 
 
-def simulation_text(collected: dict[str, Any], sim: dict[str, Any]) -> str:
+def simulation_text(
+    collected: dict[str, Any], sim: dict[str, Any], what_if: str | None = None
+) -> str:
+    """The simulation as she tells it; `what_if` (an answer to the lead's question about
+    another scenario) goes before the consent question."""
     name = first_name(collected)
     asset = ASSET_NAME.get(str(collected.get("asset_type")), "bem")
     lines = [
@@ -178,6 +182,8 @@ def simulation_text(collected: dict[str, Any], sim: dict[str, Any]) -> str:
     alternative = sim.get("alternative")
     if alternative:
         lines.append(f"Na outra tabela, {alternative_line(alternative)}.")
+    if what_if:
+        lines.append(what_if)
     lines.append(CONSENT_QUESTION)
     return "\n".join(lines)
 
@@ -201,9 +207,10 @@ CONSENT_AGAIN = (
 )
 
 
-def what_if_text(change: str, sim: dict[str, Any]) -> str:
+def what_if_text(change: str, sim: dict[str, Any], redone: bool = True) -> str:
+    """Another scenario the lead asks about; `redone` once she has simulated their own."""
     lines = [
-        f"Refiz a conta {change}:",
+        f"Refiz a conta {change}:" if redone else f"Fazendo a conta {change}, fica assim:",
         f"• valor financiado: {brl(sim['principal'])} em {months_text(sim['term_months'])}",
         f"• {installment_line(sim)}",
         f"• total pago: {brl(sim['total_paid'])}",

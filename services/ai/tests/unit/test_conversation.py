@@ -121,6 +121,59 @@ def test_a_different_down_payment_is_simulated() -> None:
     assert brl(expected.first_installment) in answer.reply
 
 
+def test_a_term_asked_about_while_answering_the_term_is_answered_and_not_kept() -> None:
+    before_term = talk(ONE_AT_A_TIME[:6])[-1]
+    answer = decide(
+        before_term.stage,
+        before_term.collected,
+        ["30 anos… quanto fica a parcela se for em 20 anos?"],
+        None,
+        CONSULTANT,
+    )
+    in_20_years = simulate(450_000, 90_000, 240, 0.0099, 15_000, system="SAC")
+    assert answer.collected["term_months"] == 360
+    assert answer.reply is not None and brl(in_20_years.first_installment) in answer.reply
+    assert "240 meses" in answer.reply and "cidade" in answer.reply  # and she goes on
+    assert answer.stage is LiviaStage.QUALIFICATION
+
+
+@pytest.mark.parametrize("question", ["e em 20 anos?", "e se fosse em 240x?"])
+def test_a_term_asked_about_after_the_simulation_is_not_the_leads_choice(question: str) -> None:
+    answer = ask(question)
+    expected = simulate(450_000, 90_000, 240, 0.0099, 15_000, system="SAC")
+    assert answer.reply is not None and brl(expected.first_installment) in answer.reply
+    assert answer.collected["term_months"] == 360 and answer.kind == "answer"
+
+
+def test_a_term_the_lead_says_they_want_is_kept_and_simulated_again() -> None:
+    chosen = ask("quero em 20 anos então")
+    expected = simulate(450_000, 90_000, 240, 0.0099, 15_000, system="SAC")
+    assert chosen.collected["term_months"] == 240 and chosen.kind == "simulation"
+    assert chosen.collected["simulation"]["first_installment"] == pytest.approx(
+        expected.first_installment, abs=0.01
+    )
+
+
+def test_a_question_before_she_knows_the_value_is_not_taken_as_the_term() -> None:
+    answer = decide(
+        LiviaStage.QUALIFICATION,
+        {"full_name": "Ana", "asset_type": "vehicle"},
+        ["quanto fica em 60 meses?"],
+    )
+    assert "term_months" not in answer.collected
+    assert answer.reply is not None and "assim que tiver os dados" in answer.reply
+
+
+@pytest.mark.parametrize(
+    "exclamation", ["nossa, que calor hoje hein", "nossa senhora!", "caramba", "vixe"]
+)
+def test_an_exclamation_is_not_a_city_and_the_city_is_asked_again(exclamation: str) -> None:
+    before_city = talk(ONE_AT_A_TIME[:7])[-1]
+    answer = decide(before_city.stage, before_city.collected, [exclamation], None, CONSULTANT)
+    assert "city" not in answer.collected
+    assert answer.reply is not None and "cidade" in answer.reply
+
+
 def test_price_and_sac_are_compared_with_numbers() -> None:
     answer = ask("qual a diferença entre price e sac?")
     price = simulate(450_000, 90_000, 360, 0.0099, None, system="PRICE")
