@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from leadflow.bus import Bus
-from leadflow.bus.topology import AI_CLASSIFY, AI_LIVIA, AI_RPC, by_routing_key
-from leadflow.events import TRANSCRIBE_METHOD
+from leadflow.bus.topology import AI_CLASSIFY, AI_LIVIA, AI_RPC, by_event_type, on
+from leadflow.events import TRANSCRIBE_METHOD, LeadCreated, LeadUpdated, LiviaTurnRequested
 from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
@@ -43,11 +43,11 @@ def build(settings: Settings, bus: Bus) -> Service:
     )
     bus.consume(
         AI_CLASSIFY,
-        by_routing_key(
-            {"lead.created": handlers.on_lead_event, "lead.updated": handlers.on_lead_event}
+        by_event_type(
+            on(LeadCreated, handlers.on_lead_event), on(LeadUpdated, handlers.on_lead_event)
         ),
     )
-    bus.consume(AI_LIVIA, handlers.on_turn_requested)
+    bus.consume(AI_LIVIA, by_event_type(on(LiviaTurnRequested, handlers.on_turn_requested)))
     bus.serve(AI_RPC, rpc_dispatcher({TRANSCRIBE_METHOD: handlers.transcribe}))
 
     async def closed() -> None:

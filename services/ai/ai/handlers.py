@@ -8,7 +8,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from leadflow.bus import Bus, Delivery
+from leadflow.bus import Bus
 from leadflow.events import (
     MAX_AUDIO_BYTES,
     AudioTranscription,
@@ -57,10 +57,8 @@ class AiHandlers:
         except TimeoutError:
             return not_transcribed(NotTranscribedReason.FAILED)
 
-    async def on_lead_event(self, delivery: Delivery) -> None:
+    async def on_lead_event(self, event: LeadCreated | LeadUpdated) -> None:
         """Classify new leads, and leads Lívia has just qualified."""
-        event = delivery.event()
-        assert isinstance(event, LeadCreated | LeadUpdated)
         if isinstance(event, LeadUpdated) and not (
             "status" in event.changed and event.lead.status is LeadStatus.QUALIFIED
         ):
@@ -79,9 +77,8 @@ class AiHandlers:
             )
         )
 
-    async def on_turn_requested(self, delivery: Delivery) -> None:
-        turn = delivery.event()
-        assert isinstance(turn, LiviaTurnRequested)
+    async def on_turn_requested(self, turn: LiviaTurnRequested) -> None:
+        """Lívia's answer to the lead's new messages, decided in code (worded by Groq)."""
         context = TurnContext(
             consultant_name=turn.consultant_name,
             consultant_phone=turn.consultant_phone,

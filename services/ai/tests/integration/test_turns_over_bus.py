@@ -1,23 +1,35 @@
-"""Lívia's turns over the real broker, as the conversation side asks for them."""
+"""The ai service over the real broker: Lívia's turns as the conversation side asks for
+them, and leads classified as leads publishes them."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from ai.app import build
-from leadflow.bus import Delivery
 from leadflow.bus.base import QueueSpec
 from leadflow.bus.rabbit import RabbitBus
-from leadflow.events import LiviaStage, LiviaTurnDecided, LiviaTurnRequested
+from leadflow.bus.topology import by_event_type, on
+from leadflow.events import (
+    LeadClassified,
+    LeadCreated,
+    LeadSource,
+    LeadStatus,
+    LeadUpdated,
+    LeadView,
+    LiviaStage,
+    LiviaTurnDecided,
+    LiviaTurnRequested,
+)
 from leadflow.settings import Settings
+
+Heard = tuple[RabbitBus, asyncio.Queue[LiviaTurnDecided], asyncio.Queue[LeadClassified]]
 
 
 @pytest.fixture
-async def ai_and_decisions(
-    rabbitmq_url: str, namespace: str
-) -> AsyncIterator[tuple[RabbitBus, asyncio.Queue[LiviaTurnDecided]]]:
+async def ai_and_decisions(rabbitmq_url: str, namespace: str) -> AsyncIterator[Heard]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         RABBITMQ_URL=rabbitmq_url,
@@ -26,20 +38,20 @@ async def ai_and_decisions(
     service_bus = RabbitBus(rabbitmq_url, namespace=namespace)
     caller = RabbitBus(rabbitmq_url, namespace=namespace)
     decisions: asyncio.Queue[LiviaTurnDecided] = asyncio.Queue()
-
-    async def decided(delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, LiviaTurnDecided)
-        await decisions.put(event)
-
+    classified: asyncio.Queue[LeadClassified] = asyncio.Queue()
     # exclusive to this connection: it goes with it
-    spec = QueueSpec("test.decisions", bindings=("livia.turn_decided",), per_replica=True)
-    caller.consume(spec, decided)
+    spec = QueueSpec(
+        "test.decisions", bindings=(LiviaTurnDecided.name, LeadClassified.name), per_replica=True
+    )
+    caller.consume(
+        spec,
+        by_event_type(on(LiviaTurnDecided, decisions.put), on(LeadClassified, classified.put)),
+    )
     build(settings, service_bus)
     await service_bus.start()
     await caller.start()
     try:
-        yield caller, decisions
+        yield caller, decisions, classified
     finally:
         await caller.stop()
         await service_bus.stop()
@@ -57,10 +69,8 @@ def turn(stage: LiviaStage, messages: list[str], **extra: object) -> LiviaTurnRe
     )
 
 
-async def test_turns_get_their_kind_and_the_consultants_number(
-    ai_and_decisions: tuple[RabbitBus, asyncio.Queue[LiviaTurnDecided]],
-) -> None:
-    caller, decisions = ai_and_decisions
+async def test_turns_get_their_kind_and_the_consultants_number(ai_and_decisions: Heard) -> None:
+    caller, decisions, _ = ai_and_decisions
     await caller.publish_event(turn(LiviaStage.QUALIFICATION, [], audio_not_transcribed=1))
     asked = await asyncio.wait_for(decisions.get(), timeout=20)
     assert asked.kind == "ask_for_text" and "áudio" in asked.reply
@@ -86,3 +96,25 @@ async def test_turns_get_their_kind_and_the_consultants_number(
     )
     announced = await asyncio.wait_for(decisions.get(), timeout=20)
     assert announced.kind == "consultant_assigned" and "Marcos" in announced.reply
+
+
+def lead(status: LeadStatus) -> LeadView:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return LeadView(
+        id=f"lead-{status.value}", name="Ana", phone="+5511900000000",
+        source=LeadSource.WEBSITE, status=status, metadata={}, version=1, created_at=now,
+        updated_at=now,
+    )  # fmt: skip
+
+
+async def test_new_leads_and_leads_livia_qualified_are_classified_and_no_other_change(
+    ai_and_decisions: Heard,
+) -> None:
+    caller, _, classified = ai_and_decisions
+    await caller.publish_event(LeadCreated(lead=lead(LeadStatus.NEW)))
+    await caller.publish_event(LeadUpdated(lead=lead(LeadStatus.CONTACTED), changed=["status"]))
+    await caller.publish_event(LeadUpdated(lead=lead(LeadStatus.QUALIFIED), changed=["status"]))
+    first = await asyncio.wait_for(classified.get(), timeout=20)
+    second = await asyncio.wait_for(classified.get(), timeout=20)
+    assert {first.lead_id, second.lead_id} == {"lead-NEW", "lead-QUALIFIED"}
+    assert first.classified_by == "rules" and first.ai_reasons
