@@ -20,7 +20,6 @@ import re
 import statistics
 import sys
 import time
-import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from ai.livia.extraction import FIELDS, plain
 from leadflow.testing.fake_groq import FakeGroq, Reply, json_answer
 from leadflow.testing.fixtures import TEST_ADMIN, service_env
 from leadflow.testing.processes import running_cluster
@@ -40,24 +40,9 @@ from leadflow.testing.services import (
     new_namespace,
 )
 
-FIELDS = (
-    "full_name",
-    "asset_type",
-    "asset_value",
-    "down_payment",
-    "monthly_income",
-    "term_months",
-    "city",
-    "contact_time",
-)
 SERVICES = ("gateway", "leads", "ai", "assignment", "wa-livia", "wa-consultant")
 MAX_MESSAGES = 30  # a persona that needs more has failed
 CONSULTANT = "Carla Souza"  # the one consultant: every hand-off names her
-
-
-def plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 # What Lívia's question is about, from the words she uses (scripted or worded by a model).
@@ -77,8 +62,9 @@ ASKS = (
 
 def asked(reply: str) -> str | None:
     """The field Lívia's message asks for (its last question), or None."""
-    # Only her last question: the acknowledgement before it names the field just answered.
-    questions = re.findall(r"[^.!?]*\?", plain(reply))
+    # Only her last question: the acknowledgement before it names the field just answered,
+    # and figures she lists before it sit on lines of their own.
+    questions = re.findall(r"[^.!?\n]*\?", plain(reply))
     text = questions[-1] if questions else plain(reply)
     for name, pattern in ASKS:
         if pattern.search(text):
