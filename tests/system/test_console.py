@@ -170,10 +170,6 @@ def test_the_lead_page_shows_reasons_timeline_and_livias_transcript(
     assert livia_lines and "Lívia" in livia_lines[0].text
 
 
-# Passed when the console landed; failing on main since the inbox moved to wa-consultant
-# and the session revocation landed (the bubble never turns "delivered"). Open on issue 17:
-# it runs and reports, it does not pass.
-@pytest.mark.xfail(reason="regressed after the inbox move; open on issue 17", strict=False)
 def test_a_message_sent_from_the_inbox_is_delivered(
     driver: WebDriver, system: Cluster, admin: httpx.Client
 ) -> None:

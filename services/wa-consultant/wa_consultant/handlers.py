@@ -98,6 +98,10 @@ class ConsultantSession(SessionService):
                 status=event.status,
                 reason=event.reason,
             )
+            if stored and not stored["moved"]:
+                # A late 'sent' after 'delivered' (the receipt's transaction won the row
+                # lock): announcing it would turn the clients' ticks back.
+                return
             phone = stored["phone"] if stored else jid_phone(event.chat_jid)
             audience = await repo.audience_of(connection, phone=phone)
             if stored and stored["notice"]:

@@ -214,17 +214,19 @@ async def set_status(
     wa_message_id: str | None,
     status: MessageStatus,
     reason: str | None,
-) -> RowMapping | None:
+) -> dict[str, Any] | None:
     """Moves a message's status forward (locked: 'sent' and 'delivered' often arrive
-    together); returns the message's phone and notice flag, or None if it is unknown."""
+    together, in either order); returns the message's phone, notice flag and whether the
+    status `moved`, or None if the message is unknown."""
     params = {"id": message_id, "wa_id": wa_message_id}
     row = (await connection.execute(_LOCK_MESSAGE, params)).mappings().first()
     if row is None:
         return None
-    if moves_forward(row["status"], status):
+    moved = moves_forward(row["status"], status)
+    if moved:
         update = {"id": row["id"], "status": status.value, "reason": reason}
         await connection.execute(_SET_STATUS, {**update, "wa_id": wa_message_id})
-    return row
+    return {"phone": row["phone"], "notice": row["notice"], "moved": moved}
 
 
 async def history(
