@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +14,8 @@ from ai.livia.brain import Livia
 from ai.livia.conversation import TurnContext
 from ai.livia.extraction import FIELDS
 from ai.rules import classify_by_rules
-from leadflow.events import ConversationLine, LeadSource, LeadStatus, LeadView, LiviaStage
+from leadflow.events import ConversationLine, LeadSource, LeadStatus, LiviaStage
+from leadflow.testing.factories import a_lead
 from leadflow.testing.fake_groq import FakeGroq, Reply, json_answer
 
 MODEL_REPLY = "Que bom falar com você! Me conta mais?"
@@ -89,13 +89,11 @@ async def test_groq_classification_is_given_the_figures_livia_told_the_lead(
     fake.default = lambda request: json_answer(
         {"temperature": "WARM", "score": 55, "reasons": ["parcela compromete 24% da renda"]}
     )
-    now = datetime(2026, 1, 1, tzinfo=UTC)
     collected = {"asset_type": "property", "asset_value": 450_000, "down_payment": 90_000,
                  "monthly_income": 15_000, "term_months": 360}  # fmt: skip
-    lead = LeadView(
-        id="l1", name="Ana", phone="+5511900000000", source=LeadSource.WHATSAPP,
-        status=LeadStatus.QUALIFIED, metadata={"collected": collected}, version=1,
-        created_at=now, updated_at=now,
+    lead = a_lead(
+        name="Ana", source=LeadSource.WHATSAPP, status=LeadStatus.QUALIFIED,
+        metadata={"collected": collected},
     )  # fmt: skip
     groq = GroqJson(api_key="t", base_url=fake.base_url, model="llama-test")
     result, by = await Classifier(groq).classify(lead)

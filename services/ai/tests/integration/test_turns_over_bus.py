@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from ai.app import build
@@ -15,7 +14,6 @@ from leadflow.bus.topology import by_event_type, on
 from leadflow.events import (
     LeadClassified,
     LeadCreated,
-    LeadSource,
     LeadStatus,
     LeadUpdated,
     LeadView,
@@ -24,6 +22,7 @@ from leadflow.events import (
     LiviaTurnRequested,
 )
 from leadflow.settings import Settings
+from leadflow.testing.factories import a_lead
 
 Heard = tuple[RabbitBus, asyncio.Queue[LiviaTurnDecided], asyncio.Queue[LeadClassified]]
 
@@ -99,12 +98,7 @@ async def test_turns_get_their_kind_and_the_consultants_number(ai_and_decisions:
 
 
 def lead(status: LeadStatus) -> LeadView:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    return LeadView(
-        id=f"lead-{status.value}", name="Ana", phone="+5511900000000",
-        source=LeadSource.WEBSITE, status=status, metadata={}, version=1, created_at=now,
-        updated_at=now,
-    )  # fmt: skip
+    return a_lead(id=f"lead-{status.value}", status=status)
 
 
 async def test_new_leads_and_leads_livia_qualified_are_classified_and_no_other_change(

@@ -4,7 +4,6 @@ say what she said."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +11,8 @@ from ai.livia.conversation import Decision, TurnContext, decide
 from ai.livia.simulation import run_simulation, simulate
 from ai.livia.texts import brl
 from ai.rules import classify_by_rules
-from leadflow.events import LeadSource, LeadStatus, LeadView, LiviaStage
+from leadflow.events import LeadSource, LeadStatus, LiviaStage
+from leadflow.testing.factories import a_lead
 
 CONSULTANT = TurnContext(consultant_name="Rafael", consultant_phone="+5541999990000")
 
@@ -267,17 +267,11 @@ def test_a_voice_note_not_transcribed_gets_a_kind_request_for_text_once() -> Non
 def test_ai_reasons_say_what_livia_told_the_lead_in_portuguese() -> None:
     final = simulated()
     sim = final.collected["simulation"]
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    lead = LeadView(
-        id="l1",
+    lead = a_lead(
         name="Marcos Pereira",
-        phone="+5541988887777",
         source=LeadSource.WHATSAPP,
         status=LeadStatus.QUALIFIED,
         metadata={"collected": final.collected},
-        version=1,
-        created_at=now,
-        updated_at=now,
     )
     reasons = classify_by_rules(lead).reasons
     share = f"compromete {round(100 * sim['income_commitment'])}% da"
@@ -291,11 +285,7 @@ def test_ai_reasons_say_what_livia_told_the_lead_in_portuguese() -> None:
 def test_one_computation_for_leads_livia_did_not_simulate() -> None:
     data = {"asset_type": "vehicle", "asset_value": 80_000, "down_payment": 20_000,
             "monthly_income": 6000, "term_months": 48}  # fmt: skip
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    lead = LeadView(
-        id="l2", name="Ana", phone="+5511900000000", source=LeadSource.WEBSITE,
-        status=LeadStatus.NEW, metadata=data, version=1, created_at=now, updated_at=now,
-    )  # fmt: skip
+    lead = a_lead(name="Ana", metadata=data)
     sim = run_simulation(data)
     assert any(brl(sim["first_installment"]) in r for r in classify_by_rules(lead).reasons)
 

@@ -1,29 +1,17 @@
 """The rule-based classifier scores what a sales manager would."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from ai.rules import classify_by_rules, price_installment
-from leadflow.events import LeadSource, LeadStatus, LeadView, Temperature
+from leadflow.events import LeadSource, LeadView, Temperature
+from leadflow.testing.factories import a_lead
 
 
 def lead(
     source: LeadSource = LeadSource.WEBSITE, email: str | None = None, **metadata: Any
 ) -> LeadView:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    return LeadView(
-        id="l1",
-        name="Ana",
-        phone="+5511987654321",
-        email=email,
-        source=source,
-        status=LeadStatus.NEW,
-        metadata=metadata,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
+    return a_lead(name="Ana", email=email, source=source, metadata=metadata)
 
 
 def test_price_installment_matches_the_known_table_value() -> None:

@@ -7,11 +7,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from leadflow.auth import AccessClaims
 from leadflow.events import (
     LeadAssigned,
     LeadSource,
-    LeadStatus,
     LeadView,
     Role,
     SessionName,
@@ -19,6 +17,7 @@ from leadflow.events import (
     WhatsAppMessageReceived,
     WhatsAppSessionStatusChanged,
 )
+from leadflow.testing.factories import a_lead, claims
 from leadflow.whatsapp import phone_jid
 from realtime.domain import Frame, LeadOwners, ReplayBuffer, frames_for, may_receive
 from realtime.handlers import RealtimeHandlers
@@ -27,22 +26,8 @@ from realtime.hub import CLOSE_TRY_AGAIN_LATER, Hub
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
-def claims(role: Role, who: str) -> AccessClaims:
-    return AccessClaims(consultant_id=who, role=role, expires_at=2**31, jti="j")
-
-
 def lead(phone: str, owner: str | None) -> LeadView:
-    return LeadView(
-        id=f"lead-{phone}",
-        name="A",
-        phone=phone,
-        source=LeadSource.WHATSAPP,
-        status=LeadStatus.NEW,
-        consultant_id=owner,
-        version=1,
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    return a_lead(id=f"lead-{phone}", phone=phone, source=LeadSource.WHATSAPP, consultant_id=owner)
 
 
 def message(

@@ -25,6 +25,7 @@ from leadflow.events import (
     WhatsAppSessionStatusChanged,
 )
 from leadflow.events.frames import SERVER_FRAMES
+from leadflow.testing.factories import a_lead
 from realtime.domain import Frame, LeadOwners, frames_for, resync_frame
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -32,16 +33,12 @@ REPLIES = {"room_joined", "room_left", "pong", "error"}  # built by the socket h
 
 
 def lead(owner: str | None = "ana") -> LeadView:
-    return LeadView(
-        id="lead-1",
+    return a_lead(
         name="Marina",
-        phone="+5511987650001",
         source=LeadSource.WHATSAPP,
         status=LeadStatus.QUALIFIED,
         consultant_id=owner,
         version=3,
-        created_at=NOW,
-        updated_at=NOW,
     )
 
 

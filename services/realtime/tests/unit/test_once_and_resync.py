@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from leadflow.auth import AccessClaims
 from leadflow.bus import Delivery
-from leadflow.events import LeadCreated, LeadSource, LeadStatus, LeadView, Role
+from leadflow.events import LeadCreated, Role
+from leadflow.testing.factories import a_lead, claims
 from realtime.domain import RecentIds
 from realtime.handlers import RealtimeHandlers
 from realtime.hub import Client, Hub
@@ -16,22 +17,11 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def admin(who: str = "root") -> AccessClaims:
-    return AccessClaims(consultant_id=who, role=Role.ADMIN, expires_at=2**31, jti="j")
+    return claims(Role.ADMIN, who)
 
 
 def lead_created(n: int) -> Delivery:
-    event = LeadCreated(
-        lead=LeadView(
-            id=f"lead-{n}",
-            name="A",
-            phone=f"+55119111{n:05d}",
-            source=LeadSource.WEBSITE,
-            status=LeadStatus.NEW,
-            version=1,
-            created_at=NOW,
-            updated_at=NOW,
-        )
-    )
+    event = LeadCreated(lead=a_lead(id=f"lead-{n}", phone=f"+55119111{n:05d}"))
     return Delivery(event.name, event.model_dump_json().encode(), message_id=event.event_id)
 
 

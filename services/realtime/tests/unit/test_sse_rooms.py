@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from leadflow.auth import issue_access_token
-from leadflow.events import LeadCreated, LeadSource, LeadStatus, LeadView, Role
+from leadflow.events import LeadCreated, LeadView, Role
+from leadflow.testing.factories import a_lead
 from realtime.domain import LeadOwners, frames_for
 from realtime.handlers import RealtimeHandlers
 from realtime.hub import Hub
@@ -21,17 +22,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def lead(lead_id: str, owner: str | None) -> LeadView:
-    return LeadView(
-        id=lead_id,
-        name="A",
-        phone=f"+55119{abs(hash(lead_id)) % 10**8:08d}",
-        source=LeadSource.WEBSITE,
-        status=LeadStatus.NEW,
-        consultant_id=owner,
-        version=1,
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    return a_lead(id=lead_id, phone=f"+55119{abs(hash(lead_id)) % 10**8:08d}", consultant_id=owner)
 
 
 def sse_request(who: str, role: Role, query: str = "") -> Request:

@@ -1,37 +1,18 @@
 """A client never receives an event about a lead it may not see."""
 
-from datetime import UTC, datetime
-
-from leadflow.auth import AccessClaims
 from leadflow.events import (
     LeadAssigned,
     LeadCreated,
-    LeadSource,
-    LeadStatus,
     LeadView,
     LiviaLeadWaiting,
     Role,
 )
+from leadflow.testing.factories import a_lead, claims
 from realtime.domain import LeadOwners, frames_for, may_join, may_receive
 
 
-def claims(role: Role, who: str = "me") -> AccessClaims:
-    return AccessClaims(consultant_id=who, role=role, expires_at=2**31, jti="j")
-
-
 def lead(owner: str | None) -> LeadView:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    return LeadView(
-        id="l1",
-        name="A",
-        phone="+5511987654321",
-        source=LeadSource.WEBSITE,
-        status=LeadStatus.NEW,
-        consultant_id=owner,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
+    return a_lead(consultant_id=owner)
 
 
 def test_consultants_receive_only_their_own_leads_and_staff_receive_all() -> None:

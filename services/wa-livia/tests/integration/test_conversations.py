@@ -13,7 +13,6 @@ from leadflow.events import (
     LeadAssigned,
     LeadSource,
     LeadStatus,
-    LeadView,
     LiviaStage,
     LiviaTurnDecided,
     LiviaTurnRequested,
@@ -21,6 +20,7 @@ from leadflow.events import (
     WhatsAppMessageReceived,
 )
 from leadflow.rpc import Forbidden
+from leadflow.testing.factories import a_lead
 from leadflow.testing.recording import delivery
 from wa_livia.testing import LiviaUnderTest
 
@@ -80,8 +80,7 @@ def decided(
 
 
 def assigned(lead_id: str, name: str, consultant: str) -> Delivery:
-    now = datetime.now(UTC)
-    lead = LeadView(
+    lead = a_lead(
         id=lead_id,
         name=name,
         phone=PHONE,
@@ -90,8 +89,6 @@ def assigned(lead_id: str, name: str, consultant: str) -> Delivery:
         consultant_id="carla-1",
         consultant=ConsultantRef(id="carla-1", name=consultant, email="carla@example.com"),
         version=3,
-        created_at=now,
-        updated_at=now,
     )
     return delivery(LeadAssigned(lead=lead, rule="round_robin"))
 
