@@ -3,8 +3,9 @@
     .venv/bin/python deploy/render.py          # rewrite the files
     .venv/bin/python deploy/render.py --check  # exit 1 if they differ (CI does this)
 
-Ports and setting names come from the code (`leadflow.service`, `leadflow.settings`), so
-a service or setting added there shows up here, and the consistency tests notice drift.
+Ports and setting names come from the code (`leadflow.service`, `leadflow.settings`, and
+each service's own settings class), so a service or setting added there shows up here, and
+the consistency tests notice drift.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 import yaml
 from leadflow.service import SERVICE_NAMES, default_port
 from leadflow.settings import SERVICE_SECRETS, Settings
+from wa_consultant.config import ConsultantSessionSettings
+from wa_livia.config import LiviaSessionSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = "ghcr.io/leadflow/leadflow:latest"
@@ -125,8 +128,27 @@ CONFIG: dict[str, str] = {
 }
 
 
-def setting_names() -> list[str]:
-    return sorted(str(f.validation_alias) for f in Settings.model_fields.values())
+# A service's own knobs (its settings class beyond the shared Settings): given to that
+# service alone; empty in production means the code's default.
+SERVICE_SETTINGS: dict[str, type[Settings]] = {
+    "wa-consultant": ConsultantSessionSettings,
+    "wa-livia": LiviaSessionSettings,
+}
+OWN_CONFIG: dict[str, dict[str, str]] = {name: {} for name in SERVICE_SETTINGS}
+
+
+def setting_names(settings: type[Settings] = Settings) -> list[str]:
+    return sorted(str(f.validation_alias) for f in settings.model_fields.values())
+
+
+def own_settings(service: str) -> dict[str, str]:
+    """The settings only `service` reads, with their production values."""
+    settings = SERVICE_SETTINGS.get(service)
+    if settings is None:
+        return {}
+    shared = set(setting_names())
+    names = [name for name in setting_names(settings) if name not in shared]
+    return {name: OWN_CONFIG[service].get(name, "") for name in names}
 
 
 def labels(name: str) -> dict[str, str]:
@@ -185,6 +207,7 @@ def container(spec: Spec) -> dict[str, Any]:
             {"name": "PORT", "value": str(spec.port)},
             {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
             *secret_env(spec.name),
+            *({"name": name, "value": value} for name, value in own_settings(spec.name).items()),
         ],
         "envFrom": [{"configMapRef": {"name": "leadflow-config"}}],
         "readinessProbe": probe,
@@ -657,10 +680,15 @@ def compose() -> str:
     }
     for spec in SPECS.values():
         probe_url = f"http://127.0.0.1:{spec.port}/readyz"
+        own = {name: f"${{{name}:-{value}}}" for name, value in own_settings(spec.name).items()}
         service: dict[str, Any] = {
             "image": "leadflow:latest",
             "command": ["serve", spec.name],
-            "environment": {**environment, "PORT": str(spec.port)},
+            "environment": {
+                **environment,
+                **own,
+                "PORT": str(spec.port),
+            },
             "depends_on": {**backing, "migrate": {"condition": "service_completed_successfully"}},
             "restart": "unless-stopped",
             "stop_grace_period": "45s",
@@ -722,6 +750,9 @@ def env_example() -> str:
             lines.append(f"# {name}=  (set per process; compose and Kubernetes set it per service)")
         else:
             lines.append(f"{name}={defaults.get(name, '')}")
+    for service in SERVICE_SETTINGS:
+        lines.append(f"# {service} only")
+        lines += [f"{name}={value}" for name, value in own_settings(service).items()]
     lines += [
         "# compose only",
         "POSTGRES_PASSWORD=leadflow",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -40,8 +41,32 @@ def compose() -> dict[str, Any]:
     return document
 
 
-def setting_names() -> set[str]:
-    return {str(field.validation_alias) for field in Settings.model_fields.values()}
+def setting_names(settings: type[Settings] = Settings) -> set[str]:
+    return {str(field.validation_alias) for field in settings.model_fields.values()}
+
+
+def own_settings() -> dict[str, set[str]]:
+    """Each service's own knobs: what its `config.py` settings class adds to the shared ones."""
+    own = {}
+    for folder in SERVICE_FOLDERS:
+        package = folder.replace("-", "_")
+        if not (ROOT / "services" / folder / package / "config.py").exists():
+            continue
+        module = importlib.import_module(f"{package}.config")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Settings) and value is not Settings:
+                own[folder] = setting_names(value) - setting_names()
+    return own
+
+
+def workload_container(name: str) -> dict[str, Any]:
+    [workload] = [
+        d
+        for d in manifests()
+        if d["kind"] in ("Deployment", "StatefulSet") and d["metadata"]["name"] == name
+    ]
+    [container] = workload["spec"]["template"]["spec"]["containers"]
+    return container  # type: ignore[no-any-return]
 
 
 def test_the_committed_files_are_what_the_renderer_produces() -> None:
@@ -90,12 +115,7 @@ def test_every_service_runs_in_compose_with_a_health_check_on_its_port(name: str
 @pytest.mark.parametrize("name", SERVICE_NAMES)
 def test_every_service_runs_in_kubernetes_with_probes_on_its_port(name: str) -> None:
     port = default_port(name, Settings(_env_file=None))
-    [workload] = [
-        d
-        for d in manifests()
-        if d["kind"] in ("Deployment", "StatefulSet") and d["metadata"]["name"] == name
-    ]
-    [container] = workload["spec"]["template"]["spec"]["containers"]
+    container = workload_container(name)
     assert container["args"] == ["serve", name]
     assert container["ports"] == [{"name": "http", "containerPort": port}]
     assert {"name": "PORT", "value": str(port)} in container["env"]
@@ -128,6 +148,20 @@ def test_every_setting_the_code_reads_is_set_in_compose_and_in_kubernetes() -> N
         assert wanted - set(compose()["services"][name]["environment"]) == set(), name
     example = (ROOT / ".env.example").read_text()
     assert all(re.search(rf"^#? ?{name}=", example, re.M) for name in wanted)
+
+
+def test_each_services_own_settings_are_set_for_it_alone_and_in_the_env_example() -> None:
+    own = own_settings()
+    assert {"wa-consultant", "wa-livia"} <= set(own)
+    example = (ROOT / ".env.example").read_text()
+    for service in SERVICE_NAMES:
+        names = own.get(service, set())
+        others = set().union(*(v for k, v in own.items() if k != service))
+        in_kubernetes = {e["name"] for e in workload_container(service)["env"]}
+        in_compose = set(compose()["services"][service]["environment"])
+        assert names <= in_kubernetes and names <= in_compose, service
+        assert not others & (in_kubernetes | in_compose), f"{service} is given others' knobs"
+        assert all(re.search(rf"^{name}=", example, re.M) for name in names), service
 
 
 def test_no_code_reads_the_environment_except_through_settings() -> None:
