@@ -7,15 +7,45 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from leadflow.bus import Delivery
-from leadflow.testing.recording import StoreUnderTest, store_under_test
+from leadflow.events import SessionName, WhatsAppMessageReceived
+from leadflow.testing.recording import StoreUnderTest, delivery, store_under_test
+from leadflow.whatsapp import phone_jid
 
 from wa_livia.app import MIGRATIONS, VERSION_TABLE
 from wa_livia.conversations import ConversationHandlers, LeadRef
 from wa_livia.models import OUTBOX
 
 CONSULTANT_NUMBER = "+5511900000001"
+LEAD_PHONE = "+5511955554444"
+
+
+def message_to_livia(
+    text: str,
+    wa_id: str,
+    sent_at: datetime,
+    *,
+    from_me: bool = False,
+    audio: bool = False,
+    transcript: str | None = None,
+) -> Delivery:
+    """What Lívia's session hears when Marina (LEAD_PHONE) writes, or Lívia's number does."""
+    return delivery(
+        WhatsAppMessageReceived(
+            session=SessionName.LIVIA,
+            wa_message_id=wa_id,
+            chat_jid=phone_jid(LEAD_PHONE),
+            phone=LEAD_PHONE,
+            push_name="Marina",
+            text=text,
+            media_type="audio" if audio else None,
+            transcript=transcript,
+            sent_at=sent_at,
+            from_me=from_me,
+        )
+    )
 
 
 @dataclass

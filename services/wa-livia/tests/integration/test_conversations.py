@@ -16,42 +16,19 @@ from leadflow.events import (
     LiviaStage,
     LiviaTurnDecided,
     LiviaTurnRequested,
-    SessionName,
-    WhatsAppMessageReceived,
 )
 from leadflow.rpc import Forbidden
 from leadflow.testing.factories import a_lead
 from leadflow.testing.recording import delivery
-from wa_livia.testing import LiviaUnderTest
+from wa_livia.testing import LEAD_PHONE, LiviaUnderTest, message_to_livia
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ADMIN = {"id": "admin-1", "role": "admin"}
-PHONE = "+5511955554444"
+PHONE = LEAD_PHONE
 
 
-def inbound(
-    text: str,
-    wa_id: str,
-    seconds: int = 0,
-    *,
-    from_me: bool = False,
-    audio: bool = False,
-    transcript: str | None = None,
-) -> Delivery:
-    return delivery(
-        WhatsAppMessageReceived(
-            session=SessionName.LIVIA,
-            wa_message_id=wa_id,
-            chat_jid="5511955554444@s.whatsapp.net",
-            phone=PHONE,
-            push_name="Marina",
-            text=text,
-            media_type="audio" if audio else None,
-            transcript=transcript,
-            sent_at=T0 + timedelta(seconds=seconds),
-            from_me=from_me,
-        )
-    )
+def inbound(text: str, wa_id: str, seconds: int = 0, **options: Any) -> Delivery:
+    return message_to_livia(text, wa_id, T0 + timedelta(seconds=seconds), **options)
 
 
 def of(published: list[Delivery], name: str) -> list[Any]:
@@ -97,6 +74,13 @@ async def first_turn(livia: LiviaUnderTest, text: str = "Oi") -> LiviaTurnReques
     await livia.conversations.on_whatsapp_message(inbound(text, "first"))
     turns = of(await livia.flush_outbox(), "livia.turn_requested")
     return turns[-1]  # type: ignore[no-any-return]
+
+
+async def hand_off(livia: LiviaUnderTest, turn: LiviaTurnRequested, reply: str) -> None:
+    """The brain decided the transfer of Marina Lopes, saying `reply`."""
+    await livia.conversations.on_turn_decided(
+        decided(turn, reply, LiviaStage.TRANSFERRED, full_name="Marina Lopes")
+    )
 
 
 async def test_a_message_from_an_unknown_number_starts_a_conversation_and_a_turn(
@@ -187,9 +171,7 @@ async def test_transfer_qualifies_the_lead_and_the_consultant_is_introduced_once
     livia: LiviaUnderTest,
 ) -> None:
     turn = await first_turn(livia)
-    await livia.conversations.on_turn_decided(
-        decided(turn, "Perfeito, vou te passar!", LiviaStage.TRANSFERRED, full_name="Marina Lopes")
-    )
+    await hand_off(livia, turn, "Perfeito, vou te passar!")
     published = await livia.flush_outbox()
     [qualified] = of(published, "livia.lead_qualified")
     assert (qualified.lead_id, qualified.collected["full_name"]) == (turn.lead_id, "Marina Lopes")
@@ -238,9 +220,7 @@ async def test_after_the_handoff_a_lead_is_answered_and_the_consultant_reminded_
     livia: LiviaUnderTest,
 ) -> None:
     turn = await first_turn(livia)
-    await livia.conversations.on_turn_decided(
-        decided(turn, "Vou te passar!", LiviaStage.TRANSFERRED, full_name="Marina Lopes")
-    )
+    await hand_off(livia, turn, "Vou te passar!")
     await livia.conversations.on_lead_assigned(
         assigned(turn.lead_id, "Marina Lopes", "Carla Souza")
     )
@@ -279,9 +259,7 @@ async def test_a_late_decision_from_before_the_handoff_does_not_undo_it(
 ) -> None:
     turn = await first_turn(livia)
     late = decided(turn, "Qual a sua renda?", LiviaStage.QUALIFICATION)
-    await livia.conversations.on_turn_decided(
-        decided(turn, "Vou te passar!", LiviaStage.TRANSFERRED, full_name="Marina Lopes")
-    )
+    await hand_off(livia, turn, "Vou te passar!")
     await livia.conversations.on_turn_decided(late)
     view = await livia.conversations.conversation({"lead_id": turn.lead_id})
     assert view is not None and view["stage"] == "TRANSFERRED"

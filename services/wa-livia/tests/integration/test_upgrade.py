@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from leadflow.db import create_engine, run_migrations
 from leadflow.db.migrate import alembic_config
-from leadflow.events import LiviaStage, SessionName, WhatsAppMessageReceived
+from leadflow.events import LiviaStage
 from leadflow.settings import normalise_database_url
-from leadflow.testing.recording import delivery
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from wa_livia.app import MIGRATIONS, VERSION_TABLE
-from wa_livia.testing import livia_under_test
+from wa_livia.testing import livia_under_test, message_to_livia
 
 # The leads service's migrations, as files: wa-livia does not import another service.
 LEADS_MIGRATIONS = Path(__file__).resolve().parents[3] / "leads" / "migrations"
 LEADS_VERSION_TABLE = "alembic_version_leads"
 BEFORE_THE_MOVE = ("0002_auth", "0003_conversations", "0004_messages", "0005_consultant_capacity")
 
+BEFORE = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the stored lines' first message
 STORED = [
     """INSERT INTO consultants (id, name, email, password_hash, role, active,
            created_at, updated_at)
@@ -95,16 +96,7 @@ async def test_an_installation_with_conversations_upgrades_and_keeps_them(
         ]
         # She carries on where she was, with the history she had.
         await livia.conversations.on_whatsapp_message(
-            delivery(
-                WhatsAppMessageReceived(
-                    session=SessionName.LIVIA,
-                    wa_message_id="WA2",
-                    chat_jid="5511955554444@s.whatsapp.net",
-                    phone="+5511955554444",
-                    text="Marina Lopes",
-                    sent_at="2026-11-20T12:01:00Z",
-                )
-            )
+            message_to_livia("Marina Lopes", "WA2", BEFORE + timedelta(minutes=1))
         )
         published = await livia.flush_outbox()
         [turn] = [d.event() for d in published if d.routing_key == "livia.turn_requested"]
@@ -116,15 +108,8 @@ async def test_an_installation_with_conversations_upgrades_and_keeps_them(
         assert livia.leads.by_phone == {}  # a known chat: nothing asked of the leads service
         # WhatsApp redelivers a message stored before the upgrade: stored and answered once.
         await livia.conversations.on_whatsapp_message(
-            delivery(
-                WhatsAppMessageReceived(
-                    session=SessionName.LIVIA,
-                    wa_message_id="WA1",
-                    chat_jid="5511955554444@s.whatsapp.net",
-                    phone="+5511955554444",
-                    text="Oi, quero um apartamento",
-                    sent_at="2026-11-20T12:00:00Z",
-                )
+            message_to_livia(
+                "Oi, quero um apartamento", "WA1", datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
             )
         )
         view = await livia.conversations.conversation({"lead_id": "lead-1"})
