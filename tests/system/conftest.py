@@ -46,7 +46,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """A failing browser test leaves a screenshot of its page (taken here, before any
     fixture cleans up), and the report says where."""
     report = yield
-    driver = getattr(item, "funcargs", {}).get("driver")
+    funcargs = getattr(item, "funcargs", {})
+    driver = funcargs.get("own_browser") or funcargs.get("driver")
     if report.when == "call" and report.failed and driver is not None:
         from tests.system.browser import save_screenshot
 

@@ -92,8 +92,8 @@ export async function login(email, password) {
 /** Ends the session here and on the server (the refresh family is revoked). */
 export async function logout(reason = null) {
   const ending = session;
+  rememberEndReason(reason);
   save(null);
-  sessionEndReason = reason;
   if (ending) {
     try {
       await send("/api/auth/logout", {
@@ -107,11 +107,19 @@ export async function logout(reason = null) {
   }
 }
 
-let sessionEndReason = null;
+// Why the last session ended, kept for this tab until the login page shows it: the page
+// may be reloaded in between (the user's next click, or a link they open).
+const END_REASON = "leadflow.session_end_reason";
+
+function rememberEndReason(reason) {
+  if (reason) sessionStorage.setItem(END_REASON, reason);
+  else sessionStorage.removeItem(END_REASON);
+}
+
 /** Why the last session ended (shown once on the login page). */
 export function takeSessionEndReason() {
-  const reason = sessionEndReason;
-  sessionEndReason = null;
+  const reason = sessionStorage.getItem(END_REASON);
+  sessionStorage.removeItem(END_REASON);
   return reason;
 }
 
@@ -149,7 +157,7 @@ async function renewOnce() {
     return session;
   } catch (error) {
     if (error.status === 401 || error.status === 403) {
-      sessionEndReason = "Sua sessão terminou. Entre novamente.";
+      rememberEndReason("Sua sessão terminou. Entre novamente.");
       save(null);
     }
     throw error;

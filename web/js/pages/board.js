@@ -221,7 +221,7 @@ function Card({ lead, names, onKey }) {
       location.hash = `#/leads/${lead.id}`;
     }
   }
-  return html`<li class=${"card lead-card" + (lead.moving ? " is-moving" : "")} data-lead-id=${lead.id}
+  return html`<li class=${"card lead-card" + (lead.moving ? " is-moving" : "")} data-lead-id=${lead.id} data-version=${lead.version}
       tabindex="0" onKeyDown=${keyDown} aria-label=${`${lead.name}, ${STATUS_LABEL[lead.status]}`}>
     <div class="card-top">
       <a class="lead-name" href=${"#/leads/" + lead.id} tabindex="-1">${lead.name}</a>

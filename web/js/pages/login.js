@@ -6,7 +6,7 @@ export function LoginPage() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
-  const [notice] = useState(takeSessionEndReason());
+  const [notice] = useState(takeSessionEndReason); // taken once, on the first render
   const [error, setError] = useState(null);
 
   async function submit(event) {
