@@ -28,7 +28,8 @@ from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.accounts.handlers import AccountsHandlers
 from leads.handlers import LeadsHandlers
@@ -56,6 +57,7 @@ class Leads:
     handlers: LeadsHandlers
     livia_leads: LiviaLeadHandlers
     accounts: AccountsHandlers
+    sessions: async_sessionmaker[AsyncSession]
     engine: AsyncEngine
     relay: OutboxRelay
 
@@ -70,12 +72,8 @@ def wire(settings: Settings, bus: Bus) -> Leads:
     engine = settings.engine_for("leads")
     sessions = session_factory(engine)
     relay = OutboxRelay(engine, OUTBOX, bus)
-    livia_leads = LiviaLeadHandlers(sessions=sessions, relay=relay)
-    handlers = LeadsHandlers(
-        sessions=sessions,
-        relay=relay,
-        autocommit=one_statement_engine(engine),
-    )
+    handlers = LeadsHandlers(relay=relay, autocommit=one_statement_engine(engine))
+    livia_leads = LiviaLeadHandlers(handlers)
     reports = DashboardHandlers(sessions)
     accounts = AccountsHandlers(
         sessions=sessions,
@@ -145,4 +143,4 @@ def wire(settings: Settings, bus: Bus) -> Leads:
         before_stop=[relay.stop],
         on_stop=[engine.dispose],
     )
-    return Leads(service, handlers, livia_leads, accounts, engine, relay)
+    return Leads(service, handlers, livia_leads, accounts, sessions, engine, relay)

@@ -16,9 +16,9 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def may_see(role: Role, actor_id: str, lead: LeadView) -> bool:
+def may_see(role: Role, actor_id: str, consultant_id: str | None) -> bool:
     """Admins and managers see every lead; a consultant only the leads assigned to them."""
-    return role is not Role.CONSULTANT or lead.consultant_id == actor_id
+    return role is not Role.CONSULTANT or consultant_id == actor_id
 
 
 def initial_status(source: LeadSource) -> LeadStatus:
@@ -71,22 +71,6 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
         for key in after
         if before.get(key) != after.get(key)
     }
-
-
-def lead_fields(lead: Any) -> dict[str, Any]:
-    """The patchable fields of a stored lead, as plain values."""
-    return {
-        "status": lead.status,
-        "notes": lead.notes,
-        "name": lead.name,
-        "email": lead.email,
-        "metadata": dict(lead.extra or {}),
-    }
-
-
-def apply_changes(lead: Any, values: dict[str, Any]) -> None:
-    for name, value in values.items():
-        setattr(lead, "extra" if name == "metadata" else name, value)
 
 
 @dataclass(frozen=True)

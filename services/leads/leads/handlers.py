@@ -1,7 +1,8 @@
-"""Use cases of the leads service: each opens a unit of work, applies the rules, commits.
+"""Use cases of the leads service: each finds the lead, applies the rules, and writes the
+change with its audit entry and events in one statement (the outbox: nothing lost between
+commit and publish).
 
-RPC methods answer the gateway; event handlers apply the pipeline's decisions. Every
-change writes its events to the outbox in the same transaction.
+RPC methods answer the gateway; event handlers apply the pipeline's decisions.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from leadflow.contracts import LeadCreate, LeadPatch
 from leadflow.db import OutboxRelay, asyncpg_connection, asyncpg_transaction
@@ -29,34 +31,31 @@ from leadflow.events import (
 )
 from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound, parse
 from leadflow.whatsapp import phone_jid
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leads import repository as repo
 from leads.domain import (
     LeadChange,
+    NewLead,
     assignment_notice,
     change_lead,
-    lead_fields,
     may_see,
     new_id,
     new_lead,
 )
-from leads.models import IdempotencyRecord, Lead
-from leads.unit_of_work import Actor, commit_with_events
+from leads.unit_of_work import Actor
+
+
+def view_of(lead: repo.LeadRow) -> LeadView:
+    return LeadView.model_validate(repo.lead_json(lead))
 
 
 @dataclass
 class LeadsHandlers:
-    sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
-    # See `one_statement_engine`: creating a lead and listing leads are one statement
-    # each, and a classification two in one transaction.
+    # See `one_statement_engine`: every use case here is one statement, or a transaction
+    # of two on asyncpg itself.
     autocommit: AsyncEngine
-
-    async def _commit(self, session: AsyncSession, *events: Event) -> None:
-        await commit_with_events(session, self.relay, *events)
 
     # --- leads ----------------------------------------------------------------------
 
@@ -64,107 +63,59 @@ class LeadsHandlers:
         """`{"lead": ..., "created": bool}`; a known phone returns the existing lead."""
         actor = parse(Actor, params["actor"]) if params.get("actor") else None
         data = parse(LeadCreate, params["data"])
+        actor_id = actor.id if actor else None
         key = params.get("idempotency_key")
-        scoped_key = f"{actor.id if actor else 'anonymous'}:{key}" if key else None
-        for _ in range(3):
-            try:
-                return await self._create_lead_once(actor, data, scoped_key)
-            except IntegrityError:
-                continue  # a concurrent request with the same phone or key won; look again
-        raise Conflict("the lead is being created concurrently; retry")
+        scoped_key = f"{actor_id or 'anonymous'}:{key}" if key else None
+        new = new_lead(actor_id, actor.role if actor else None, data, new_id(), utcnow())
+        lead, created = await self.create_or_find(new, actor_id, scoped_key)
+        if actor is not None and not may_see(actor.role, actor.id, lead.consultant_id):
+            raise Conflict("a lead with this phone already exists")
+        return {"lead": repo.lead_json(lead), "created": created}
 
-    async def _create_lead_once(
-        self, actor: Actor | None, data: LeadCreate, scoped_key: str | None
-    ) -> dict[str, Any]:
-        if scoped_key is None:
-            created = await self._create_in_one_statement(actor, data)
-            if created is not None:
-                return created
-            # The phone is known: the transactional path finds the lead and decides
-            # whether this caller may see it.
-        async with self.sessions() as session:
-            if scoped_key and (record := await session.get(IdempotencyRecord, scoped_key)):
-                lead = await repo.get_lead_or_raise(session, lead_id=record.lead_id)
-                return await self._visible_result(session, actor, lead, created=True)
-            existing = await repo.get_lead_by_phone(session, phone=data.phone)
-            if existing is not None:
-                return await self._visible_result(session, actor, existing, created=False)
-            new = new_lead(
-                actor.id if actor else None, actor.role if actor else None, data, new_id(), utcnow()
-            )
-            # Core statements, not ORM objects: creation is the hottest write path, and
-            # building and flushing SQLModel instances was most of its CPU (measured).
-            row = await repo.insert_lead(session, values=new.values)
-            if row is None:  # the same phone won a race with us
-                raise IntegrityError("leads.phone", None, ValueError("duplicate phone"))
-            await repo.insert_interaction(
-                session,
-                lead_id=row["id"],
-                actor_id=actor.id if actor else None,
-                kind="created",
-                changes=new.audit,
-            )
-            if scoped_key:
-                await repo.insert_idempotency_key(session, key=scoped_key, lead_id=row["id"])
-            lead_json = await repo.created_lead_json(session, row)
-            await self._commit(session, LeadCreated(lead=LeadView.model_validate(lead_json)))
-        return {"lead": lead_json, "created": True}
-
-    async def _create_in_one_statement(
-        self, actor: Actor | None, data: LeadCreate
-    ) -> dict[str, Any] | None:
-        """The result, or None if a lead with this phone exists (nothing is written)."""
-        new = new_lead(
-            actor.id if actor else None, actor.role if actor else None, data, new_id(), utcnow()
-        )
+    async def create_or_find(
+        self, new: NewLead, actor_id: str | None, idempotency_key: str | None
+    ) -> tuple[repo.LeadRow, bool]:
+        """The lead created (True), or the one a known phone or key already has: a key
+        counts as created, as its first request was."""
         async with asyncpg_connection(self.autocommit) as connection:
             creator = None
             if new.values["consultant_id"]:
                 creator = await repo.consultant_name_and_email(
                     connection, consultant_id=new.values["consultant_id"]
                 )
-            lead_json = repo.lead_json(repo.LeadRow.of(new.values, *(creator or (None, None))))
-            event = LeadCreated(lead=LeadView.model_validate(lead_json))
-            if not await repo.create_lead_in_one_statement(
-                connection,
-                values=new.values,
-                interaction_id=new_id(),
-                actor_id=actor.id if actor else None,
-                audit=new.audit,
-                event=event,
-            ):
-                return None
-        self.relay.wake()
-        return {"lead": lead_json, "created": True}
-
-    async def _visible_result(
-        self, session: AsyncSession, actor: Actor | None, lead: Lead, *, created: bool
-    ) -> dict[str, Any]:
-        view = await repo.lead_view(session, lead)
-        if actor is not None and not may_see(actor.role, actor.id, view):
-            raise Conflict("a lead with this phone already exists")
-        return {"lead": view.model_dump(mode="json"), "created": created}
+            lead = repo.LeadRow.of(new.values, *(creator or (None, None)))
+            for _ in range(3):
+                if idempotency_key and (
+                    found := await repo.find_lead(
+                        connection, by="idempotency_key", key=idempotency_key
+                    )
+                ):
+                    return found.lead, True
+                try:
+                    if await repo.create_lead(
+                        connection,
+                        values=new.values,
+                        actor_id=actor_id,
+                        audit=new.audit,
+                        idempotency_key=idempotency_key,
+                        event=LeadCreated(lead=view_of(lead)),
+                    ):
+                        self.relay.wake()
+                        return lead, True
+                except asyncpg.UniqueViolationError:
+                    continue  # a concurrent request with the same key won: look again
+                if found := await repo.find_lead(connection, by="phone", key=lead.phone):
+                    return found.lead, False
+        raise Conflict("the lead is being created concurrently; retry")
 
     async def get_lead(self, params: dict[str, Any]) -> dict[str, Any]:
         actor = parse(Actor, params["actor"])
-        async with self.sessions() as session:
-            lead = await repo.get_lead_or_raise(session, lead_id=str(params["id"]))
-            view = await repo.lead_view(session, lead)
-            if not may_see(actor.role, actor.id, view):
+        async with asyncpg_connection(self.autocommit) as connection:
+            found = await repo.find_lead(connection, key=str(params["id"]))
+            if found is None or not may_see(actor.role, actor.id, found.lead.consultant_id):
                 raise NotFound("lead not found")
-            interactions = await repo.recent_interactions(session, lead_id=lead.id)
-        result = view.model_dump(mode="json")
-        result["interactions"] = [
-            {
-                "id": row.id,
-                "kind": row.kind,
-                "actor_id": row.actor_id,
-                "changes": row.changes,
-                "created_at": row.created_at.isoformat(),
-            }
-            for row in interactions
-        ]
-        return result
+            interactions = await repo.recent_interactions(connection, lead_id=found.lead.id)
+        return {**repo.lead_json(found.lead), "interactions": interactions}
 
     async def list_leads(self, params: dict[str, Any]) -> dict[str, Any]:
         actor = parse(Actor, params["actor"])
@@ -177,15 +128,15 @@ class LeadsHandlers:
         if actor.role is Role.CONSULTANT:
             filters["consultant_id"] = actor.id  # whatever the query says
         page, page_size = int(query.get("page", 1)), int(query.get("page_size", 50))
-        search = {
-            "filters": filters,
-            "q": query.get("q"),
-            "page": page,
-            "page_size": page_size,
-            "newest_first": query.get("sort", "-created_at") == "-created_at",
-        }
         async with asyncpg_connection(self.autocommit) as connection:
-            page_json, total = await repo.search_leads_json(connection, **search)
+            page_json, total = await repo.search_leads_json(
+                connection,
+                filters=filters,
+                q=query.get("q"),
+                page=page,
+                page_size=page_size,
+                newest_first=query.get("sort", "-created_at") == "-created_at",
+            )
         data = orjson.Fragment(page_json)  # PostgreSQL's JSON, passed on as it is
         return {"data": data, "page": page, "page_size": page_size, "total": total}
 
@@ -193,28 +144,26 @@ class LeadsHandlers:
         """PATCH: optimistic concurrency on `version`; every change audited."""
         actor = parse(Actor, params["actor"])
         patch = parse(LeadPatch, params["data"])
-        async with self.sessions() as session:
-            lead = await repo.get_lead_or_raise(session, lead_id=str(params["id"]), for_update=True)
-            view = await repo.lead_view(session, lead)
-            if not may_see(actor.role, actor.id, view):
+        async with asyncpg_transaction(self.autocommit) as connection:
+            found = await repo.find_lead(connection, key=str(params["id"]), lock=True)
+            if found is None or not may_see(actor.role, actor.id, found.lead.consultant_id):
                 raise NotFound("lead not found")
+            lead = found.lead
             if patch.version != lead.version:
-                raise Conflict(
-                    "the lead changed since you read it", details=view.model_dump(mode="json")
-                )
+                raise Conflict("the lead changed since you read it", details=repo.lead_json(lead))
+            after = patch.changes()
             change = change_lead(
-                lead_fields(lead),
-                patch.changes(),
+                {name: getattr(lead, name) for name in after},
+                after,
                 version=lead.version,
                 now=utcnow(),
                 kind="updated",
                 actor_id=actor.id,
             )
             if change is None:
-                return view.model_dump(mode="json")
-            await repo.apply_change(session, lead, change)
-            view = await repo.lead_view(session, lead)
-            await self._commit(session, LeadUpdated(lead=view, changed=change.changed))
+                return repo.lead_json(lead)
+            view = await write_update(connection, lead, change)
+        self.relay.wake()
         return view.model_dump(mode="json")
 
     async def assign_lead(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -222,40 +171,69 @@ class LeadsHandlers:
         actor = parse(Actor, params["actor"])
         if actor.role is Role.CONSULTANT:
             raise Forbidden("only admins and managers assign leads")
-        consultant_id = str(params.get("consultant_id") or "")
-        async with self.sessions() as session:
-            lead = await repo.get_lead_or_raise(session, lead_id=str(params["id"]), for_update=True)
-            consultant = await repo.get_consultant(session, consultant_id=consultant_id)
-            if consultant is None:
+        async with asyncpg_transaction(self.autocommit) as connection:
+            found = await repo.find_lead(
+                connection,
+                key=str(params["id"]),
+                consultant_id=str(params.get("consultant_id") or ""),
+                lock=True,
+            )
+            if found is None:
+                raise NotFound("lead not found")
+            if found.chosen is None:
                 raise Invalid("consultant_id: no such consultant")
-            if not consultant.active:
+            if not found.chosen.active:
                 raise Invalid("consultant_id: the consultant is inactive")
-            if lead.consultant_id == consultant.id:
-                return (await repo.lead_view(session, lead)).model_dump(mode="json")
-            previous = lead.consultant_id
-            await repo.apply_change(
-                session, lead, reassignment(lead, consultant.id, actor.id, {"rule": "manual"})
-            )
-            view = await repo.lead_view(session, lead)
-            await self._commit(
-                session,
-                LeadAssigned(lead=view, previous_consultant_id=previous, rule="manual"),
-                *notify_consultant(consultant.phone, view),
-            )
+            if found.lead.consultant_id == found.chosen.id:
+                return repo.lead_json(found.lead)
+            view = await self._reassign(connection, found, actor.id, "manual", {})
+        self.relay.wake()
         return view.model_dump(mode="json")
+
+    async def _reassign(
+        self,
+        connection: asyncpg.Connection,
+        found: repo.FoundLead,
+        actor_id: str | None,
+        rule: str,
+        note: dict[str, Any],
+    ) -> LeadView:
+        """Give the lead to `found.chosen` (another consultant, the callers checked), tell
+        them on WhatsApp, and record it."""
+        before, chosen = found.lead, found.chosen
+        assert chosen is not None
+        change = change_lead(
+            {"consultant_id": before.consultant_id},
+            {"consultant_id": chosen.id},
+            version=before.version,
+            now=utcnow(),
+            kind="assigned",
+            actor_id=actor_id,
+            note={"rule": rule, **note},
+        )
+        assert change is not None
+        view = view_of(
+            before.changed(change, consultant_name=chosen.name, consultant_email=chosen.email)
+        )
+        assigned = LeadAssigned(lead=view, previous_consultant_id=before.consultant_id, rule=rule)
+        await repo.write_change(
+            connection,
+            lead_id=before.id,
+            change=change,
+            events=[assigned, *notify_consultant(chosen.phone, view)],
+        )
+        return view
 
     # --- pipeline events ------------------------------------------------------------
 
     async def on_lead_classified(self, event: LeadClassified) -> None:
-        # Lock, then change with its audit and events: one transaction of two statements
-        # (through the ORM it took eight round trips, the service's costliest event).
+        # Find-and-lock, then the change with its audit and events: one transaction of two
+        # statements (through the ORM it took eight round trips).
         async with asyncpg_transaction(self.autocommit) as connection:
-            locked = await repo.lock_for_event(
-                connection, event_id=event.event_id, lead_id=event.lead_id
-            )
-            if locked is None:  # handled before, or no such lead
+            found = await repo.find_lead(connection, key=event.lead_id, event_id=event.event_id)
+            if found is None:  # handled before, or no such lead
                 return
-            lead = locked.lead
+            lead = found.lead
             change = change_lead(
                 {
                     "temperature": lead.temperature,
@@ -273,13 +251,11 @@ class LeadsHandlers:
                 actor_id=None,
                 note={"by": event.classified_by},
             )
-            if change is not None:
-                lead = lead.changed(change)
-            view = LeadView.model_validate(repo.lead_json(lead))
-            events = classification_events(event, view, change)
             if change is None:
+                events = classification_events(event, view_of(lead), change)
                 await repo.stage(connection, events=events)
             else:
+                events = classification_events(event, view_of(lead.changed(change)), change)
                 await repo.write_change(
                     connection,
                     lead_id=lead.id,
@@ -290,61 +266,42 @@ class LeadsHandlers:
         self.relay.wake()
 
     async def on_assignment_decided(self, event: AssignmentDecided) -> None:
-        """Lock, then move with its audit and events: two statements in one transaction
-        (the ORM took about ten round trips, and this is on every lead's path)."""
+        """Find-and-lock, then the move: two statements in one transaction, on every
+        lead's path."""
         if event.consultant_id is None:  # no one was eligible: nothing to apply
             return
         async with asyncpg_transaction(self.autocommit) as connection:
-            locked = await repo.lock_for_event(
+            found = await repo.find_lead(
                 connection,
-                event_id=event.event_id,
-                lead_id=event.lead_id,
+                key=event.lead_id,
                 consultant_id=event.consultant_id,
+                event_id=event.event_id,
             )
             if (
-                locked is None  # handled before, or no such lead
-                or locked.chosen_id is None
+                found is None  # handled before, or no such lead
+                or found.chosen is None
                 or not decision_applies(
-                    locked.lead.consultant_id, locked.lead.status, locked.chosen_id, event.reassigns
+                    found.lead.consultant_id, found.lead.status, found.chosen.id, event.reassigns
                 )
             ):
                 return
-            before = locked.lead
-            change = reassignment(
-                before, locked.chosen_id, None, {"rule": event.rule, "eligible": event.eligible_ids}
-            )
-            moved = before.changed(
-                change, consultant_name=locked.chosen_name, consultant_email=locked.chosen_email
-            )
-            view = LeadView.model_validate(repo.lead_json(moved))
-            assigned = LeadAssigned(
-                lead=view, previous_consultant_id=before.consultant_id, rule=event.rule
-            )
-            await repo.write_change(
-                connection,
-                lead_id=moved.id,
-                change=change,
-                events=[assigned, *notify_consultant(locked.chosen_phone, view)],
-            )
+            note = {"eligible": event.eligible_ids}
+            await self._reassign(connection, found, None, event.rule, note)
         self.relay.wake()
 
 
-def reassignment(
-    lead: Lead | repo.LeadRow, consultant_id: str, actor_id: str | None, note: dict[str, Any]
-) -> LeadChange:
-    """The change that gives `lead` to another consultant (the callers checked that it
-    is another one)."""
-    change = change_lead(
-        {"consultant_id": lead.consultant_id},
-        {"consultant_id": consultant_id},
-        version=lead.version,
-        now=utcnow(),
-        kind="assigned",
-        actor_id=actor_id,
-        note=note,
+async def write_update(
+    connection: asyncpg.Connection, lead: repo.LeadRow, change: LeadChange
+) -> LeadView:
+    """Write `change` to `lead` with its audit entry and lead.updated; the lead after."""
+    view = view_of(lead.changed(change))
+    await repo.write_change(
+        connection,
+        lead_id=lead.id,
+        change=change,
+        events=[LeadUpdated(lead=view, changed=change.changed)],
     )
-    assert change is not None
-    return change
+    return view
 
 
 def decision_applies(current: str | None, status: str, chosen: str, reassigns: str | None) -> bool:

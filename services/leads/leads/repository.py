@@ -1,4 +1,5 @@
-"""Queries of the leads service. Keyword-only arguments; `get_x_or_raise` raises NotFound."""
+"""Statements of the leads service, on asyncpg itself (`leadflow.db.raw`): creating,
+reading and changing a lead are on every lead's path. Keyword-only arguments."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from leadflow.db import (
     record_handled,
     stage_events,
 )
-from leadflow.events import Event, LeadView
-from leadflow.rpc import NotFound
+from leadflow.events import Event
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -31,67 +31,15 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    insert,
     null,
     or_,
     text,
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.domain import LeadChange
-from leads.models import OUTBOX, Consultant, IdempotencyRecord, Interaction, Lead
-
-
-async def get_consultant(session: AsyncSession, *, consultant_id: str) -> Consultant | None:
-    return await session.get(Consultant, consultant_id)
-
-
-async def lead_view(session: AsyncSession, lead: Lead) -> LeadView:
-    """The lead as CONTRACT.md's object (`lead_json`), with its consultant's name and email."""
-    consultant = await session.get(Consultant, lead.consultant_id) if lead.consultant_id else None
-    row = LeadRow.of(
-        lead.model_dump() | {"metadata": lead.extra},
-        consultant.name if consultant else None,
-        consultant.email if consultant else None,
-    )
-    return LeadView.model_validate(lead_json(row))
-
-
-async def get_lead(session: AsyncSession, *, lead_id: str, for_update: bool = False) -> Lead | None:
-    query = select(Lead).where(Lead.id == lead_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
-
-
-async def get_lead_or_raise(
-    session: AsyncSession, *, lead_id: str, for_update: bool = False
-) -> Lead:
-    lead = await get_lead(session, lead_id=lead_id, for_update=for_update)
-    if lead is None:
-        raise NotFound("lead not found")
-    return lead
-
-
-async def get_lead_by_phone(session: AsyncSession, *, phone: str) -> Lead | None:
-    return (await session.exec(select(Lead).where(Lead.phone == phone))).first()
-
-
-async def recent_interactions(
-    session: AsyncSession, *, lead_id: str, limit: int = 50
-) -> list[Interaction]:
-    result = await session.exec(
-        select(Interaction)
-        .where(Interaction.lead_id == lead_id)
-        .order_by(col(Interaction.created_at).desc(), col(Interaction.id))
-        .limit(limit)
-    )
-    return list(result.all())
-
+from leads.models import OUTBOX, Consultant, Interaction, Lead
 
 LEADS = Lead.__table__  # type: ignore[attr-defined]
 CONSULTANTS = Consultant.__table__  # type: ignore[attr-defined]
@@ -300,64 +248,59 @@ def _page_as_json_for_asyncpg(
     return for_asyncpg(_page_as_json_statement(filter_names, with_q, newest_first))
 
 
-async def insert_lead(session: AsyncSession, *, values: dict[str, Any]) -> Any | None:
-    """Insert a lead unless its phone exists; the new row, or None if the phone won."""
-    statement = (
-        pg_insert(LEADS).values(**values).on_conflict_do_nothing(index_elements=["phone"])
-    ).returning(*LEADS.c)
-    result = await session.exec(statement)
-    return result.mappings().first()
-
-
-# A new lead, its audit entry and its lead.created event as one statement (data-modifying
-# CTEs), outside any transaction: five round trips (begin, insert, audit,
-# outbox, commit) through the ORM session were most of a creation's CPU (measured).
-# A known phone inserts nothing at all, and the statement returns no row.
-CREATE_LEAD = text(
-    """
-    WITH created AS (
-        INSERT INTO leads (id, name, phone, email, source, status, temperature, ai_score,
-                           ai_reasons, notes, metadata, consultant_id, created_by, version,
-                           created_at, updated_at)
-        VALUES (:id, :name, :phone, :email, :source, :status, :temperature, :ai_score,
-                CAST(:ai_reasons AS jsonb), :notes, CAST(:metadata AS jsonb), :consultant_id,
-                :created_by, :version, :created_at, :updated_at)
-        ON CONFLICT (phone) DO NOTHING
-        RETURNING id
-    ), audited AS (
-        INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
-        SELECT :interaction_id, id, :actor_id, 'created', CAST(:audit AS jsonb), :created_at
-        FROM created
-    ), staged AS ("""
-    + stage_events(OUTBOX, only_if="created")
-    + """)
-    SELECT id FROM created
-    """
+# A new lead, its audit entry, its idempotency key (if any) and its lead.created event as
+# one statement (data-modifying CTEs), outside any transaction: five round trips through
+# the ORM session were most of a creation's CPU (measured). A known phone inserts nothing
+# at all, and the statement returns no row; a known key fails on its unique key.
+_CREATE_LEAD = for_asyncpg(
+    text(
+        """
+        WITH created AS (
+            INSERT INTO leads (id, name, phone, email, source, status, temperature, ai_score,
+                               ai_reasons, notes, metadata, consultant_id, created_by,
+                               version, created_at, updated_at)
+            VALUES (:id, :name, :phone, :email, :source, :status, :temperature, :ai_score,
+                    CAST(:ai_reasons AS jsonb), :notes, CAST(:metadata AS jsonb),
+                    :consultant_id, :created_by, :version, :created_at, :updated_at)
+            ON CONFLICT (phone) DO NOTHING
+            RETURNING id
+        ), audited AS (
+            INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
+            SELECT :interaction_id, id, :actor_id, 'created', CAST(:audit AS jsonb),
+                   :created_at
+            FROM created
+        ), keyed AS (
+            INSERT INTO idempotency_keys (key, lead_id, created_at)
+            SELECT CAST(:idempotency_key AS text), id, :created_at FROM created
+            WHERE CAST(:idempotency_key AS text) IS NOT NULL
+        ), staged AS ("""
+        + stage_events(OUTBOX, only_if="created")
+        + """)
+        SELECT id FROM created
+        """
+    )
 )
 
 
-_CREATE_LEAD = for_asyncpg(CREATE_LEAD)
-
-
-async def create_lead_in_one_statement(
+async def create_lead(
     connection: asyncpg.Connection,
     *,
     values: dict[str, Any],
-    interaction_id: str,
     actor_id: str | None,
     audit: dict[str, Any],
+    idempotency_key: str | None,
     event: Event,
 ) -> bool:
-    """True if the lead was created; False if its phone is already known."""
+    """True if the lead was created; False if its phone is already known. A known
+    idempotency key raises asyncpg's UniqueViolationError (nothing is written)."""
     created = await _CREATE_LEAD.fetchval(
         connection,
         {
-            **values,
-            "ai_reasons": orjson.dumps(values["ai_reasons"]).decode(),
-            "metadata": orjson.dumps(values["metadata"]).decode(),
-            "interaction_id": interaction_id,
+            **_as_columns(values),
+            "interaction_id": uuid.uuid4().hex,
             "actor_id": actor_id,
             "audit": orjson.dumps(audit).decode(),
+            "idempotency_key": idempotency_key,
             "now": values["created_at"],
             **event_arrays([event]),
         },
@@ -365,70 +308,122 @@ async def create_lead_in_one_statement(
     return created is not None
 
 
-# A pipeline event arriving for a lead: records the event as handled and locks the lead,
-# returning it with its consultant's name and email, and the consultant the event chose
-# (if any, and known). No row: handled before, or no such lead.
-LOCK_FOR_EVENT = text(
-    """
-    WITH handled AS ("""
-    + record_handled(OUTBOX)
-    + """)
-    SELECT lead.*, own.name AS consultant_name, own.email AS consultant_email,
-        chosen.id AS chosen_id, chosen.name AS chosen_name, chosen.email AS chosen_email,
-        chosen.phone AS chosen_phone
-    FROM leads AS lead
-    LEFT JOIN consultants AS own ON own.id = lead.consultant_id
-    LEFT JOIN consultants AS chosen ON chosen.id = :consultant_id
-    WHERE lead.id = :lead_id AND EXISTS (SELECT FROM handled)
-    FOR UPDATE OF lead
-    """
-)
-# The pipeline's events run for every lead: through asyncpg itself (`leadflow.db.raw`).
-_LOCK_FOR_EVENT = for_asyncpg(LOCK_FOR_EVENT)
+_JSONB_COLUMNS = ("ai_reasons", "metadata")
+
+
+def _as_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values as the statements take them (JSON columns as text)."""
+    return {
+        name: orjson.dumps(value).decode() if name in _JSONB_COLUMNS else value
+        for name, value in values.items()
+    }
+
+
+_LEAD_BY = {
+    "id": "lead.id = :key",
+    "phone": "lead.phone = :key",
+    "idempotency_key": "lead.id = (SELECT lead_id FROM idempotency_keys WHERE key = :key)",
+}
+
+
+@functools.cache
+def _find_lead_statement(by: str, *, lock: bool, for_event: bool) -> AsyncpgStatement:
+    """A lead with its consultant's name and email, and the consultant `:consultant_id`
+    (if any); `lock`ed until the transaction ends; `for_event`: only if the event
+    `:event_id` is recorded as handled now (no row if it was handled before)."""
+    return for_asyncpg(
+        text(
+            (f"WITH handled AS ({record_handled(OUTBOX)})" if for_event else "")
+            + f"""
+            SELECT lead.*, own.name AS consultant_name, own.email AS consultant_email,
+                chosen.id AS chosen_id, chosen.name AS chosen_name,
+                chosen.email AS chosen_email, chosen.phone AS chosen_phone,
+                chosen.active AS chosen_active
+            FROM leads AS lead
+            LEFT JOIN consultants AS own ON own.id = lead.consultant_id
+            LEFT JOIN consultants AS chosen ON chosen.id = :consultant_id
+            WHERE {_LEAD_BY[by]}
+            """
+            + (" AND EXISTS (SELECT FROM handled)" if for_event else "")
+            + (" FOR UPDATE OF lead" if lock else "")
+        )
+    )
 
 
 @dataclass(frozen=True)
-class LockedLead:
-    """The lead a pipeline event is for, locked, and the consultant the event chose."""
+class ChosenConsultant:
+    id: str
+    name: str
+    email: str
+    phone: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class FoundLead:
+    """A lead, and the consultant the caller asked about with it (if any, and known)."""
 
     lead: LeadRow
-    classified_by: str | None
-    chosen_id: str | None
-    chosen_name: str | None
-    chosen_email: str | None
-    chosen_phone: str | None
+    chosen: ChosenConsultant | None
 
 
-async def lock_for_event(
+async def find_lead(
     connection: asyncpg.Connection,
     *,
-    event_id: str,
-    lead_id: str,
+    key: str,
+    by: str = "id",
     consultant_id: str | None = None,
-) -> LockedLead | None:
-    """`LOCK_FOR_EVENT`; None if the event was handled before, or no such lead."""
-    row = await _LOCK_FOR_EVENT.fetchrow(
+    lock: bool = False,
+    event_id: str | None = None,
+) -> FoundLead | None:
+    """The lead whose `by` ("id", "phone", "idempotency_key") is `key`, with the
+    consultant `consultant_id`. With `event_id`: locked, and None if that event was
+    handled before (otherwise it is recorded as handled in the caller's transaction)."""
+    statement = _find_lead_statement(by, lock=lock or bool(event_id), for_event=bool(event_id))
+    row = await statement.fetchrow(
         connection,
-        {
-            "event_id": event_id,
-            "lead_id": lead_id,
-            "consultant_id": consultant_id,
-            "now": datetime.now(UTC),
-        },
+        {"key": key, "consultant_id": consultant_id, "event_id": event_id, "now": _now()},
     )
     if row is None:
         return None
-    return LockedLead(
-        LeadRow.of(row, row["consultant_name"], row["consultant_email"]),
-        row["classified_by"],
-        row["chosen_id"],
-        row["chosen_name"],
-        row["chosen_email"],
-        row["chosen_phone"],
+    chosen = (
+        ChosenConsultant(
+            row["chosen_id"],
+            row["chosen_name"],
+            row["chosen_email"],
+            row["chosen_phone"],
+            row["chosen_active"],
+        )
+        if row["chosen_id"]
+        else None
     )
+    return FoundLead(LeadRow.of(row, row["consultant_name"], row["consultant_email"]), chosen)
 
 
-_JSONB_COLUMNS = ("ai_reasons", "metadata")
+_RECENT_INTERACTIONS = for_asyncpg(
+    sa_select(INTERACTIONS.c.id, INTERACTIONS.c.kind, INTERACTIONS.c.actor_id,
+              INTERACTIONS.c.changes, INTERACTIONS.c.created_at)
+    .where(INTERACTIONS.c.lead_id == bindparam("lead_id"))
+    .order_by(INTERACTIONS.c.created_at.desc(), INTERACTIONS.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)  # fmt: skip
+
+
+async def recent_interactions(
+    connection: asyncpg.Connection, *, lead_id: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The lead's audit trail, newest first, as the API shows it."""
+    rows = await _RECENT_INTERACTIONS.fetch(connection, {"lead_id": lead_id, "limit": limit})
+    return [
+        {
+            "id": row["id"],
+            "kind": row["kind"],
+            "actor_id": row["actor_id"],
+            "changes": row["changes"],
+            "created_at": row["created_at"].isoformat(),
+        }
+        for row in rows
+    ]
 
 
 @functools.cache
@@ -463,22 +458,56 @@ async def write_change(
 ) -> None:
     """Write `change` (and `unaudited` columns beside it) to the lead, its audit entry and
     `events`."""
-    values = {**change.values, **(unaudited or {})}
-    for name in _JSONB_COLUMNS:
-        if name in values:
-            values[name] = orjson.dumps(values[name]).decode()
+    values = _as_columns({**change.values, **(unaudited or {})})
     await _write_change_statement(tuple(sorted(values))).execute(
         connection,
         {
             **values,
-            "lead_id": lead_id,
-            "interaction_id": uuid.uuid4().hex,
-            "actor_id": change.actor_id,
-            "kind": change.kind,
-            "changes": orjson.dumps(change.audit).decode(),
+            **_audit_values(lead_id, change.kind, change.actor_id, change.audit),
             "now": change.values["updated_at"],
             **event_arrays(events),
         },
+    )
+
+
+def _audit_values(
+    lead_id: str, kind: str, actor_id: str | None, changes: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "interaction_id": uuid.uuid4().hex,
+        "lead_id": lead_id,
+        "actor_id": actor_id,
+        "kind": kind,
+        "changes": orjson.dumps(changes).decode(),
+    }
+
+
+# An entry on a lead's timeline that is not a change of the lead, once per event.
+_AUDIT_ONCE = for_asyncpg(
+    text(
+        f"WITH handled AS ({record_handled(OUTBOX)})"
+        + """
+        INSERT INTO interactions (id, lead_id, actor_id, kind, changes, created_at)
+        SELECT :interaction_id, id, :actor_id, :kind, CAST(:changes AS jsonb), :now
+        FROM leads WHERE id = :lead_id AND EXISTS (SELECT FROM handled)
+        """
+    )
+)
+
+
+async def audit_once(
+    connection: asyncpg.Connection,
+    *,
+    event_id: str,
+    lead_id: str,
+    kind: str,
+    actor_id: str | None,
+    changes: dict[str, Any],
+) -> None:
+    """Record `kind` on the lead's timeline, unless `event_id` was handled before."""
+    await _AUDIT_ONCE.execute(
+        connection,
+        {"event_id": event_id, "now": _now(), **_audit_values(lead_id, kind, actor_id, changes)},
     )
 
 
@@ -488,7 +517,7 @@ _STAGE_EVENTS = for_asyncpg(text(stage_events(OUTBOX)))
 async def stage(connection: asyncpg.Connection, *, events: list[Event]) -> None:
     """Events for the outbox, in the caller's transaction."""
     if events:
-        await _STAGE_EVENTS.execute(connection, {"now": datetime.now(UTC), **event_arrays(events)})
+        await _STAGE_EVENTS.execute(connection, {"now": _now(), **event_arrays(events)})
 
 
 _CONSULTANT_NAME_AND_EMAIL = for_asyncpg(
@@ -505,51 +534,5 @@ async def consultant_name_and_email(
     return (row["name"], row["email"]) if row else None
 
 
-async def apply_change(session: AsyncSession, lead: Lead, change: LeadChange) -> None:
-    """Write `change` to the lead (in the session) and record its audit entry."""
-    for name, value in change.values.items():
-        setattr(lead, "extra" if name == "metadata" else name, value)
-    session.add(
-        Interaction(
-            id=uuid.uuid4().hex,
-            lead_id=lead.id,
-            actor_id=change.actor_id,
-            kind=change.kind,
-            changes=change.audit,
-            created_at=change.values["updated_at"],
-        )
-    )
-    await session.flush()
-
-
-async def insert_interaction(
-    session: AsyncSession, *, lead_id: str, actor_id: str | None, kind: str, changes: dict[str, Any]
-) -> None:
-    await session.exec(
-        insert(INTERACTIONS).values(
-            id=uuid.uuid4().hex,
-            lead_id=lead_id,
-            actor_id=actor_id,
-            kind=kind,
-            changes=changes,
-            created_at=datetime.now(UTC),
-        )
-    )
-
-
-async def insert_idempotency_key(session: AsyncSession, *, key: str, lead_id: str) -> None:
-    await session.exec(
-        insert(IdempotencyRecord.__table__).values(  # type: ignore[attr-defined]
-            key=key, lead_id=lead_id, created_at=datetime.now(UTC)
-        )
-    )
-
-
-async def created_lead_json(session: AsyncSession, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON of a freshly inserted lead row, with its consultant's name and email."""
-    name = email = None
-    if row["consultant_id"]:
-        consultant = await session.get(Consultant, row["consultant_id"])
-        if consultant is not None:
-            name, email = consultant.name, consultant.email
-    return lead_json(LeadRow.of(row, name, email))
+def _now() -> datetime:
+    return datetime.now(UTC)

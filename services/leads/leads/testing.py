@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay
-from leadflow.testing.recording import StoreUnderTest, wired_under_test
+from leadflow.testing.recording import RecordingBus, wired_under_test
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.app import wire
 from leads.handlers import LeadsHandlers
@@ -20,25 +22,26 @@ from leads.models import Consultant
 class LeadsUnderTest:
     handlers: LeadsHandlers
     livia_leads: LiviaLeadHandlers
-    store: StoreUnderTest
-
-    @property
-    def relay(self) -> OutboxRelay:
-        return self.store.relay
+    # For reading the service's tables as a test checks them.
+    sessions: async_sessionmaker[AsyncSession]
+    relay: OutboxRelay
+    bus: RecordingBus
 
     @property
     def published(self) -> list[Delivery]:
-        return self.store.published
+        """Every delivery the relay published so far, in order."""
+        return self.bus.published
 
     async def flush_outbox(self) -> list[Delivery]:
         """Publish what is pending and return everything published so far."""
-        return await self.store.flush_outbox()
+        await self.relay.publish_all()
+        return self.published
 
     async def add_consultant(
         self, consultant_id: str, name: str, email: str, phone: str | None = None
     ) -> None:
         """A consultant as the accounts use case would have stored them."""
-        async with self.handlers.sessions() as session:
+        async with self.sessions() as session:
             session.add(
                 Consultant(
                     id=consultant_id,
@@ -57,9 +60,4 @@ async def leads_under_test(database_url: str) -> AsyncIterator[LeadsUnderTest]:
     """The leads service as its composition root builds it (`wire`), on `database_url`
     (migrated), publishing onto a recording bus."""
     async with wired_under_test(wire, database_url) as (wired, bus):
-        handlers = wired.handlers
-        yield LeadsUnderTest(
-            handlers,
-            wired.livia_leads,
-            StoreUnderTest(wired.engine, handlers.sessions, handlers.autocommit, wired.relay, bus),
-        )
+        yield LeadsUnderTest(wired.handlers, wired.livia_leads, wired.sessions, wired.relay, bus)

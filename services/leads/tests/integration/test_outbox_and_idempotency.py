@@ -14,7 +14,7 @@ ADMIN = {"id": "admin-1", "role": "admin"}
 
 
 async def unpublished(leads: LeadsUnderTest) -> int:
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         query = select(func.count()).where(OUTBOX.outbox.c.published_at.is_(None))
         return int((await session.exec(query)).one())
 
@@ -52,7 +52,7 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
     await leads.handlers.on_lead_classified(redelivered)
     await leads.handlers.on_lead_classified(redelivered)  # the broker redelivers it
 
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         lead = await session.get(Lead, lead_id)
         kinds = (
             await session.exec(select(Interaction.kind).where(Interaction.lead_id == lead_id))
@@ -110,7 +110,7 @@ async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_n
         )
         await leads.handlers.on_lead_classified(event)
 
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         audit = (
             await session.exec(select(Interaction.changes).where(Interaction.kind == "classified"))
         ).all()
@@ -156,7 +156,7 @@ async def test_a_decision_moves_the_lead_once_audits_it_and_tells_the_consultant
     await leads.handlers.on_assignment_decided(redelivered)
     await leads.handlers.on_assignment_decided(redelivered)  # the broker redelivers it
 
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         lead = await session.get(Lead, lead_id)
         audit = (
             await session.exec(select(Interaction.changes).where(Interaction.kind == "assigned"))
@@ -187,7 +187,7 @@ async def test_an_sla_reassignment_of_a_lead_worked_meanwhile_changes_nothing(
             "data": {"name": "Jo", "phone": "+5511912345004"},
         }
     )
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         lead = await session.get(Lead, created["lead"]["id"])
         assert lead is not None
         lead.status = "CONTACTED"  # Ana worked it after the sweep looked
@@ -199,7 +199,7 @@ async def test_an_sla_reassignment_of_a_lead_worked_meanwhile_changes_nothing(
 
     await leads.handlers.on_assignment_decided(decision)
 
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         lead = await session.get(Lead, created["lead"]["id"])
     assert lead is not None and (lead.consultant_id, lead.version) == ("ana-1", 1)
 
@@ -229,7 +229,7 @@ async def test_concurrent_creations_with_one_phone_store_one_lead_one_audit_one_
 
     assert sorted(r["created"] for r in results) == [False] * 7 + [True]
     assert len({r["lead"]["id"] for r in results}) == 1
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         kinds = (await session.exec(select(Interaction.kind))).all()
     assert kinds == ["created"]
     assert await unpublished(leads) == 1
@@ -253,7 +253,7 @@ async def test_a_consultants_new_lead_is_theirs_in_the_answer_and_in_the_event(
     [created] = [d.event() for d in leads.published if d.routing_key == "lead.created"]
     assert created.lead.consultant is not None  # type: ignore[attr-defined]
     assert created.lead.consultant.model_dump() == expected  # type: ignore[attr-defined]
-    async with leads.handlers.sessions() as session:
+    async with leads.sessions() as session:
         [changes] = (await session.exec(select(Interaction.changes))).all()
     assert changes == {"source": "manual", "assigned_to_creator": True}
 
