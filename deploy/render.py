@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from leadflow.service import SERVICE_NAMES, default_port
 from leadflow.settings import SERVICE_SECRETS, Settings
+from leads.config import LeadsSettings
 from wa_consultant.config import ConsultantSessionSettings
 from wa_livia.config import LiviaSessionSettings
 
@@ -131,6 +132,7 @@ CONFIG: dict[str, str] = {
 # A service's own knobs (its settings class beyond the shared Settings): given to that
 # service alone; empty in production means the code's default.
 SERVICE_SETTINGS: dict[str, type[Settings]] = {
+    "leads": LeadsSettings,
     "wa-consultant": ConsultantSessionSettings,
     "wa-livia": LiviaSessionSettings,
 }

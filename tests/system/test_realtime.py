@@ -17,7 +17,7 @@ from leadflow.testing.services import delete_namespace
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.system.flows import next_frame
+from tests.system.flows import TEST_CLIENT_SOCKET, next_frame
 from tests.system.people import Person, Team, make_team, new_lead
 
 
@@ -47,7 +47,9 @@ def ws_url(cluster: Cluster, replica: int, query: str) -> str:
 
 
 async def socket_for(cluster: Cluster, person: Person, replica: int = 0) -> ClientConnection:
-    return await connect(ws_url(cluster, replica, f"token={person.token}&rooms=kanban"))
+    return await connect(
+        ws_url(cluster, replica, f"token={person.token}&rooms=kanban"), **TEST_CLIENT_SOCKET
+    )
 
 
 def token_expiring_in(seconds: float, sub: str = "someone", role: str = "admin") -> str:

@@ -242,6 +242,11 @@ async def list_leads(
     return json_page(await leads.call("list_leads", actor=actor(caller), query=query))
 
 
+# wa-livia answers a conversation from one indexed read, in milliseconds; when it is away
+# (restarting, re-pairing) the lead page must not wait the full RPC deadline for it.
+CONVERSATION_DEADLINE_S = 2.0
+
+
 @router.get(
     "/leads/{lead_id}",
     **doc(
@@ -256,7 +261,9 @@ async def get_lead(
     lead = await leads.call("get_lead", actor=actor(caller), id=lead_id)
     interactions = lead.pop("interactions", [])
     try:
-        conversation = await livia.call("conversation", lead_id=lead["id"])
+        conversation = await livia.within(CONVERSATION_DEADLINE_S).call(
+            "conversation", lead_id=lead["id"]
+        )
     except Unavailable:
         # wa-livia is one replica (one WhatsApp session) and restarts on every deploy or
         # re-pair: the lead page stays up and says the conversation is out of reach.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from leadflow.bus import Bus
 from leadflow.bus.topology import (
@@ -32,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.accounts.handlers import AccountsHandlers
+from leads.config import LeadsSettings
 from leads.handlers import LeadsHandlers
 from leads.livia_leads import LiviaLeadHandlers
 from leads.models import OUTBOX
@@ -78,7 +78,7 @@ def wire(settings: Settings, bus: Bus) -> Leads:
     accounts = AccountsHandlers(
         sessions=sessions,
         relay=relay,
-        hasher=PasswordHasher(),
+        hasher=LeadsSettings.of(settings).password_hasher(),
         refresh_ttl_s=settings.refresh_token_ttl,
     )
 

@@ -78,6 +78,9 @@ def service_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[st
         "LIVIA_TYPING_DELAY_MS": "0",
         "LIVIA_DEBOUNCE_MS": "0",
         "GROQ_API_KEY": "",
+        # argon2 at its lowest: system tests log many people in; production refuses this.
+        "PASSWORD_HASH_TIME_COST": "1",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
         "LOG_LEVEL": "INFO",
         # Four services own tables now: at the default 20 connections each, a system test's
         # processes and the next test's could outgrow PostgreSQL's default 100.

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +54,11 @@ class AccountsHandlers:
     relay: OutboxRelay
     hasher: PasswordHasher
     refresh_ttl_s: int
+    # Verified against for unknown emails, at the same cost as a real one.
+    dummy_hash: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
     async def ensure_admin(self, email: str | None, password: str | None) -> None:
         """First start: create the admin from ADMIN_EMAIL / ADMIN_PASSWORD if none exists."""
@@ -164,7 +169,7 @@ class AccountsHandlers:
         async with self.sessions() as session:
             row = await repo.get_consultant_by_email(session, email=email)
         # Verify against a real hash even for unknown emails, so timing tells nothing.
-        stored = row.password_hash if row is not None else _DUMMY_HASH
+        stored = row.password_hash if row is not None else self.dummy_hash
         try:
             await asyncio.to_thread(self.hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
@@ -252,5 +257,3 @@ def _session(row: Consultant, refresh_token: str) -> dict[str, Any]:
         "session_generation": row.session_generation,
     }
 
-
-_DUMMY_HASH = PasswordHasher().hash(secrets.token_urlsafe(16))
