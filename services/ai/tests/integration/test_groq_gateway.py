@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from ai.groq_gateway import CircuitBreaker, GroqJson
 from leadflow.testing.fake_groq import FakeGroq, Reply, completion, json_answer
 from pydantic import BaseModel
@@ -13,12 +10,6 @@ from pydantic import BaseModel
 class Answer(BaseModel):
     temperature: str
     score: int
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGroq]:
-    with FakeGroq() as server:
-        yield server
 
 
 def gateway(fake: FakeGroq, **kwargs: object) -> GroqJson:

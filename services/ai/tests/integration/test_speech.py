@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import groq
@@ -23,12 +23,6 @@ from leadflow.settings import Settings
 from leadflow.testing.fake_groq import FakeGroq, Reply, transcript
 
 VOICE = "oi livia, meu nome é joão e quero financiar um apartamento de 400 mil".encode()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGroq]:
-    with FakeGroq() as server:
-        yield server
 
 
 def speech(fake: FakeGroq, **kwargs: Any) -> GroqSpeech:

@@ -35,6 +35,14 @@ def test_the_score_counts_a_value_found_where_none_was_said_as_a_miss() -> None:
     assert result.overall == 0 and result.misses
 
 
+def test_the_score_counts_a_question_read_as_the_leads_choice_as_a_miss() -> None:
+    question = {"text": "30 anos… e em 20 anos?", "awaited": "term_months"}
+    right = {**question, "expected": {"term_months": 360}, "asked": {"term_months": 240}}
+    wrong = {**question, "expected": {"term_months": 240}}
+    assert score([right]).overall == 1
+    assert score([wrong]).overall == 0
+
+
 @pytest.mark.parametrize(
     ("text", "awaited", "expected"),
     [
