@@ -22,12 +22,16 @@ import subprocess
 import sys
 import threading
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import Bus, InMemoryBus
 from leadflow.logs import configure_logging
 from leadflow.service import SERVICE_NAMES, Service, default_port, path_router, run_services
 from leadflow.settings import Settings
+
+if TYPE_CHECKING:
+    from leadflow.db import Migrations
 
 
 def service_module(name: str) -> ModuleType:
@@ -65,7 +69,7 @@ def rabbit_bus(settings: Settings) -> Bus:
 
 def owns_tables(name: str) -> bool:
     """Whether the service keeps a database (it has migrations to run)."""
-    return hasattr(service_module(name), "migrate")
+    return hasattr(service_module(name), "SCHEMA")
 
 
 async def serve(name: str, settings: Settings) -> None:
@@ -104,8 +108,8 @@ async def embedded(settings: Settings) -> None:
 
 
 async def migrate(name: str, settings: Settings) -> None:
-    module = service_module(name)
-    await module.migrate(settings)
+    schema: Migrations = service_module(name).SCHEMA
+    await schema.run_for(settings, name)
 
 
 def console_env(settings: Settings) -> dict[str, str]:

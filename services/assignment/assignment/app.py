@@ -14,7 +14,7 @@ from leadflow.bus.topology import (
     by_event_type,
     on,
 )
-from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
+from leadflow.db import Migrations, ServiceDatabase, one_statement_engine, session_factory
 from leadflow.events import (
     ConsultantSaved,
     LeadAssigned,
@@ -28,21 +28,13 @@ from leadflow.periodic import Periodic
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assignment.handlers import AssignmentHandlers
 from assignment.models import OUTBOX
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-VERSION_TABLE = "alembic_version_assignment"
-
-
-async def migrate(settings: Settings) -> None:
-    engine = settings.engine_for("assignment")
-    try:
-        await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-    finally:
-        await engine.dispose()
+SCHEMA = Migrations(
+    Path(__file__).resolve().parent.parent / "migrations", "alembic_version_assignment"
+)
 
 
 def sweep_interval_s(settings: Settings) -> float:
@@ -58,8 +50,7 @@ class Assignment:
 
     service: Service
     handlers: AssignmentHandlers
-    engine: AsyncEngine
-    relay: OutboxRelay
+    database: ServiceDatabase
 
 
 def build(settings: Settings, bus: Bus) -> Service:
@@ -68,13 +59,11 @@ def build(settings: Settings, bus: Bus) -> Service:
 
 def wire(settings: Settings, bus: Bus) -> Assignment:
     """The composition root: every part of the service, connected to `bus`."""
-    engine = settings.engine_for("assignment")
-    sessions = session_factory(engine)
-    relay = OutboxRelay(engine, OUTBOX, bus)
+    database = ServiceDatabase.of(settings, "assignment", SCHEMA, OUTBOX, bus)
     handlers = AssignmentHandlers(
-        sessions=sessions,
-        relay=relay,
-        autocommit=one_statement_engine(engine),
+        sessions=session_factory(database.engine),
+        relay=database.relay,
+        autocommit=one_statement_engine(database.engine),
         policy=settings.assignment_policy,
         skip_offline=settings.assignment_skip_offline,
         sla_minutes=settings.assignment_sla_minutes,
@@ -94,23 +83,7 @@ def wire(settings: Settings, bus: Bus) -> Assignment:
     bus.consume(ASSIGNMENT_PRESENCE, by_event_type(on(PresenceSnapshot, handlers.on_presence)))
     bus.serve(ASSIGNMENT_RPC, rpc_dispatcher({"consultant_stats": handlers.consultant_stats}))
 
-    async def database_ready() -> bool:
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql("SELECT 1")
-        return True
-
-    async def prepare() -> None:
-        if settings.migrate_on_start:
-            await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-
     app = FastAPI(title="leadflow assignment", openapi_url=None)
-    app.include_router(ops_router("assignment", {"broker": bus.ping, "database": database_ready}))
-    service = Service(
-        name="assignment",
-        app=app,
-        before_bus=[prepare],
-        after_bus=[relay.start, sweep.start],
-        before_stop=[sweep.stop, relay.stop],
-        on_stop=[engine.dispose],
-    )
-    return Assignment(service, handlers, engine, relay)
+    app.include_router(ops_router("assignment", {"broker": bus.ping, "database": database.ready}))
+    hooks = database.hooks(after_bus=[sweep.start], before_stop=[sweep.stop])
+    return Assignment(Service(name="assignment", app=app, **hooks), handlers, database)

@@ -36,7 +36,9 @@ async def assigner_under_test(database_url: str, **settings: Any) -> AsyncIterat
         handlers = wired.handlers
         yield Assigner(
             handlers,
-            StoreUnderTest(wired.engine, handlers.sessions, handlers.autocommit, wired.relay, bus),
+            StoreUnderTest(
+                wired.database.engine, handlers.sessions, handlers.autocommit, handlers.relay, bus
+            ),
         )
 
 

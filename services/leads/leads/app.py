@@ -15,7 +15,7 @@ from leadflow.bus.topology import (
     on,
 )
 from leadflow.contracts import set_default_country
-from leadflow.db import OutboxRelay, one_statement_engine, run_migrations, session_factory
+from leadflow.db import Migrations, ServiceDatabase, one_statement_engine, session_factory
 from leadflow.events import (
     AssignmentDecided,
     LeadClassified,
@@ -27,7 +27,7 @@ from leadflow.http import ops_router
 from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.accounts.handlers import AccountsHandlers
@@ -37,16 +37,7 @@ from leads.livia_leads import LiviaLeadHandlers
 from leads.models import OUTBOX
 from leads.reports import DashboardHandlers
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-VERSION_TABLE = "alembic_version_leads"
-
-
-async def migrate(settings: Settings) -> None:
-    engine = settings.engine_for("leads")
-    try:
-        await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-    finally:
-        await engine.dispose()
+SCHEMA = Migrations(Path(__file__).resolve().parent.parent / "migrations", "alembic_version_leads")
 
 
 @dataclass
@@ -58,8 +49,7 @@ class Leads:
     livia_leads: LiviaLeadHandlers
     accounts: AccountsHandlers
     sessions: async_sessionmaker[AsyncSession]
-    engine: AsyncEngine
-    relay: OutboxRelay
+    database: ServiceDatabase
 
 
 def build(settings: Settings, bus: Bus) -> Service:
@@ -69,9 +59,9 @@ def build(settings: Settings, bus: Bus) -> Service:
 def wire(settings: Settings, bus: Bus) -> Leads:
     """The composition root: every part of the service, connected to `bus`."""
     set_default_country(settings.default_country)
-    engine = settings.engine_for("leads")
+    database = ServiceDatabase.of(settings, "leads", SCHEMA, OUTBOX, bus)
+    engine, relay = database.engine, database.relay
     sessions = session_factory(engine)
-    relay = OutboxRelay(engine, OUTBOX, bus)
     handlers = LeadsHandlers(relay=relay, autocommit=one_statement_engine(engine))
     livia_leads = LiviaLeadHandlers(handlers)
     reports = DashboardHandlers(sessions)
@@ -121,26 +111,10 @@ def wire(settings: Settings, bus: Bus) -> Leads:
         ),
     )
 
-    async def database_ready() -> bool:
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql("SELECT 1")
-        return True
-
-    async def prepare() -> None:
-        if settings.migrate_on_start:
-            await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-
     async def ensure_admin() -> None:
         await accounts.ensure_admin(settings.admin_email, settings.admin_password)
 
     app = FastAPI(title="leadflow leads", openapi_url=None)
-    app.include_router(ops_router("leads", {"broker": bus.ping, "database": database_ready}))
-    service = Service(
-        name="leads",
-        app=app,
-        before_bus=[prepare],
-        after_bus=[relay.start, ensure_admin],
-        before_stop=[relay.stop],
-        on_stop=[engine.dispose],
-    )
-    return Leads(service, handlers, livia_leads, accounts, sessions, engine, relay)
+    app.include_router(ops_router("leads", {"broker": bus.ping, "database": database.ready}))
+    service = Service(name="leads", app=app, **database.hooks(after_bus=[ensure_admin]))
+    return Leads(service, handlers, livia_leads, accounts, sessions, database)

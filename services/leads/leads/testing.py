@@ -60,4 +60,6 @@ async def leads_under_test(database_url: str) -> AsyncIterator[LeadsUnderTest]:
     """The leads service as its composition root builds it (`wire`), on `database_url`
     (migrated), publishing onto a recording bus."""
     async with wired_under_test(wire, database_url) as (wired, bus):
-        yield LeadsUnderTest(wired.handlers, wired.livia_leads, wired.sessions, wired.relay, bus)
+        yield LeadsUnderTest(
+            wired.handlers, wired.livia_leads, wired.sessions, wired.database.relay, bus
+        )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from leadflow.settings import Settings
+from leadflow.whatsapp.session import WhatsAppSessionSettings
 from pydantic import Field
 
 
-class ConsultantSessionSettings(Settings):
+class ConsultantSessionSettings(WhatsAppSessionSettings):
     simulated_phone: str = Field(
         "+5511900000001",
         validation_alias="WA_CONSULTANT_SIMULATED_PHONE",

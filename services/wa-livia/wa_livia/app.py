@@ -7,12 +7,12 @@ from pathlib import Path
 from leadflow.bus import Bus
 from leadflow.bus.topology import AI_RPC, LEADS_RPC, WA_LIVIA_CONVERSATIONS, by_routing_key
 from leadflow.bus.topology import session_endpoint as endpoint
-from leadflow.db import OutboxRelay, run_migrations, session_factory
+from leadflow.db import Migrations, ServiceDatabase, session_factory
 from leadflow.events import SessionName
 from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
-from leadflow.whatsapp.session import make_transport, session_service
+from leadflow.whatsapp.session import session_service
 
 from wa_livia.config import LiviaSessionSettings
 from wa_livia.conversations import ConversationHandlers
@@ -22,27 +22,19 @@ from wa_livia.session import LiviaSession
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLE = "alembic_version_wa_livia"
-
-
-async def migrate(settings: Settings) -> None:
-    engine = settings.engine_for("wa-livia")
-    try:
-        await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-    finally:
-        await engine.dispose()
+SCHEMA = Migrations(MIGRATIONS, VERSION_TABLE)
 
 
 def build(settings: Settings, bus: Bus) -> Service:
     config = LiviaSessionSettings.of(settings)
-    engine = config.engine_for("wa-livia")
-    relay = OutboxRelay(engine, OUTBOX, bus)
+    database = ServiceDatabase.of(config, "wa-livia", SCHEMA, OUTBOX, bus)
 
     def rpc(name: str, timeout: float | None = None) -> RpcClient:
         return RpcClient(bus, name, timeout=timeout or config.rpc_timeout_s)
 
     conversations = ConversationHandlers(
-        sessions=session_factory(engine),
-        relay=relay,
+        sessions=session_factory(database.engine),
+        relay=database.relay,
         leads=LeadsService(rpc(LEADS_RPC)),
         # A hand-off is not held up long by a consultant session that does not answer.
         consultant_number=ConsultantSession(
@@ -51,13 +43,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         debounce_ms=config.livia_debounce_ms,
         typing_override_ms=config.livia_typing_delay_ms,
     )
-    transport = make_transport(
-        SessionName.LIVIA,
-        config.whatsapp_transport,
-        session_dir=config.whatsapp_session_dir,
-        simulated_phone=config.simulated_phone,
-        pair_phone=config.pair_phone,
-    )
+    transport = config.transport(SessionName.LIVIA)
     session = LiviaSession(
         transport,
         bus,
@@ -76,28 +62,9 @@ def build(settings: Settings, bus: Bus) -> Service:
         ),
     )
 
-    async def database_ready() -> bool:
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql("SELECT 1")
-        return True
-
-    async def prepare() -> None:
-        if config.migrate_on_start:
-            await run_migrations(engine, MIGRATIONS, VERSION_TABLE)
-
-    async def started() -> None:
-        await relay.start()
-        await conversations.start()
-
-    async def stopped() -> None:
-        await engine.dispose()
-
     return session_service(
         session,
         bus,
-        health={"database": database_ready},
-        before_bus=[prepare],
-        after_start=[started],
-        before_stop=[conversations.stop, relay.stop],
-        on_stop=[stopped],
+        health={"database": database.ready},
+        **database.hooks(after_bus=[conversations.start], before_stop=[conversations.stop]),
     )

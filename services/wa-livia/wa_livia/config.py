@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from leadflow.settings import Settings
+from leadflow.whatsapp.session import WhatsAppSessionSettings
 from pydantic import Field
 
 
-class LiviaSessionSettings(Settings):
+class LiviaSessionSettings(WhatsAppSessionSettings):
     simulated_phone: str = Field(
         "+5511900000002",
         validation_alias="WA_LIVIA_SIMULATED_PHONE",

@@ -20,11 +20,14 @@ from leadflow.db.raw import (
     asyncpg_transaction,
     for_asyncpg,
 )
+from leadflow.db.store import Migrations, ServiceDatabase
 from leadflow.db.types import UtcDateTime
 
 __all__ = [
     "AsyncpgStatement",
+    "Migrations",
     "OutboxRelay",
+    "ServiceDatabase",
     "UtcDateTime",
     "add_to_outbox",
     "already_handled",

@@ -24,6 +24,7 @@ from leadflow.db import (
     session_factory,
 )
 from leadflow.db.outbox import OutboxTables
+from leadflow.db.store import ServiceDatabase
 from leadflow.events import Event
 from leadflow.service import Service
 from leadflow.settings import Settings, normalise_database_url
@@ -106,7 +107,7 @@ class Wired(Protocol):
     """What a service's composition root (`app.wire`) returns, as tests need it."""
 
     service: Service
-    engine: AsyncEngine
+    database: ServiceDatabase
 
 
 W = TypeVar("W", bound=Wired)
@@ -129,4 +130,4 @@ async def wired_under_test(
         yield wired, bus
     finally:
         await bus.stop()
-        await wired.engine.dispose()
+        await wired.database.engine.dispose()

@@ -18,7 +18,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -39,7 +38,7 @@ from leadflow.events import (
 from leadflow.http import ops_router
 from leadflow.rpc import NotFound, parse, rpc_dispatcher
 from leadflow.service import Hook, Service
-from leadflow.settings import WhatsAppTransport
+from leadflow.settings import Settings, WhatsAppTransport
 from leadflow.whatsapp.jid import phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
 from leadflow.whatsapp.transport import InboundMessage, Receipt, SessionState, Transport
@@ -52,20 +51,20 @@ SESSION_CONNECTED = Gauge(
 )
 
 
-def make_transport(
-    name: SessionName,
-    kind: WhatsAppTransport,
-    *,
-    session_dir: Path,
-    simulated_phone: str,
-    pair_phone: str | None = None,
-) -> Transport:
-    """The only place that knows which WhatsApp implementation runs."""
-    if kind is WhatsAppTransport.SIMULATOR:
-        return SimulatorTransport(simulated_phone)
-    from leadflow.whatsapp.neonize_transport import NeonizeTransport
+class WhatsAppSessionSettings(Settings):
+    """A WhatsApp service's settings: the shared ones and its session's own two knobs,
+    which each service declares with its own names (WA_LIVIA_*, WA_CONSULTANT_*)."""
 
-    return NeonizeTransport(session_dir, name.value, pair_phone=pair_phone)
+    simulated_phone: str
+    pair_phone: str | None = None
+
+    def transport(self, name: SessionName) -> Transport:
+        """The only place that knows which WhatsApp implementation runs."""
+        if self.whatsapp_transport is WhatsAppTransport.SIMULATOR:
+            return SimulatorTransport(self.simulated_phone)
+        from leadflow.whatsapp.neonize_transport import NeonizeTransport
+
+        return NeonizeTransport(self.whatsapp_session_dir, name.value, pair_phone=self.pair_phone)
 
 
 class SessionService:
@@ -288,7 +287,7 @@ def session_service(
     *,
     health: dict[str, Callable[[], Awaitable[bool]]] | None = None,
     before_bus: list[Hook] | None = None,
-    after_start: list[Hook] | None = None,
+    after_bus: list[Hook] | None = None,
     before_stop: list[Hook] | None = None,
     on_stop: list[Hook] | None = None,
 ) -> Service:
@@ -325,7 +324,7 @@ def session_service(
         name=name,
         app=app,
         before_bus=list(before_bus or []),
-        after_bus=[started, *(after_start or [])],
+        after_bus=[started, *(after_bus or [])],
         before_stop=[*(before_stop or []), transport.stop],
         on_stop=list(on_stop or []),
     )
