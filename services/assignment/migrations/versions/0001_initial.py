@@ -1,24 +1,17 @@
-"""consultant projection, rotation cursor, stats, waiting leads, outbox
-
-Revision ID: 0001
-Revises:
-"""
+"""consultant projection, rotation cursor, stats, waiting leads, outbox"""
 import sqlalchemy as sa
 from alembic import op
 from leadflow.db import create_outbox_tables, drop_outbox_tables
+from leadflow.db.columns import TS, id_key
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
     op.create_table(
         "assignment_consultants",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
@@ -31,13 +24,13 @@ def upgrade() -> None:
     op.bulk_insert(cursor, [{"id": 1, "position": 0}])
     op.create_table(
         "assignment_stats",
-        sa.Column("consultant_id", sa.String(32), primary_key=True),
+        id_key("consultant_id"),
         sa.Column("assigned_total", sa.Integer(), nullable=False),
         sa.Column("last_assigned_at", TS),
     )
     op.create_table(
         "assignment_waiting",
-        sa.Column("lead_id", sa.String(32), primary_key=True),
+        id_key("lead_id"),
         sa.Column("temperature", sa.String(8)),
         sa.Column("lead_created_at", TS, nullable=False),
         sa.Column("requested_at", TS, nullable=False),

@@ -1,17 +1,10 @@
-"""capacity counters, assignment time (SLA) and realtime presence
-
-Revision ID: 0003_policies
-Revises: 0002_lead_states
-"""
+"""capacity counters, assignment time (SLA) and realtime presence"""
 import sqlalchemy as sa
 from alembic import op
+from leadflow.db.columns import TS
 
 revision = "0003_policies"
 down_revision = "0002_lead_states"
-branch_labels = None
-depends_on = None
-
-TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -1,38 +1,28 @@
-"""consultants, leads, interactions, idempotency keys, outbox
-
-Revision ID: 0001
-Revises:
-"""
+"""consultants, leads, interactions, idempotency keys, outbox"""
 import sqlalchemy as sa
 from alembic import op
 from leadflow.db import create_outbox_tables, drop_outbox_tables
-from sqlalchemy.dialects.postgresql import JSONB
+from leadflow.db.columns import JSON, TS, id_key, timestamps
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-JSON = sa.JSON().with_variant(JSONB(), "postgresql")
-TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
     op.create_table(
         "consultants",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("email", sa.String(320), nullable=False, unique=True),
         sa.Column("password_hash", sa.String(), nullable=False),
         sa.Column("role", sa.String(16), nullable=False, index=True),
         sa.Column("phone", sa.String(20)),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", TS, nullable=False),
-        sa.Column("updated_at", TS, nullable=False),
+        *timestamps(),
     )
     op.create_table(
         "leads",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("phone", sa.String(20), nullable=False, unique=True),
         sa.Column("email", sa.String(320)),
@@ -47,12 +37,11 @@ def upgrade() -> None:
         sa.Column("notes", sa.Text()),
         sa.Column("metadata", JSON, nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", TS, nullable=False, index=True),
-        sa.Column("updated_at", TS, nullable=False),
+        *timestamps(index_created=True),
     )
     op.create_table(
         "interactions",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column("lead_id", sa.String(32), sa.ForeignKey("leads.id"), nullable=False, index=True),
         sa.Column("actor_id", sa.String(32)),
         sa.Column("kind", sa.String(32), nullable=False),

@@ -1,23 +1,16 @@
-"""refresh-token families with reuse detection
-
-Revision ID: 0002_auth
-Revises: 0001
-"""
+"""refresh-token families with reuse detection"""
 import sqlalchemy as sa
 from alembic import op
+from leadflow.db.columns import TS, id_key
 
 revision = "0002_auth"
 down_revision = "0001"
-branch_labels = ("auth",)
-depends_on = None
-
-TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
     op.create_table(
         "refresh_token_families",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column(
             "consultant_id", sa.String(32), sa.ForeignKey("consultants.id"), nullable=False,
             index=True,

@@ -1,17 +1,10 @@
-"""every WhatsApp message of both sessions, in and out, with its status
-
-Revision ID: 0004_messages
-Revises: 0001
-"""
+"""every WhatsApp message of both sessions, in and out, with its status"""
 import sqlalchemy as sa
 from alembic import op
+from leadflow.db.columns import TS
 
 revision = "0004_messages"
 down_revision = "0001"
-branch_labels = ("messages",)
-depends_on = None
-
-TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:

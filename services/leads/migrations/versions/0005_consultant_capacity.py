@@ -1,15 +1,9 @@
-"""consultants.max_open_leads, for ASSIGNMENT_POLICY=capacity
-
-Revision ID: 0005_consultant_capacity
-Revises: 0001
-"""
+"""consultants.max_open_leads, for ASSIGNMENT_POLICY=capacity"""
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_consultant_capacity"
 down_revision = "0001"
-branch_labels = ("consultant_capacity",)
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """Lívia's conversations belong to wa-livia now
 
-Revision ID: 0006_conversations_moved
-Revises: 0003_conversations
-
 wa-livia's first migration carries the rows of `conversations` and `conversation_lines`
 into its own tables and drops these. Here they are dropped only when empty (a new
 installation, where 0003 just created them): with rows in them they wait for wa-livia.
@@ -12,8 +9,6 @@ from alembic import op
 
 revision = "0006_conversations_moved"
 down_revision = "0003_conversations"
-branch_labels = None
-depends_on = None
 
 # Shared with services/wa-livia/migrations/versions/0001_conversations.py.
 MOVE_LOCK = 7_313_001

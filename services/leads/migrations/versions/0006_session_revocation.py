@@ -1,17 +1,10 @@
-"""access tokens end at once: a session generation per consultant, revoked access tokens
-
-Revision ID: 0006_session_revocation
-Revises: 0002_auth
-"""
+"""access tokens end at once: a session generation per consultant, revoked access tokens"""
 import sqlalchemy as sa
 from alembic import op
+from leadflow.db.columns import TS
 
 revision = "0006_session_revocation"
 down_revision = "0002_auth"
-branch_labels = None
-depends_on = None
-
-TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -1,18 +1,12 @@
 """the consultants' inbox, its lead and consultant projections, outbox; carries the
 consultant session's rows over from the leads service's `messages` table
-
-Revision ID: 0001_inbox
-Revises:
 """
 import sqlalchemy as sa
 from alembic import op
+from leadflow.db.columns import TS, id_key
 
 revision = "0001_inbox"
 down_revision = None
-branch_labels = None
-depends_on = None
-
-TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
@@ -46,7 +40,7 @@ def upgrade() -> None:
     op.create_index("ix_inbox_chats_last_at", "inbox_chats", ["last_at"])
     op.create_table(
         "inbox_leads",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column("phone", sa.String(20), nullable=False),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("consultant_id", sa.String(32)),
@@ -55,7 +49,7 @@ def upgrade() -> None:
     op.create_index("ix_inbox_leads_phone", "inbox_leads", ["phone"])
     op.create_table(
         "inbox_consultant_phones",
-        sa.Column("consultant_id", sa.String(32), primary_key=True),
+        id_key("consultant_id"),
         sa.Column("phone", sa.String(20), nullable=False),
     )
     op.create_index("ix_inbox_consultant_phones_phone", "inbox_consultant_phones", ["phone"])

@@ -1,8 +1,5 @@
 """Lívia's conversations and their transcript, moved here from the leads service
 
-Revision ID: 0001
-Revises:
-
 An installation that kept conversations in the leads service's `conversations` and
 `conversation_lines` tables has its rows carried over here, and those tables dropped,
 in this one transaction. The leads service's own migration (0006) only ever drops them
@@ -11,14 +8,12 @@ empty; both take the same advisory lock, so whichever runs first, no row is lost
 import sqlalchemy as sa
 from alembic import op
 from leadflow.db import create_outbox_tables, drop_outbox_tables
+from leadflow.db.columns import TS, id_key, timestamps
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
-TS = sa.DateTime(timezone=True)
 # Shared with services/leads/migrations/versions/0006_conversations_moved.py.
 MOVE_LOCK = 7_313_001
 
@@ -27,7 +22,7 @@ def upgrade() -> None:
     op.execute(f"SELECT pg_advisory_xact_lock({MOVE_LOCK})")
     op.create_table(
         "livia_conversations",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column("lead_id", sa.String(32), nullable=False, unique=True),
         sa.Column("lead_name", sa.String(255), nullable=False),
         sa.Column("chat_jid", sa.String(64), nullable=False, index=True),
@@ -39,12 +34,11 @@ def upgrade() -> None:
         sa.Column("consultant_name", sa.String(255)),
         sa.Column("handoff_sent", sa.Boolean(), nullable=False),
         sa.Column("consultant_reminded_at", TS),
-        sa.Column("created_at", TS, nullable=False),
-        sa.Column("updated_at", TS, nullable=False),
+        *timestamps(),
     )
     op.create_table(
         "livia_messages",
-        sa.Column("id", sa.String(32), primary_key=True),
+        id_key(),
         sa.Column(
             "conversation_id",
             sa.String(32),
