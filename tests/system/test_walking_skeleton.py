@@ -13,9 +13,10 @@ from tests.system.conftest import embedded_process
 from tests.system.flows import bearer, lead_is_classified_assigned_and_pushed, login_admin
 
 
-@pytest.fixture
-def cluster(cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    with running_cluster(cluster_env) as running:
+@pytest.fixture(scope="module")
+def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    """One cluster for the flow and then the SIGTERM test, which stops it."""
+    with running_cluster(module_cluster_env) as running:
         yield running
 
 
