@@ -12,12 +12,13 @@ from leadflow.events import SessionName
 from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
+from leadflow.speech import SpeechToText
 from leadflow.whatsapp.session import session_service
 
 from wa_livia.config import LiviaSessionSettings
 from wa_livia.conversations import ConversationHandlers
 from wa_livia.models import OUTBOX
-from wa_livia.peers import ConsultantSession, LeadsService, SpeechToText
+from wa_livia.peers import ConsultantSession, LeadsService
 from wa_livia.session import LiviaSession
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from dataclasses import dataclass
 
-from leadflow.events import TRANSCRIBE_METHOD, AudioTranscription, TranscribeAudio
-from leadflow.rpc import RpcClient, parse
+from leadflow.rpc import RpcClient
 
 from wa_livia.conversations import LeadRef
 
@@ -54,24 +52,3 @@ class ConsultantSession:
             except Exception:
                 log.warning("could not ask wa-consultant for its number", exc_info=True)
         return self._known
-
-
-@dataclass
-class SpeechToText:
-    """The ai service transcribes voice notes; None when it could not."""
-
-    client: RpcClient
-
-    async def transcribe(self, audio: bytes, mime_type: str | None) -> str | None:
-        request = TranscribeAudio(
-            audio_b64=base64.b64encode(audio).decode(), mime_type=mime_type or "audio/ogg"
-        )
-        try:
-            answer = parse(
-                AudioTranscription,
-                await self.client.call(TRANSCRIBE_METHOD, **request.model_dump()),
-            )
-        except Exception:
-            log.warning("could not transcribe a voice note", exc_info=True)
-            return None
-        return (answer.text.strip() or None) if answer.transcribed else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
 import uuid
 import weakref
@@ -39,6 +40,7 @@ from leadflow.http import ops_router
 from leadflow.rpc import NotFound, parse, rpc_dispatcher
 from leadflow.service import Hook, Service
 from leadflow.settings import Settings, WhatsAppTransport
+from leadflow.speech import Transcriber
 from leadflow.whatsapp.jid import phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
 from leadflow.whatsapp.transport import InboundMessage, Receipt, SessionState, Transport
@@ -68,15 +70,23 @@ class WhatsAppSessionSettings(Settings):
 
 
 class SessionService:
-    """One session between its transport and the broker."""
+    """One session between its transport and the broker; a voice note travels on as its
+    transcript (the audio itself stays here) when the session has a `transcribe`."""
 
     def __init__(
-        self, name: SessionName, transport: Transport, bus: Bus, *, max_attempts: int
+        self,
+        name: SessionName,
+        transport: Transport,
+        bus: Bus,
+        *,
+        max_attempts: int,
+        transcribe: Transcriber | None = None,
     ) -> None:
         self.name = name
         self.transport = transport
         self.bus = bus
         self.max_attempts = max_attempts
+        self.transcribe = transcribe
         # WhatsApp id -> (our message id, chat): receipts name only WhatsApp's id.
         self._sent: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._done_commands: OrderedDict[str, None] = OrderedDict()
@@ -84,6 +94,9 @@ class SessionService:
     # --- from WhatsApp ----------------------------------------------------------------
 
     async def on_message(self, message: InboundMessage) -> None:
+        if message.audio is not None and self.transcribe is not None:
+            transcript = await self.transcribe(message.audio, message.audio_mime_type)
+            message = dataclasses.replace(message, audio=None, transcript=transcript)
         await self.publish_received(
             WhatsAppMessageReceived(
                 session=self.name,

@@ -1,11 +1,12 @@
-"""What wa-livia does when the services it asks answer, fail, or say no."""
+"""What wa-livia does when the services it asks answer, fail, or say no (speech-to-text:
+shared/tests/test_voice_notes.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from leadflow.rpc import RpcClient, Unavailable
-from wa_livia.peers import ConsultantSession, SpeechToText
+from wa_livia.peers import ConsultantSession
 
 
 class Answers:
@@ -39,21 +40,3 @@ async def test_the_consultant_number_is_asked_once_known_and_not_again_soon_afte
     assert await session.number() == "+5511900000001"
     assert await session.number() == "+5511900000001"
     assert len(answers.calls) == 2
-
-
-async def test_a_voice_note_is_its_transcript_or_none_when_it_could_not_be_heard() -> None:
-    answers = Answers(
-        {"transcribed": True, "text": " quero um carro ", "model": "whisper"},
-        {"transcribed": False, "text": "", "reason": "unavailable"},
-        {"transcribed": True, "text": "   "},
-        Unavailable("ai did not answer in time"),
-    )
-    speech = SpeechToText(client(answers))
-    heard = [await speech.transcribe(b"OggS", "audio/ogg; codecs=opus") for _ in range(4)]
-    assert heard == ["quero um carro", None, None, None]
-    method, params = answers.calls[0]
-    assert (method, params["audio_b64"], params["mime_type"]) == (
-        "transcribe",
-        "T2dnUw==",
-        "audio/ogg; codecs=opus",
-    )
