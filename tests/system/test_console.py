@@ -3,6 +3,7 @@ on its own origin (as `make cluster` runs them): what a user does, checked as th
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from leadflow.auth import issue_access_token, verify_access_token
 from leadflow.service import SERVICE_NAMES
+from leadflow.testing.fake_groq import FakeGroq
 from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
 from leadflow.testing.processes import Cluster, running_cluster
 from selenium.webdriver.common.action_chains import ActionChains
@@ -26,8 +28,21 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def system(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    """Realtime first, so the gateway can tell the console where it is."""
-    env = {**module_cluster_env, "CONSOLE_ORIGINS": "*", "LIVIA_DEBOUNCE_MS": "0"}
+    """Realtime first, so the gateway can tell the console where it is. A fake Groq hears
+    voice notes (a note's bytes are its words); its other answers are empty, so the
+    classification and Lívia follow their rules."""
+    with FakeGroq() as groq:
+        env = {
+            **module_cluster_env,
+            "CONSOLE_ORIGINS": "*",
+            "LIVIA_DEBOUNCE_MS": "0",
+            "GROQ_API_KEY": "test-key",
+            "GROQ_BASE_URL": groq.base_url,
+        }
+        yield from cluster_with_realtime_first(env)
+
+
+def cluster_with_realtime_first(env: dict[str, str]) -> Iterator[Cluster]:
     order = ("realtime", *(name for name in SERVICE_NAMES if name != "realtime"))
     with running_cluster(env, ("realtime",)) as cluster:
         cluster.env["REALTIME_PUBLIC_URL"] = cluster.realtime
@@ -236,16 +251,25 @@ def test_the_lead_page_shows_reasons_timeline_and_livias_transcript(
     assert livia_lines and "Lívia" in livia_lines[0].text
 
 
-def test_a_message_sent_from_the_inbox_is_delivered(
+def lead_writes_to_the_consultants(admin: httpx.Client, lead: dict[str, Any], **body: str) -> None:
+    """Through the simulator: `text`, or a voice note (`audio_b64`)."""
+    sent = admin.post(
+        "/api/dev/whatsapp/consultant/inbound",
+        json={"from": lead["phone"], "push_name": "Elisa", **body},
+    )
+    assert sent.status_code == 202, sent.text
+
+
+def voice_note(audio: bytes) -> str:
+    return base64.b64encode(audio).decode()
+
+
+def test_a_message_sent_from_the_inbox_is_delivered_and_voice_notes_show_their_transcript(
     driver: WebDriver, system: Cluster, admin: httpx.Client
 ) -> None:
     lead = create_lead(admin, "Elisa Conversa")
     jid = lead["phone"].lstrip("+") + "@s.whatsapp.net"
-    inbound = admin.post(
-        "/api/dev/whatsapp/consultant/inbound",
-        json={"from": lead["phone"], "text": "Olá, tenho uma dúvida", "push_name": "Elisa"},
-    )
-    assert inbound.status_code == 202, inbound.text
+    lead_writes_to_the_consultants(admin, lead, text="Olá, tenho uma dúvida")
     go(driver, system, "/conversas")
     item = wait_for(
         lambda: driver.find_elements(By.CSS_SELECTOR, f"li[data-chat-id='{jid}'] a"), 15
@@ -254,6 +278,20 @@ def test_a_message_sent_from_the_inbox_is_delivered(
     box = wait_for(lambda: driver.find_element(By.ID, label_target(driver, "Mensagem")), 10)
     messages = driver.find_element(By.CSS_SELECTOR, ".messages")
     wait_for(lambda: "Olá, tenho uma dúvida" in messages.text)
+
+    # Two voice notes while the chat is open: one the fake Groq hears, one it cannot.
+    spoken = "Pode me ligar depois das 18h?"
+    lead_writes_to_the_consultants(admin, lead, audio_b64=voice_note(spoken.encode()))
+    lead_writes_to_the_consultants(admin, lead, audio_b64=voice_note(b"\xff\xfe\x00"))
+
+    def voice_notes() -> list[str] | None:
+        found = driver.find_elements(By.CSS_SELECTOR, ".messages .bubble.in .voice-note")
+        return [n.text for n in found] if len(found) == 2 else None
+
+    heard, unheard = wait_for(voice_notes, 15, "both voice notes, live")
+    assert heard.endswith("Áudio\n" + spoken)  # after its icon
+    assert unheard.endswith("Áudio sem transcrição")
+
     text = f"Claro! Posso ligar às 15h? ({uuid.uuid4().hex[:6]})"
     box.send_keys(text)
     driver.find_element(By.XPATH, "//button[normalize-space()='Enviar']").click()
@@ -267,6 +305,13 @@ def test_a_message_sent_from_the_inbox_is_delivered(
     wait_for(delivered_bubble, 10, "the message marked delivered")
     outbox = admin.get("/api/dev/whatsapp/consultant/outbox", params={"to": lead["phone"]})
     assert [m["text"] for m in outbox.json()["data"]] == [text]
+    history = admin.get(f"/api/chats/{jid}/messages").json()["data"]
+    assert [(m["direction"], m["media_type"], m["transcript"], m["status"]) for m in history] == [
+        ("in", None, None, "delivered"),
+        ("in", "audio", spoken, "delivered"),
+        ("in", "audio", None, "delivered"),
+        ("out", None, None, "delivered"),
+    ]
 
 
 @pytest.fixture

@@ -94,3 +94,12 @@ export function Dialog({ title, open, onClose, children }) {
 export function Badge({ kind, children, title }) {
   return html`<span class=${"badge " + (kind || "")} title=${title}>${children}</span>`;
 }
+
+/** A message's content: its text, or a voice note as "Áudio" with what it said. */
+export function MessageBody({ message }) {
+  if (message.media_type !== "audio") return html`<span class="text">${message.text}</span>`;
+  return html`<span class="voice-note">
+    <span class="voice-label"><span aria-hidden="true">♪ </span>${message.transcript ? "Áudio" : "Áudio sem transcrição"}</span>
+    ${message.transcript && html`<span class="text spoken">${message.transcript}</span>`}
+  </span>`;
+}

@@ -237,7 +237,13 @@ class ChatList(BaseModel):
 class ChatMessage(BaseModel):
     id: str
     direction: Literal["in", "out"]
-    text: str
+    text: str = Field(description="the text; for media, a placeholder such as `[audio]`")
+    media_type: str | None = Field(
+        None, description="`audio` for a voice note (or image, video, ...); null for text"
+    )
+    transcript: str | None = Field(
+        None, description="a voice note's transcript; null when it could not be heard"
+    )
     timestamp: datetime
     status: Literal["pending", "sent", "delivered", "read", "failed"] | None
     sender: str | None

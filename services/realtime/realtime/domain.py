@@ -139,6 +139,8 @@ def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
             "phone": event.phone,
             "direction": "out" if event.from_me else "in",
             "text": event.text,
+            "media_type": event.media_type,
+            "transcript": event.transcript,
             "timestamp": event.sent_at.isoformat(),
             "sender": event.push_name or event.phone,
             "lead_id": lead_id,

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadflow.bus import Bus
-from leadflow.bus.topology import WA_CONSULTANT_INBOX, by_event_type, on
+from leadflow.bus.topology import AI_RPC, WA_CONSULTANT_INBOX, by_event_type, on
 from leadflow.db import Migrations, ServiceDatabase
 from leadflow.events import ConsultantSaved, LeadAssigned, LeadCreated, LeadUpdated, SessionName
+from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
+from leadflow.speech import SpeechToText
 from leadflow.whatsapp.session import session_service
 
 from wa_consultant.config import ConsultantSessionSettings
@@ -33,6 +35,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         max_attempts=config.max_deliveries,
         engine=database.engine,
         relay=database.relay,
+        transcribe=SpeechToText(RpcClient(bus, AI_RPC, timeout=config.rpc_timeout_s)).transcribe,
     )
     bus.consume(
         WA_CONSULTANT_INBOX,

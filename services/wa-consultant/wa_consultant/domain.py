@@ -66,6 +66,8 @@ def message_json(row: Any) -> dict[str, Any]:
         "id": row["id"],
         "direction": row["direction"],
         "text": row["text"],
+        "media_type": row["media_type"],
+        "transcript": row["transcript"],
         "timestamp": row["sent_at"].isoformat(),
         "status": row["status"],
         "sender": row["sender"],

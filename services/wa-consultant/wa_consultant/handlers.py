@@ -1,4 +1,5 @@
-"""The consultant session's own behaviour on top of the session plumbing: the inbox.
+"""The consultant session's own behaviour on top of the session plumbing: the inbox
+(a voice note is stored with its transcript, which the plumbing asked ai for).
 
 Every message in and out is stored (with its chat's row, in one transaction) before its
 event is staged for the broker, so a chat's history has a message by the time the chat
@@ -28,6 +29,7 @@ from leadflow.events import (
     WhatsAppMessageStatusChanged,
 )
 from leadflow.rpc import NotFound, parse
+from leadflow.speech import Transcriber
 from leadflow.whatsapp import Transport, jid_phone, phone_jid
 from leadflow.whatsapp.session import SessionService
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -55,8 +57,15 @@ class ConsultantSession(SessionService):
         max_attempts: int,
         engine: AsyncEngine,
         relay: OutboxRelay,
+        transcribe: Transcriber | None = None,
     ) -> None:
-        super().__init__(SessionName.CONSULTANT, transport, bus, max_attempts=max_attempts)
+        super().__init__(
+            SessionName.CONSULTANT,
+            transport,
+            bus,
+            max_attempts=max_attempts,
+            transcribe=transcribe,
+        )
         self.engine = engine
         self.relay = relay
 
@@ -84,6 +93,7 @@ class ConsultantSession(SessionService):
                 status=MessageStatus.READ if event.from_me else MessageStatus.DELIVERED,
                 wa_message_id=event.wa_message_id,
                 media_type=event.media_type,
+                transcript=event.transcript,
                 push_name=event.push_name,
             )
             if stored:  # a redelivery by WhatsApp is stored and announced once

@@ -1,6 +1,7 @@
 """The tables wa-consultant owns: the consultants' inbox and its projections of leads.
 
-- `inbox_messages`: every message of the consultant session, in and out, with its status.
+- `inbox_messages`: every message of the consultant session, in and out, with its status
+  (a voice note: `media_type` audio, its `transcript`).
   A notice to a consultant (`notice`) is kept for admins and is never a lead chat's.
 - `inbox_chats`: one row per lead chat (notices never make one), updated in the same
   transaction as the message that changes it, so the list never runs ahead of a history.
@@ -26,6 +27,7 @@ MESSAGES = Table(
     Column("sender", String(64), nullable=False),
     Column("text", Text(), nullable=False),
     Column("media_type", String(16)),
+    Column("transcript", Text()),  # a voice note's words, when ai could hear them
     Column("wa_message_id", String(128), unique=True),
     Column("status", String(16), nullable=False),
     Column("reason", Text()),

@@ -54,9 +54,9 @@ _LIST_CHATS = text(
 _INSERT_MESSAGE = text(
     """
     INSERT INTO inbox_messages (id, chat_jid, phone, lead_id, direction, sender, text,
-        media_type, wa_message_id, status, reason, read, notice, sent_at)
+        media_type, transcript, wa_message_id, status, reason, read, notice, sent_at)
     VALUES (:id, :chat_jid, :phone, :lead_id, :direction, :sender, :text, :media_type,
-        :wa_message_id, :status, NULL, :read, :notice, :sent_at)
+        :transcript, :wa_message_id, :status, NULL, :read, :notice, :sent_at)
     ON CONFLICT DO NOTHING
     RETURNING id
     """
@@ -91,7 +91,8 @@ _SET_STATUS = text(
 )
 _HISTORY = text(
     """
-    SELECT id, direction, text, sent_at, status, sender, wa_message_id, reason
+    SELECT id, direction, text, media_type, transcript, sent_at, status, sender,
+           wa_message_id, reason
     FROM inbox_messages
     WHERE chat_jid = :jid AND NOT notice
       AND (CAST(:before AS timestamptz) IS NULL OR sent_at < CAST(:before AS timestamptz))
@@ -109,8 +110,8 @@ _MARK_READ = text(
 _CHAT_READ = text("UPDATE inbox_chats SET unread_count = 0 WHERE jid = :jid")
 _NOTICES = text(
     """
-    SELECT m.id, m.direction, m.text, m.sent_at, m.status, m.sender, m.wa_message_id,
-           m.reason, m.phone, p.consultant_id
+    SELECT m.id, m.direction, m.text, m.media_type, m.transcript, m.sent_at, m.status,
+           m.sender, m.wa_message_id, m.reason, m.phone, p.consultant_id
     FROM inbox_messages m LEFT JOIN inbox_consultant_phones p ON p.phone = m.phone
     WHERE m.notice AND (CAST(:consultant AS varchar) IS NULL OR p.consultant_id = :consultant)
     ORDER BY m.sent_at DESC, m.id DESC
@@ -173,6 +174,7 @@ async def add_message(
     status: MessageStatus,
     wa_message_id: str | None = None,
     media_type: str | None = None,
+    transcript: str | None = None,
     push_name: str | None = None,
 ) -> bool:
     """Stores a message once (by our id or WhatsApp's); a lead chat's row moves with it
@@ -186,6 +188,7 @@ async def add_message(
         "sender": sender,
         "text": body,
         "media_type": media_type,
+        "transcript": transcript,
         "wa_message_id": wa_message_id,
         "status": status.value,
         "read": not incoming,

@@ -41,7 +41,11 @@ class ChatMessageFrame(BaseModel):
     chat_jid: str
     phone: str
     direction: Literal["in", "out"]
-    text: str
+    text: str = Field(description="the text; for media, a placeholder such as `[audio]`")
+    media_type: str | None = Field(None, description="`audio` for a voice note; null for text")
+    transcript: str | None = Field(
+        None, description="a voice note's transcript; null when it could not be heard"
+    )
     timestamp: datetime
     sender: str
     lead_id: str | None = Field(description="the chat's lead, when known")

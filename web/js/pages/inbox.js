@@ -5,10 +5,11 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { joinRoom, onEvent } from "../live.js";
 import { MESSAGE_STATUS_LABEL, formatPhone, formatWhen } from "../format.js";
-import { ErrorBox, Loading, errorText, html, toast, useLoad } from "../ui.js";
+import { ErrorBox, Loading, MessageBody, errorText, html, toast, useLoad } from "../ui.js";
 
 const TICKS = { pending: "🕓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!" };
 const LIST_REFRESH_MS = 15_000;
+const VOICE_NOTE = "[audio]"; // the text WhatsApp's voice notes arrive with
 
 export function InboxPage({ params }) {
   const open = params[0] ? decodeURIComponent(params[0]) : null;
@@ -43,7 +44,7 @@ export function InboxPage({ params }) {
             <a href=${"#/conversas/" + encodeURIComponent(chat.id)} aria-current=${chat.id === open ? "true" : undefined}>
               <span class="chat-name">${formatPhone(chat.name || chat.phone)}</span>
               <time class="chat-time">${formatWhen(chat.timestamp)}</time>
-              <span class="chat-last">${chat.last_message || ""}</span>
+              <span class="chat-last">${chat.last_message === VOICE_NOTE ? "♪ Áudio" : chat.last_message || ""}</span>
               ${chat.unread_count > 0 &&
               html`<span class="unread" aria-label=${`${chat.unread_count} não lidas`}>${chat.unread_count}</span>`}
             </a>
@@ -122,7 +123,7 @@ function ChatView({ jid, chat, onRead }) {
       ${messages.loading && !messages.data && html`<li><${Loading} /></li>`}
       ${(messages.data || []).map(
         (m) => html`<li key=${m.id} class=${"bubble " + m.direction} data-message-id=${m.id} data-status=${m.status || ""}>
-          <span class="text">${m.text}</span>
+          <${MessageBody} message=${m} />
           <span class="meta"><time datetime=${m.timestamp}>${formatWhen(m.timestamp)}</time>
             ${m.direction === "out" &&
             html`<span class=${"tick tick-" + m.status} title=${(MESSAGE_STATUS_LABEL[m.status] || "") + (m.reason ? `: ${m.reason}` : "")}

@@ -20,7 +20,7 @@ import {
   formatPhone,
   formatWhen,
 } from "../format.js";
-import { ErrorBox, Loading, errorText, html, toast, useLoad } from "../ui.js";
+import { ErrorBox, Loading, MessageBody, errorText, html, toast, useLoad } from "../ui.js";
 
 export function LeadPage({ params, user }) {
   const id = params[0];
@@ -263,7 +263,7 @@ function Conversation({ lead, conversation, staff, onChange }) {
       ${conversation.messages.map(
         (m, i) => html`<li key=${i} class=${"bubble " + (m.direction === "in" ? "in" : "out") + " by-" + m.author}>
           <span class="author">${m.author === "lead" ? lead.name : m.author === "livia" ? "Lívia" : "Atendente"}</span>
-          <span class="text">${m.text}</span>
+          <${MessageBody} message=${m} />
           <time datetime=${m.timestamp}>${formatWhen(m.timestamp)}</time>
         </li>`,
       )}

@@ -114,6 +114,28 @@ async def test_statuses_only_move_forward_and_a_late_one_is_not_announced(
     assert [e.status for e in announced] == [first]  # clients never see it go back
 
 
+async def test_a_voice_note_is_kept_with_what_it_said_or_as_unheard(inbox: Inbox) -> None:
+    await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui")
+    for minute, audio in enumerate(("quero ver o carro no sábado".encode(), b"\xff\xfe")):
+        await inbox.transport.inject(
+            InboundMessage(
+                wa_message_id=f"A{minute}",
+                chat_jid=phone_jid(LEAD_PHONE),
+                phone=LEAD_PHONE,
+                text="[audio]",
+                sent_at=AT + timedelta(minutes=minute),
+                media_type="audio",
+                audio=audio,
+                audio_mime_type="audio/ogg; codecs=opus",
+            )
+        )
+    heard, unheard = await inbox.call("chat_messages", actor=ANA, jid=phone_jid(LEAD_PHONE))
+    assert (heard["media_type"], heard["transcript"]) == ("audio", "quero ver o carro no sábado")
+    assert (unheard["media_type"], unheard["transcript"]) == ("audio", None)
+    published = [e for e in await inbox.published() if isinstance(e, WhatsAppMessageReceived)]
+    assert [e.transcript for e in published] == ["quero ver o carro no sábado", None]
+
+
 async def test_marking_a_chat_read_resets_its_unread_count(inbox: Inbox) -> None:
     await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui")
     await receive(inbox, LEAD_PHONE, "um", "W1")
