@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ai.config import AiSettings
 from leadflow.service import SERVICE_NAMES, default_port
 from leadflow.settings import SERVICE_SECRETS, Settings
 from leads.config import LeadsSettings
@@ -98,12 +99,6 @@ CONFIG: dict[str, str] = {
     "ACCESS_TOKEN_TTL": "900",
     "REFRESH_TOKEN_TTL": "604800",
     "ADMIN_EMAIL": "admin@example.com",
-    "GROQ_BASE_URL": "",
-    "GROQ_MODEL": "llama-3.3-70b-versatile",
-    "GROQ_STT_MODEL": "whisper-large-v3-turbo",
-    "GROQ_TIMEOUT_S": "3",
-    "LIVIA_PROPERTY_MONTHLY_RATE": "0.0099",
-    "LIVIA_VEHICLE_MONTHLY_RATE": "0.0159",
     "WHATSAPP_TRANSPORT": "neonize",
     "WHATSAPP_SESSION_DIR": "/data/whatsapp",
     "LIVIA_TYPING_DELAY_MS": "",
@@ -132,11 +127,20 @@ CONFIG: dict[str, str] = {
 # A service's own knobs (its settings class beyond the shared Settings): given to that
 # service alone; empty in production means the code's default.
 SERVICE_SETTINGS: dict[str, type[Settings]] = {
+    "ai": AiSettings,
     "leads": LeadsSettings,
     "wa-consultant": ConsultantSessionSettings,
     "wa-livia": LiviaSessionSettings,
 }
-OWN_CONFIG: dict[str, dict[str, str]] = {name: {} for name in SERVICE_SETTINGS}
+OWN_CONFIG: dict[str, dict[str, str]] = {name: {} for name in SERVICE_SETTINGS} | {
+    "ai": {
+        "GROQ_MODEL": "llama-3.3-70b-versatile",
+        "GROQ_STT_MODEL": "whisper-large-v3-turbo",
+        "GROQ_TIMEOUT_S": "3",
+        "LIVIA_PROPERTY_MONTHLY_RATE": "0.0099",
+        "LIVIA_VEHICLE_MONTHLY_RATE": "0.0159",
+    }
+}
 
 
 def setting_names(settings: type[Settings] = Settings) -> list[str]:
@@ -144,12 +148,13 @@ def setting_names(settings: type[Settings] = Settings) -> list[str]:
 
 
 def own_settings(service: str) -> dict[str, str]:
-    """The settings only `service` reads, with their production values."""
+    """The settings only `service` reads, with their production values (what the ConfigMap
+    already gives every pod is not repeated)."""
     settings = SERVICE_SETTINGS.get(service)
     if settings is None:
         return {}
-    shared = set(setting_names())
-    names = [name for name in setting_names(settings) if name not in shared]
+    given = set(setting_names()) | set(CONFIG)
+    names = [name for name in setting_names(settings) if name not in given]
     return {name: OWN_CONFIG[service].get(name, "") for name in names}
 
 
@@ -209,7 +214,11 @@ def container(spec: Spec) -> dict[str, Any]:
             {"name": "PORT", "value": str(spec.port)},
             {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
             *secret_env(spec.name),
-            *({"name": name, "value": value} for name, value in own_settings(spec.name).items()),
+            *(
+                {"name": name, "value": value}
+                for name, value in own_settings(spec.name).items()
+                if name not in SECRET_SETTINGS  # secret_env gives those
+            ),
         ],
         "envFrom": [{"configMapRef": {"name": "leadflow-config"}}],
         "readinessProbe": probe,
@@ -630,7 +639,6 @@ def compose() -> str:
         "JWT_SECRET": "${JWT_SECRET:?set JWT_SECRET in .env (32+ characters)}",
         "WEBHOOK_SECRET": "${WEBHOOK_SECRET:?set WEBHOOK_SECRET in .env}",
         "ADMIN_PASSWORD": "${ADMIN_PASSWORD:?set ADMIN_PASSWORD in .env}",
-        "GROQ_API_KEY": "${GROQ_API_KEY:-}",
         # Only the proxy's X-Forwarded-For names the client (it has a fixed address).
         "FORWARDED_ALLOW_IPS": COMPOSE_PROXY_IP,
     }

@@ -12,34 +12,36 @@ from leadflow.service import Service
 from leadflow.settings import Settings
 
 from ai.classifier import Classifier
+from ai.config import AiSettings
 from ai.groq_gateway import GroqJson, GroqSpeech
 from ai.handlers import AiHandlers
 from ai.livia.brain import Livia
 
 
 def build(settings: Settings, bus: Bus) -> Service:
+    config = AiSettings.of(settings)
     groq = (
         GroqJson(
-            api_key=settings.groq_api_key,
-            base_url=settings.groq_base_url,
-            model=settings.groq_model,
-            timeout=settings.groq_timeout_s,
+            api_key=config.groq_api_key,
+            base_url=config.groq_base_url,
+            model=config.groq_model,
+            timeout=config.groq_timeout_s,
         )
-        if settings.groq_api_key
+        if config.groq_api_key
         else None
     )
     rates = {
-        "property": settings.livia_property_monthly_rate,
-        "vehicle": settings.livia_vehicle_monthly_rate,
+        "property": config.livia_property_monthly_rate,
+        "vehicle": config.livia_vehicle_monthly_rate,
     }
-    speech = GroqSpeech(groq.client, settings.groq_stt_model) if groq is not None else None
+    speech = GroqSpeech(groq.client, config.groq_stt_model) if groq is not None else None
     handlers = AiHandlers(
         bus=bus,
         classifier=Classifier(groq),
         livia=Livia(groq, rates),
         speech=speech,
         # Answer before the caller's own deadline, so it always hears "not transcribed".
-        transcribe_deadline_s=max(settings.rpc_timeout_s - 0.5, 0.5),
+        transcribe_deadline_s=max(config.rpc_timeout_s - 0.5, 0.5),
     )
     bus.consume(
         AI_CLASSIFY,

@@ -59,8 +59,11 @@ def _what_if_starts(clause: str) -> list[tuple[int, bool]]:
             turn, wished = False, True
         elif word in CONDITIONAL or (question and opens and word == "e"):
             turn = True
-        elif asking and not wished and word in ABOUT and (
-            word == "sem" or any(w[0].isdigit() for w in following)
+        elif (
+            asking
+            and not wished
+            and word in ABOUT
+            and (word == "sem" or any(w[0].isdigit() for w in following))
         ):
             turn = True  # "quanto fica em 60 meses?", "qual a parcela com 100 mil de entrada?"
         if turn is not None and turn != what_if:

@@ -9,6 +9,7 @@ from typing import Any
 import groq
 import pytest
 from ai.app import build
+from ai.config import AiSettings
 from ai.groq_gateway import CircuitBreaker, GroqSpeech
 from leadflow.bus.rabbit import RabbitBus
 from leadflow.bus.topology import AI_RPC
@@ -19,7 +20,6 @@ from leadflow.events import (
     NotTranscribedReason,
 )
 from leadflow.rpc import RpcClient, ServiceError
-from leadflow.settings import Settings
 from leadflow.testing.fake_groq import FakeGroq, Reply, transcript
 
 VOICE = "oi livia, meu nome é joão e quero financiar um apartamento de 400 mil".encode()
@@ -97,7 +97,7 @@ async def ai_rpc(
 ) -> AsyncIterator[RpcClient]:
     """The ai service built by its composition root, and a caller on another connection."""
     groq_env = {"GROQ_API_KEY": "test", "GROQ_BASE_URL": fake.base_url}
-    settings = Settings(
+    settings = AiSettings(
         _env_file=None,  # type: ignore[call-arg]
         RABBITMQ_URL=rabbitmq_url,
         BROKER_NAMESPACE=namespace,
