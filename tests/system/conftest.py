@@ -2,20 +2,36 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET
 from leadflow.testing.processes import Cluster, running_cluster
 
+from tests.system.people import Team, make_team
+
 
 @pytest.fixture(scope="module")
-def api(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    """Gateway and leads as processes, shared by a module's tests (each uses its own data)."""
-    with running_cluster(module_cluster_env, services=("gateway", "leads")) as cluster:
-        yield cluster
+def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    """Gateway and leads as processes, shared by a module's tests (each uses its own data).
+    A module that needs other services defines its own `cluster`."""
+    with running_cluster(module_cluster_env, services=("gateway", "leads")) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
+    """The frontend's view: HTTP to the module's gateway."""
+    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+async def team(client: httpx.AsyncClient) -> Team:
+    return await make_team(client)
 
 
 @contextlib.contextmanager

@@ -5,36 +5,25 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from leadflow.bus import Delivery, QueueSpec
 from leadflow.bus.rabbit import RabbitBus
+from leadflow.service import SERVICE_NAMES
 from leadflow.testing.processes import Cluster, running_cluster
-from leadflow.testing.services import delete_namespace
 
 from tests.system.flows import bearer, create_consultant, eventually, login_admin, unique_phone
 
 
 @pytest.fixture(scope="module")
 def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    env = {**module_cluster_env, "BROKER_NAMESPACE": module_cluster_env["BROKER_NAMESPACE"] + "as."}
-    try:
-        with running_cluster(env) as running:
-            running.start("assignment")
-            running.start("assignment")
-            running.wait_ready()
-            yield running
-    finally:  # the module's own namespace: left behind, quorum queues pile up on the broker
-        asyncio.run(delete_namespace(env["RABBITMQ_URL"], env["BROKER_NAMESPACE"]))
-
-
-@pytest.fixture
-async def client(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as http:
-        yield http
+    """Every service, assignment with three replicas."""
+    services = (*SERVICE_NAMES, "assignment", "assignment")
+    with running_cluster(module_cluster_env, services=services) as running:
+        yield running
 
 
 async def consultants(client: httpx.AsyncClient, admin: str, n: int, **extra: Any) -> list[str]:

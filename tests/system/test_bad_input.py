@@ -13,26 +13,15 @@ import pytest
 from leadflow.testing.processes import Cluster, running_cluster
 
 from tests.system.flows import create_consultant, eventually
-from tests.system.people import Team, make_team, new_lead
+from tests.system.people import Team, new_lead
 
 
 @pytest.fixture(scope="module")
-def inbox_api(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     """The gateway, leads and the consultant WhatsApp session (chats, simulator)."""
     services = ("gateway", "leads", "wa-consultant")
-    with running_cluster(module_cluster_env, services=services, ready_timeout=600) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-async def client(inbox_api: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=inbox_api.gateway, timeout=15) as http:
-        yield http
-
-
-@pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+    with running_cluster(module_cluster_env, services=services) as running:
+        yield running
 
 
 def national_mobile() -> str:

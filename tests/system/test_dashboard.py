@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from leadflow.testing.processes import Cluster
 
 from tests.system.flows import bearer, create_consultant, login, login_admin, unique_phone
 
 
-@pytest.fixture(scope="module")
-def api(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    """Gateway and leads, with time to start on a busy machine."""
-    cluster = Cluster(env=module_cluster_env)
-    try:
-        for name in ("gateway", "leads"):
-            cluster.start(name)
-        cluster.wait_ready(timeout=240)
-        yield cluster
-    finally:
-        cluster.stop_all()
-
-
-async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(api: Cluster) -> None:
-    async with httpx.AsyncClient(base_url=api.gateway, timeout=15) as client:
+async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(
+    cluster: Cluster,
+) -> None:
+    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
         admin = await login_admin(client)
         suffix = unique_phone()[-6:]
         ana = await create_consultant(client, admin, "Ana", email=f"ana{suffix}@example.com")
@@ -86,8 +73,8 @@ async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(api
         assert mine["first_contact"]["contacted"] == 0 and mine["unassigned"] == 0
 
 
-async def test_the_dashboard_needs_a_login_and_a_valid_since(api: Cluster) -> None:
-    async with httpx.AsyncClient(base_url=api.gateway, timeout=15) as client:
+async def test_the_dashboard_needs_a_login_and_a_valid_since(cluster: Cluster) -> None:
+    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
         assert (await client.get("/api/dashboard")).status_code == 401
         admin = await login_admin(client)
         bad = await client.get(

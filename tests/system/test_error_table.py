@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import asyncpg
 import httpx
@@ -14,18 +14,7 @@ from leadflow.testing.processes import Cluster, running_cluster
 from leadflow.testing.services import plain_postgres_url
 
 from tests.system.flows import unique_phone
-from tests.system.people import Team, make_team, new_lead
-
-
-@pytest.fixture
-async def client(api: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api.gateway, timeout=10) as http:
-        yield http
-
-
-@pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+from tests.system.people import Team, new_lead
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
@@ -121,11 +110,11 @@ async def test_413_for_a_body_over_one_mebibyte(client: httpx.AsyncClient, team:
 
 
 async def test_500_never_shows_a_stack_trace_or_sql(
-    client: httpx.AsyncClient, team: Team, api: Cluster
+    client: httpx.AsyncClient, team: Team, cluster: Cluster
 ) -> None:
     lead = await new_lead(client, team.admin)
     # A row no code path writes: the service fails while reading it.
-    connection = await asyncpg.connect(plain_postgres_url(api.env["DATABASE_URL"]))
+    connection = await asyncpg.connect(plain_postgres_url(cluster.env["DATABASE_URL"]))
     try:
         await connection.execute("UPDATE leads SET status = 'BOGUS' WHERE id = $1", lead["id"])
     finally:

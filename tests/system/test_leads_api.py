@@ -7,28 +7,15 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from leadflow.bus import Delivery, QueueSpec
 from leadflow.bus.rabbit import RabbitBus
 from leadflow.testing.fixtures import TEST_WEBHOOK_SECRET
 from leadflow.testing.processes import Cluster
 
 from tests.system.flows import unique_phone
-from tests.system.people import Team, make_team, new_lead
-
-
-@pytest.fixture
-async def client(api: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api.gateway, timeout=10) as http:
-        yield http
-
-
-@pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+from tests.system.people import Team, new_lead
 
 
 async def test_a_consultants_own_lead_is_assigned_to_them(
@@ -192,9 +179,9 @@ async def test_a_webhook_with_a_bad_or_missing_signature_is_refused_and_stores_n
 
 
 async def test_a_requests_correlation_id_follows_its_work_onto_the_broker(
-    client: httpx.AsyncClient, team: Team, api: Cluster
+    client: httpx.AsyncClient, team: Team, cluster: Cluster
 ) -> None:
-    bus = RabbitBus(api.env["RABBITMQ_URL"], namespace=api.env["BROKER_NAMESPACE"])
+    bus = RabbitBus(cluster.env["RABBITMQ_URL"], namespace=cluster.env["BROKER_NAMESPACE"])
     seen: list[Delivery] = []
 
     async def record(delivery: Delivery) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,33 +13,18 @@ import jwt
 import pytest
 from leadflow.testing.fixtures import TEST_JWT_SECRET
 from leadflow.testing.processes import Cluster, running_cluster
-from leadflow.testing.services import delete_namespace
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.system.flows import TEST_CLIENT_SOCKET, next_frame
-from tests.system.people import Person, Team, make_team, new_lead
+from tests.system.people import Person, Team, new_lead
 
 
 @pytest.fixture(scope="module")
-def realtime_cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    env = {**module_cluster_env, "BROKER_NAMESPACE": module_cluster_env["BROKER_NAMESPACE"] + "rt."}
-    try:
-        with running_cluster(env, services=("gateway", "leads", "realtime", "realtime")) as cluster:
-            yield cluster
-    finally:  # the module's own namespace: left behind, quorum queues pile up on the broker
-        asyncio.run(delete_namespace(env["RABBITMQ_URL"], env["BROKER_NAMESPACE"]))
-
-
-@pytest.fixture
-async def client(realtime_cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=realtime_cluster.gateway, timeout=10) as http:
-        yield http
-
-
-@pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    services = ("gateway", "leads", "realtime", "realtime")
+    with running_cluster(module_cluster_env, services=services) as running:
+        yield running
 
 
 def ws_url(cluster: Cluster, replica: int, query: str) -> str:
@@ -59,7 +44,7 @@ def token_expiring_in(seconds: float, sub: str = "someone", role: str = "admin")
 
 
 async def test_a_missing_or_forged_token_is_refused_at_the_handshake(
-    realtime_cluster: Cluster,
+    cluster: Cluster,
 ) -> None:
     forged = jwt.encode(
         {"sub": "x", "role": "admin", "exp": 2**31, "jti": "j", "typ": "access"},
@@ -68,14 +53,14 @@ async def test_a_missing_or_forged_token_is_refused_at_the_handshake(
     )
     for query in ("", "token=garbage", f"token={forged}"):
         with pytest.raises(InvalidStatus) as refused:
-            await connect(ws_url(realtime_cluster, 0, query))
+            await connect(ws_url(cluster, 0, query))
         assert refused.value.response.status_code == 401
 
 
 async def test_a_socket_is_closed_with_4401_when_its_token_expires(
-    realtime_cluster: Cluster,
+    cluster: Cluster,
 ) -> None:
-    socket = await connect(ws_url(realtime_cluster, 0, f"token={token_expiring_in(1.5)}"))
+    socket = await connect(ws_url(cluster, 0, f"token={token_expiring_in(1.5)}"))
     with pytest.raises(ConnectionClosed) as closed:
         async with asyncio.timeout(10):
             while True:
@@ -84,10 +69,10 @@ async def test_a_socket_is_closed_with_4401_when_its_token_expires(
 
 
 async def test_a_consultant_receives_only_events_about_their_own_leads(
-    realtime_cluster: Cluster, client: httpx.AsyncClient, team: Team
+    cluster: Cluster, client: httpx.AsyncClient, team: Team
 ) -> None:
     sockets = {
-        who: await socket_for(realtime_cluster, p)
+        who: await socket_for(cluster, p)
         for who, p in (("admin", team.admin), ("ana", team.ana), ("bia", team.bia))
     }
     try:
@@ -117,10 +102,10 @@ async def test_a_consultant_receives_only_events_about_their_own_leads(
 
 
 async def test_each_replica_delivers_every_event_once_to_its_own_clients(
-    realtime_cluster: Cluster, client: httpx.AsyncClient, team: Team
+    cluster: Cluster, client: httpx.AsyncClient, team: Team
 ) -> None:
-    on_first = await socket_for(realtime_cluster, team.admin, 0)
-    on_second = await socket_for(realtime_cluster, team.admin, 1)
+    on_first = await socket_for(cluster, team.admin, 0)
+    on_second = await socket_for(cluster, team.admin, 1)
     try:
         first = await new_lead(client, team.ana, "Primeiro")
         second = await new_lead(client, team.ana, "Segundo")
@@ -178,9 +163,9 @@ async def sse_events(
 
 
 async def test_sse_resumes_from_last_event_id_and_reports_a_gap(
-    realtime_cluster: Cluster, client: httpx.AsyncClient, team: Team
+    cluster: Cluster, client: httpx.AsyncClient, team: Team
 ) -> None:
-    url = realtime_cluster.processes["realtime"][0].url
+    url = cluster.processes["realtime"][0].url
     attached = asyncio.Event()
     reader = asyncio.create_task(sse_events(url, team.admin.token, None, 1, attached))
     await asyncio.wait_for(attached.wait(), 10)
@@ -189,7 +174,7 @@ async def test_sse_resumes_from_last_event_id_and_reports_a_gap(
     assert seen["event"] == "kanban:lead_created"
     assert json.loads(seen["data"])["data"]["id"] == first["id"]
 
-    watcher = await socket_for(realtime_cluster, team.admin, 0)
+    watcher = await socket_for(cluster, team.admin, 0)
     try:
         missed = await new_lead(client, team.ana, "SSE dois")  # while the stream is away
         await next_frame(watcher, lambda f: f["data"].get("id") == missed["id"])
@@ -202,8 +187,8 @@ async def test_sse_resumes_from_last_event_id_and_reports_a_gap(
     assert gap["event"] == "resync"
 
 
-async def test_sse_without_a_valid_token_is_401(realtime_cluster: Cluster) -> None:
-    url = realtime_cluster.processes["realtime"][0].url
+async def test_sse_without_a_valid_token_is_401(cluster: Cluster) -> None:
+    url = cluster.processes["realtime"][0].url
     async with httpx.AsyncClient() as http:
         response = await http.get(f"{url}/api/events", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"

@@ -8,7 +8,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import jwt
@@ -17,18 +17,7 @@ from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET, TEST_WEBHOOK_
 from leadflow.testing.processes import Cluster, running_cluster
 
 from tests.system.flows import bearer, unique_phone
-from tests.system.people import Team, make_team, new_lead
-
-
-@pytest.fixture
-async def client(api: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=api.gateway, timeout=10) as http:
-        yield http
-
-
-@pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+from tests.system.people import Team, new_lead
 
 
 def b64(data: dict[str, object]) -> str:

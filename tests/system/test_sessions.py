@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,16 +20,10 @@ from tests.system.flows import bearer, eventually, login, login_admin
 
 
 @pytest.fixture(scope="module")
-def sessions_cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
     services = ("gateway", "leads", "realtime")
-    with running_cluster(module_cluster_env, services=services, ready_timeout=600) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-async def client(sessions_cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sessions_cluster.gateway, timeout=15) as http:
-        yield http
+    with running_cluster(module_cluster_env, services=services) as running:
+        yield running
 
 
 @pytest.fixture
@@ -61,11 +55,11 @@ async def refused(client: httpx.AsyncClient, url: str, token: str) -> bool:
 
 
 async def test_a_deactivated_consultants_token_socket_and_stream_end_at_once(
-    client: httpx.AsyncClient, admin: str, sessions_cluster: Cluster
+    client: httpx.AsyncClient, admin: str, cluster: Cluster
 ) -> None:
     person, session = await new_person(client, admin)
     token = session["access_token"]
-    realtime = sessions_cluster.processes["realtime"][0].url
+    realtime = cluster.processes["realtime"][0].url
     socket = await connect(realtime.replace("http", "ws", 1) + f"/ws?token={token}")
     lines: list[str] = []
 
@@ -171,7 +165,7 @@ async def test_concurrent_refreshes_with_one_token_one_wins_and_the_family_is_re
 
 
 async def test_a_gateway_started_after_a_logout_still_refuses_that_token(
-    client: httpx.AsyncClient, sessions_cluster: Cluster
+    client: httpx.AsyncClient, cluster: Cluster
 ) -> None:
     session = (
         await client.post(
@@ -185,8 +179,8 @@ async def test_a_gateway_started_after_a_logout_still_refuses_that_token(
         headers=bearer(token),
     )
     assert out.status_code == 204
-    later = sessions_cluster.start("gateway")
-    await asyncio.to_thread(sessions_cluster.wait_ready, 600)
+    later = cluster.start("gateway")
+    await asyncio.to_thread(cluster.wait_ready, 600)
 
     async def me_on_the_new_gateway() -> int | None:
         async with httpx.AsyncClient(timeout=15) as http:

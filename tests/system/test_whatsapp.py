@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from leadflow.testing.processes import Cluster, running_cluster
-from leadflow.testing.services import delete_namespace
 from leadflow.whatsapp import phone_jid as jid
 
 from tests.system.flows import (
@@ -27,12 +26,8 @@ from tests.system.people import Team, make_team, new_lead
 
 @pytest.fixture(scope="module")
 def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    env = {**module_cluster_env, "BROKER_NAMESPACE": module_cluster_env["BROKER_NAMESPACE"] + "wa."}
-    try:
-        with running_cluster(env) as running:
-            yield running
-    finally:  # the module's own namespace: left behind, quorum queues pile up on the broker
-        asyncio.run(delete_namespace(env["RABBITMQ_URL"], env["BROKER_NAMESPACE"]))
+    with running_cluster(module_cluster_env) as running:
+        yield running
 
 
 @pytest.fixture
