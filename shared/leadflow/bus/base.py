@@ -146,7 +146,6 @@ class Bus(abc.ABC):
             correlation_id=event.correlation_id,
         )
 
-    @abc.abstractmethod
     async def publish(
         self,
         routing_key: str,
@@ -157,6 +156,13 @@ class Bus(abc.ABC):
         headers: dict[str, Any] | None = None,
     ) -> None:
         """Publish raw bytes to the events exchange; returns once the broker has it."""
+        await self.send(
+            Delivery(routing_key, body, message_id, correlation_id, dict(headers or {}))
+        )
+
+    @abc.abstractmethod
+    async def send(self, message: Delivery) -> None:
+        """`publish`, as each broker does it."""
 
     @abc.abstractmethod
     def consume(self, spec: QueueSpec, handler: Handler) -> None:

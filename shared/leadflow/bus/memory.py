@@ -53,25 +53,11 @@ class InMemoryBus(Bus):
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = False
 
-    async def publish(
-        self,
-        routing_key: str,
-        body: bytes,
-        *,
-        message_id: str | None = None,
-        correlation_id: str | None = None,
-        headers: dict[str, Any] | None = None,
-    ) -> None:
-        delivery = Delivery(
-            routing_key=routing_key,
-            body=body,
-            message_id=message_id,
-            correlation_id=correlation_id,
-            headers=dict(headers or {}),
-        )
+    async def send(self, message: Delivery) -> None:
+        routing_key = message.routing_key
         for queue in self._queues.values():
             if any(topic_matches(p, routing_key) for p in queue.spec.bindings):
-                queue.items.put_nowait(replace(delivery, headers=dict(delivery.headers)))
+                queue.items.put_nowait(replace(message, headers=dict(message.headers)))
 
     def consume(self, spec: QueueSpec, handler: Handler) -> None:
         key = f"{spec.name}.{uuid.uuid4().hex}" if spec.per_replica else spec.name

@@ -132,24 +132,16 @@ class RabbitBus(Bus):
     def queue_name(self, name: str) -> str:
         return f"{self.namespace}{name}"
 
-    async def publish(
-        self,
-        routing_key: str,
-        body: bytes,
-        *,
-        message_id: str | None = None,
-        correlation_id: str | None = None,
-        headers: dict[str, Any] | None = None,
-    ) -> None:
+    async def send(self, message: Delivery) -> None:
         PUBLISHED.labels("event").inc()
         await self.broker.publish(
-            body,
+            message.body,
             exchange=self.events,
-            routing_key=routing_key,
+            routing_key=message.routing_key,
             persist=True,
-            message_id=message_id,
-            correlation_id=correlation_id,
-            headers=headers or {},
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            headers=message.headers,
             content_type=CONTENT_TYPE,
         )
 

@@ -38,18 +38,9 @@ class RecordingBus(InMemoryBus):
         super().__init__()
         self.published: list[Delivery] = []
 
-    async def publish(self, routing_key: str, body: bytes, **properties: Any) -> None:
-        headers = properties.get("headers") or {}
-        self.published.append(
-            Delivery(
-                routing_key,
-                body,
-                message_id=properties.get("message_id"),
-                correlation_id=properties.get("correlation_id"),
-                headers=dict(headers),
-            )
-        )
-        await super().publish(routing_key, body, **properties)
+    async def send(self, message: Delivery) -> None:
+        self.published.append(message)
+        await super().send(message)
 
 
 def delivery(event: Event) -> Delivery:
