@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from leadflow.events.base import Event
 
@@ -35,7 +35,23 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
 
 
-class WhatsAppMessageReceived(Event):
+class ChatVisibility(BaseModel):
+    """Who may see a message of the consultant session (wa-consultant fills it in)."""
+
+    lead_id: str | None = Field(
+        None, description="consultant session: the lead whose chat this is, if any"
+    )
+    consultant_id: str | None = Field(
+        None, description="consultant session: the consultant of that lead, who may see it"
+    )
+    notice: bool = Field(
+        False,
+        description="consultant session: a notice to a consultant's own phone, not a lead "
+        "chat; no client but an admin sees it",
+    )
+
+
+class WhatsAppMessageReceived(Event, ChatVisibility):
     """A message arrived on a session (from a contact, or typed on the session's own phone)."""
 
     name = "whatsapp.message_received"
@@ -52,17 +68,6 @@ class WhatsAppMessageReceived(Event):
     sent_at: datetime = Field(description="WhatsApp's own timestamp (order by this)")
     from_me: bool = Field(
         False, description="typed by a person on the session's own phone, not sent by us"
-    )
-    lead_id: str | None = Field(
-        None, description="consultant session: the lead whose chat this is, if any"
-    )
-    consultant_id: str | None = Field(
-        None, description="consultant session: the consultant of that lead, who may see it"
-    )
-    notice: bool = Field(
-        False,
-        description="consultant session: a notice to a consultant's own phone, not a lead "
-        "chat; no client but an admin sees it",
     )
 
 
@@ -88,7 +93,7 @@ class SendLiviaMessage(SendMessage):
     name = "whatsapp.livia.send_message"
 
 
-class WhatsAppMessageStatusChanged(Event):
+class WhatsAppMessageStatusChanged(Event, ChatVisibility):
     name = "whatsapp.message_status_changed"
     session: SessionName
     message_id: str = Field(description="our id of the outgoing message")
@@ -96,17 +101,6 @@ class WhatsAppMessageStatusChanged(Event):
     chat_jid: str
     status: MessageStatus
     reason: str | None = Field(None, description="why it failed")
-    lead_id: str | None = Field(
-        None, description="consultant session: the lead whose chat this is, if any"
-    )
-    consultant_id: str | None = Field(
-        None, description="consultant session: the consultant of that lead, who may see it"
-    )
-    notice: bool = Field(
-        False,
-        description="consultant session: a notice to a consultant's own phone, not a lead "
-        "chat; no client but an admin sees it",
-    )
 
 
 class WhatsAppSessionStatusChanged(Event):
