@@ -3,16 +3,14 @@ keep to the debug level."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-import httpx
 import pytest
 from leadflow.bus import InMemoryBus
 from leadflow.cli import build_service
-from leadflow.service import path_router, run_services
+from leadflow.service import path_router
 from leadflow.settings import DEV_ADMIN_PASSWORD, Settings
-from leadflow.testing.processes import free_port
+from leadflow.testing.processes import serving_in_process
 
 
 async def start_and_stop(database_url: str) -> int:
@@ -21,22 +19,9 @@ async def start_and_stop(database_url: str) -> int:
     bus = InMemoryBus()
     services = [build_service(name, settings, bus) for name in ("gateway", "realtime", "leads")]
     routes = [(prefix, services[1].app) for prefix in services[1].public_prefixes]
-    port, stop = free_port(), asyncio.Event()
     app = path_router(routes, services[0].app)
-    running = asyncio.create_task(
-        run_services(services, bus, app, host="0.0.0.0", port=port, stop=stop)
-    )
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        async with asyncio.timeout(60):
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(running, 60)
+    async with serving_in_process(services, bus, app, host="0.0.0.0") as url:
+        port = int(url.rsplit(":", 1)[1])
     return port
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import random
@@ -11,13 +12,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from starlette.types import ASGIApp
 
-from leadflow.service import SERVICE_NAMES
+from leadflow.bus import Bus
+from leadflow.service import SERVICE_NAMES, Service, run_services
 
 _handed_out: set[int] = set()
 # Below Linux's ephemeral range (32768-60999): outgoing connections (to the broker, the
@@ -154,3 +157,25 @@ def running_cluster(
         raise
     finally:
         cluster.stop_all()
+
+
+@contextlib.asynccontextmanager
+async def serving_in_process(
+    services: list[Service], bus: Bus, app: ASGIApp, *, host: str = "127.0.0.1"
+) -> AsyncIterator[str]:
+    """`services` in this process behind `app` on a free port, as `make run` serves them:
+    the base URL once /readyz answers 200; stopped when the block ends."""
+    port, stop = free_port(), asyncio.Event()
+    running = asyncio.create_task(run_services(services, bus, app, host=host, port=port, stop=stop))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as http, asyncio.timeout(90):
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
+        yield url
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 60)

@@ -22,10 +22,10 @@ from leadflow.asyncapi import asyncapi_document
 from leadflow.bus import InMemoryBus
 from leadflow.cli import build_service
 from leadflow.http import CONTRACT_STATUS
-from leadflow.service import SERVICE_NAMES, Service, path_router, run_services
+from leadflow.service import SERVICE_NAMES, Service, path_router
 from leadflow.settings import Settings
 from leadflow.testing.fixtures import TEST_ADMIN, TEST_JWT_SECRET, TEST_WEBHOOK_SECRET
-from leadflow.testing.processes import free_port
+from leadflow.testing.processes import serving_in_process
 from openapi_spec_validator import validate
 
 
@@ -158,24 +158,12 @@ async def world(database_url: str) -> AsyncIterator[World]:
     services = [build_service(n, settings(DATABASE_URL=database_url), bus) for n in SERVICE_NAMES]
     gateway = services[0]
     routes = [(prefix, s.app) for s in services[1:] for prefix in s.public_prefixes]
-    port, stop = free_port(), asyncio.Event()
-    running = asyncio.create_task(
-        run_services(
-            services, bus, path_router(routes, gateway.app), host="127.0.0.1", port=port, stop=stop
-        )
-    )
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
-        async with asyncio.timeout(90):
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+    app = path_router(routes, gateway.app)
+    async with (
+        serving_in_process(services, bus, app) as url,
+        httpx.AsyncClient(base_url=url, timeout=20) as http,
+    ):
         yield await populate(http)
-    stop.set()
-    await asyncio.wait_for(running, 60)
 
 
 async def populate(http: httpx.AsyncClient) -> World:
