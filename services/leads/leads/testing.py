@@ -6,11 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from leadflow.bus import Delivery
-from leadflow.db import OutboxRelay
-from leadflow.testing.recording import RecordingBus, wired_under_test
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from leadflow.testing.recording import StoreUnderTest, wired_under_test
 
 from leads.app import wire
 from leads.handlers import LeadsHandlers
@@ -19,23 +15,9 @@ from leads.models import Consultant
 
 
 @dataclass
-class LeadsUnderTest:
+class LeadsUnderTest(StoreUnderTest):
     handlers: LeadsHandlers
     livia_leads: LiviaLeadHandlers
-    # For reading the service's tables as a test checks them.
-    sessions: async_sessionmaker[AsyncSession]
-    relay: OutboxRelay
-    bus: RecordingBus
-
-    @property
-    def published(self) -> list[Delivery]:
-        """Every delivery the relay published so far, in order."""
-        return self.bus.published
-
-    async def flush_outbox(self) -> list[Delivery]:
-        """Publish what is pending and return everything published so far."""
-        await self.relay.publish_all()
-        return self.published
 
     async def add_consultant(
         self, consultant_id: str, name: str, email: str, phone: str | None = None
@@ -60,6 +42,13 @@ async def leads_under_test(database_url: str) -> AsyncIterator[LeadsUnderTest]:
     """The leads service as its composition root builds it (`wire`), on `database_url`
     (migrated), publishing onto a recording bus."""
     async with wired_under_test(wire, database_url) as (wired, bus):
+        database, handlers = wired.database, wired.handlers
         yield LeadsUnderTest(
-            wired.handlers, wired.livia_leads, wired.sessions, wired.database.relay, bus
+            database.engine,
+            wired.sessions,
+            handlers.autocommit,
+            database.relay,
+            bus,
+            handlers,
+            wired.livia_leads,
         )

@@ -135,9 +135,7 @@ class AccountsHandlers:
             row.updated_at = utcnow()
             ended: list[ConsultantSessionsRevoked] = []
             if {"active", "role", "password"} & changes.keys():
-                await repo.revoke_all_families(
-                    session, consultant_id=row.id, reason="account changed"
-                )
+                await repo.revoke_families(session, consultant_id=row.id, reason="account changed")
                 row.session_generation += 1
                 ended.append(
                     ConsultantSessionsRevoked(
@@ -192,7 +190,7 @@ class AccountsHandlers:
             if family_id is None:
                 stored = await repo.get_refresh_token(session, token_hash=presented)
                 if stored is not None and stored.used_at is not None:  # reuse: stop them all
-                    await repo.revoke_family(
+                    await repo.revoke_families(
                         session, family_id=stored.family_id, reason="refresh token reused"
                     )
                     await session.commit()
@@ -216,7 +214,7 @@ class AccountsHandlers:
             if stored is None:
                 raise Unauthorized(BAD_REFRESH)
             family = await repo.get_family(session, family_id=stored.family_id)
-            await repo.revoke_family(session, family_id=stored.family_id, reason="logout")
+            await repo.revoke_families(session, family_id=stored.family_id, reason="logout")
             events = []
             if family is not None and access.get("jti") and access.get("expires_at"):
                 expires_at = int(access["expires_at"])
@@ -256,4 +254,3 @@ def _session(row: Consultant, refresh_token: str) -> dict[str, Any]:
         "refresh_token": refresh_token,
         "session_generation": row.session_generation,
     }
-

@@ -91,20 +91,22 @@ async def get_family(session: AsyncSession, *, family_id: str) -> TokenFamily | 
     return await session.get(TokenFamily, family_id)
 
 
-async def revoke_family(session: AsyncSession, *, family_id: str, reason: str) -> None:
-    await session.exec(
-        update(TokenFamily)
-        .where(col(TokenFamily.id) == family_id)
-        .where(col(TokenFamily.revoked_at).is_(None))
-        .values(revoked_at=utcnow(), revoked_reason=reason)
+async def revoke_families(
+    session: AsyncSession,
+    *,
+    reason: str,
+    family_id: str | None = None,
+    consultant_id: str | None = None,
+) -> None:
+    """Revoke the family `family_id`, or every family of `consultant_id`."""
+    whose = (
+        col(TokenFamily.id) == family_id
+        if family_id is not None
+        else col(TokenFamily.consultant_id) == consultant_id
     )
-
-
-async def revoke_all_families(session: AsyncSession, *, consultant_id: str, reason: str) -> None:
     await session.exec(
         update(TokenFamily)
-        .where(col(TokenFamily.consultant_id) == consultant_id)
-        .where(col(TokenFamily.revoked_at).is_(None))
+        .where(whose, col(TokenFamily.revoked_at).is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
 

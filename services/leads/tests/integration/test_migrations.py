@@ -11,4 +11,4 @@ async def test_the_migrated_outbox_tables_are_the_ones_leadflow_db_outbox_define
     leads: LeadsUnderTest,
 ) -> None:
     tables = [OUTBOX.outbox, OUTBOX.handled]
-    assert await schema_differences(leads.relay.engine, tables) == []
+    assert await schema_differences(leads.engine, tables) == []

@@ -52,13 +52,9 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
     await leads.handlers.on_lead_classified(redelivered)
     await leads.handlers.on_lead_classified(redelivered)  # the broker redelivers it
 
-    async with leads.sessions() as session:
-        lead = await session.get(Lead, lead_id)
-        kinds = (
-            await session.exec(select(Interaction.kind).where(Interaction.lead_id == lead_id))
-        ).all()
-    assert lead is not None and (lead.temperature, lead.ai_score, lead.version) == ("HOT", 80, 2)
-    assert sorted(kinds) == ["classified", "created"]
+    shown = await leads.handlers.get_lead({"actor": ADMIN, "id": lead_id})
+    assert (shown["temperature"], shown["ai_score"], shown["version"]) == ("HOT", 80, 2)
+    assert sorted(i["kind"] for i in shown["interactions"]) == ["classified", "created"]
     await leads.relay.publish_pending()
     keys = [d.routing_key for d in leads.published]
     assert keys.count("lead.updated") == 1 and keys.count("lead.assignment_requested") == 1
@@ -156,12 +152,9 @@ async def test_a_decision_moves_the_lead_once_audits_it_and_tells_the_consultant
     await leads.handlers.on_assignment_decided(redelivered)
     await leads.handlers.on_assignment_decided(redelivered)  # the broker redelivers it
 
-    async with leads.sessions() as session:
-        lead = await session.get(Lead, lead_id)
-        audit = (
-            await session.exec(select(Interaction.changes).where(Interaction.kind == "assigned"))
-        ).all()
-    assert lead is not None and (lead.consultant_id, lead.version) == ("ana-1", 2)
+    shown = await leads.handlers.get_lead({"actor": ADMIN, "id": lead_id})
+    assert (shown["consultant_id"], shown["version"]) == ("ana-1", 2)
+    audit = [i["changes"] for i in shown["interactions"] if i["kind"] == "assigned"]
     assert audit == [
         {
             "consultant_id": {"before": None, "after": "ana-1"},
@@ -199,9 +192,8 @@ async def test_an_sla_reassignment_of_a_lead_worked_meanwhile_changes_nothing(
 
     await leads.handlers.on_assignment_decided(decision)
 
-    async with leads.sessions() as session:
-        lead = await session.get(Lead, created["lead"]["id"])
-    assert lead is not None and (lead.consultant_id, lead.version) == ("ana-1", 1)
+    shown = await leads.handlers.get_lead({"actor": ADMIN, "id": created["lead"]["id"]})
+    assert (shown["consultant_id"], shown["version"]) == ("ana-1", 1)
 
 
 async def test_the_same_phone_twice_returns_the_existing_lead(leads: LeadsUnderTest) -> None:

@@ -1,24 +1,14 @@
-from datetime import UTC, datetime
 from typing import Any
 
 from leadflow.events import LeadSource, LeadStatus, LeadView, Temperature
+from leadflow.testing.factories import a_lead
 from leads.domain import assignment_notice
-
-NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def lead(**fields: Any) -> LeadView:
-    base: dict[str, Any] = {
-        "id": "l",
-        "name": "Marina Lopes",
-        "phone": "+5511987654321",
-        "source": LeadSource.WHATSAPP,
-        "status": LeadStatus.QUALIFIED,
-        "version": 2,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
-    return LeadView(**(base | fields))
+    """A lead Lívia qualified, for the notice its consultant gets."""
+    base = {"name": "Marina Lopes", "source": LeadSource.WHATSAPP, "status": LeadStatus.QUALIFIED}
+    return a_lead(**(base | fields))
 
 
 def test_the_notice_names_the_lead_its_phone_temperature_and_what_they_want() -> None:
