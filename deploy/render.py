@@ -101,8 +101,6 @@ CONFIG: dict[str, str] = {
     "ADMIN_EMAIL": "admin@example.com",
     "WHATSAPP_TRANSPORT": "neonize",
     "WHATSAPP_SESSION_DIR": "/data/whatsapp",
-    "LIVIA_TYPING_DELAY_MS": "",
-    "LIVIA_DEBOUNCE_MS": "1500",
     "ASSIGNMENT_POLICY": "round_robin",
     "ASSIGNMENT_SKIP_OFFLINE": "false",
     "ASSIGNMENT_SLA_MINUTES": "",
@@ -139,7 +137,8 @@ OWN_CONFIG: dict[str, dict[str, str]] = {name: {} for name in SERVICE_SETTINGS} 
         "GROQ_TIMEOUT_S": "3",
         "LIVIA_PROPERTY_MONTHLY_RATE": "0.0099",
         "LIVIA_VEHICLE_MONTHLY_RATE": "0.0159",
-    }
+    },
+    "wa-livia": {"LIVIA_DEBOUNCE_MS": "1500"},
 }
 
 

@@ -146,8 +146,6 @@ class Settings(BaseSettings):
     whatsapp_session_dir: Path = Field(
         Path("./data/whatsapp"), validation_alias="WHATSAPP_SESSION_DIR"
     )
-    livia_typing_delay_ms: int | None = Field(None, validation_alias="LIVIA_TYPING_DELAY_MS", ge=0)
-    livia_debounce_ms: int = Field(1500, validation_alias="LIVIA_DEBOUNCE_MS", ge=0)
 
     assignment_policy: AssignmentPolicy = Field(
         AssignmentPolicy.ROUND_ROBIN,

@@ -22,9 +22,9 @@ from leadflow.events import (
     WhatsAppMessageStatusChanged,
 )
 from leadflow.rpc import RpcClient, ServiceError, rpc_dispatcher
-from leadflow.settings import Settings
 from leadflow.whatsapp import phone_jid
 from wa_livia.app import build
+from wa_livia.config import LiviaSessionSettings
 
 PHONE = "+5511987654321"
 
@@ -79,7 +79,7 @@ async def running(database_url: str) -> AsyncIterator[Running]:
     )
     bus.serve(LEADS_RPC, rpc_dispatcher({"lead_for_whatsapp": lead_for_whatsapp}))
     bus.serve(AI_RPC, rpc_dispatcher({"transcribe": transcribe}))
-    service = build(Settings(database_url=database_url, livia_debounce_ms=0), bus)
+    service = build(LiviaSessionSettings(database_url=database_url, livia_debounce_ms=0), bus)
     for hook in service.before_bus:
         await hook()
     await bus.start()
