@@ -19,7 +19,7 @@ from leadflow.db import (
     record_handled,
     stage_events,
 )
-from leadflow.events import Event
+from leadflow.events import Event, LeadSource, LeadStatus, Temperature
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -59,9 +59,9 @@ class LeadRow:
     name: str
     phone: str
     email: str | None
-    source: str
-    status: str
-    temperature: str | None
+    source: LeadSource
+    status: LeadStatus
+    temperature: Temperature | None
     ai_score: int | None
     ai_reasons: list[str] | None
     consultant_id: str | None
@@ -77,9 +77,17 @@ class LeadRow:
     def of(
         cls, columns: Mapping[str, Any], consultant_name: str | None, consultant_email: str | None
     ) -> LeadRow:
-        """From a row of `leads` (or a dict of its columns), extra columns ignored."""
+        """From a row of `leads` (or a dict of its columns), extra columns ignored. A value
+        outside its enum is a corrupt row: it raises here rather than reach a client."""
+        values = {name: columns[name] for name in _LEAD_COLUMNS}
+        temperature = values.pop("temperature")
         return cls(
-            **{name: columns[name] for name in _LEAD_COLUMNS},
+            **{
+                **values,
+                "source": LeadSource(values["source"]),
+                "status": LeadStatus(values["status"]),
+            },
+            temperature=Temperature(temperature) if temperature is not None else None,
             consultant_name=consultant_name,
             consultant_email=consultant_email,
         )
