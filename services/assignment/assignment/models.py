@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from leadflow.db import UtcDateTime, outbox_tables
-from leadflow.events import utcnow
+from leadflow.db.types import stamped_now
 from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
-
-
-def _ts() -> Any:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class KnownConsultant(SQLModel, table=True):
@@ -23,7 +18,7 @@ class KnownConsultant(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     role: str = Field(max_length=16)
     active: bool
-    created_at: datetime = _ts()
+    created_at: datetime = stamped_now()
     max_open_leads: int | None = None
     # Kept by every change of a lead's consultant or column, so the capacity policy reads
     # one number per consultant instead of counting leads on each decision.
@@ -55,7 +50,7 @@ class WaitingLead(SQLModel, table=True):
     lead_id: str = Field(primary_key=True, max_length=32)
     temperature: str | None = Field(default=None, max_length=8)
     lead_created_at: datetime = Field(sa_type=UtcDateTime)
-    requested_at: datetime = _ts()
+    requested_at: datetime = stamped_now()
 
 
 OUTBOX = outbox_tables(SQLModel.metadata, "assignment")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from leadflow.db import UtcDateTime, outbox_tables
-from leadflow.events import utcnow
+from leadflow.db import outbox_tables
+from leadflow.db.types import stamped_now
 from sqlalchemy import JSON, Column, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -16,10 +16,6 @@ from leads.accounts.models import Consultant
 __all__ = ["Consultant"]  # the lead use cases read a consultant's name, email and phone
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-def _ts() -> Any:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class Lead(SQLModel, table=True):
@@ -42,8 +38,8 @@ class Lead(SQLModel, table=True):
         default_factory=dict, sa_column=Column("metadata", JSONType, nullable=False)
     )
     version: int = Field(default=1)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = stamped_now()
+    updated_at: datetime = stamped_now()
 
 
 class Interaction(SQLModel, table=True):
@@ -56,7 +52,7 @@ class Interaction(SQLModel, table=True):
     actor_id: str | None = Field(default=None, max_length=32)
     kind: str = Field(max_length=32)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    created_at: datetime = _ts()
+    created_at: datetime = stamped_now()
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -66,7 +62,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(String(300), primary_key=True))
     lead_id: str = Field(max_length=32)
-    created_at: datetime = _ts()
+    created_at: datetime = stamped_now()
 
 
 OUTBOX = outbox_tables(SQLModel.metadata, "leads")

@@ -25,3 +25,12 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def stamped_now() -> Any:
+    """A model's time stamp field: UTC, set to now when the row is made."""
+    from sqlmodel import Field
+
+    from leadflow.events import utcnow
+
+    return Field(default_factory=utcnow, sa_type=UtcDateTime)

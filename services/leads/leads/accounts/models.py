@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from leadflow.db.types import UtcDateTime
-from leadflow.events import utcnow
+from leadflow.db.types import UtcDateTime, stamped_now
 from sqlmodel import Field, SQLModel
-
-
-def _ts() -> Any:
-    return Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class Consultant(SQLModel, table=True):
@@ -28,8 +22,8 @@ class Consultant(SQLModel, table=True):
     # Bumped when the consultant is deactivated or changes role or password: access
     # tokens carry the generation they were issued in, and older ones are refused.
     session_generation: int = Field(default=0)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = stamped_now()
+    updated_at: datetime = stamped_now()
 
 
 class TokenFamily(SQLModel, table=True):
@@ -41,7 +35,7 @@ class TokenFamily(SQLModel, table=True):
     consultant_id: str = Field(foreign_key="consultants.id", index=True)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     revoked_reason: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _ts()
+    created_at: datetime = stamped_now()
 
 
 class RefreshToken(SQLModel, table=True):
@@ -53,7 +47,7 @@ class RefreshToken(SQLModel, table=True):
     family_id: str = Field(foreign_key="refresh_token_families.id", index=True)
     expires_at: datetime = Field(sa_type=UtcDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    created_at: datetime = _ts()
+    created_at: datetime = stamped_now()
 
 
 class RevokedAccessToken(SQLModel, table=True):
