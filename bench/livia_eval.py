@@ -46,18 +46,19 @@ CONSULTANT = "Carla Souza"  # the one consultant: every hand-off names her
 
 
 # What Lívia's question is about, from the words she uses (scripted or worded by a model).
-ASKS = (
-    ("asset_type", re.compile(r"imovel ou (um )?veiculo|veiculo ou (um )?imovel")),
-    ("full_name", re.compile(r"\bnome\b")),
-    ("asset_value", re.compile(r"\bvalor\b")),
-    ("down_payment", re.compile(r"\bentrada\b")),
-    ("monthly_income", re.compile(r"\brenda\b")),
-    ("term_months", re.compile(r"quanto tempo|\bprazo\b|quantos (meses|anos)")),
-    ("city", re.compile(r"\bcidade\b")),
-    ("contact_time", re.compile(r"\bhorario\b|de manha, a tarde ou a noite")),
-    ("consent", re.compile(r"\(sim/nao\)|posso (te )?passar|passe o seu atendimento")),
-    ("text_please", re.compile(r"por escrito|em texto|escrev")),
-)
+# In this order: the first that matches names the question.
+ASKS = {
+    "asset_type": r"imovel ou (um )?veiculo|veiculo ou (um )?imovel",
+    "full_name": r"\bnome\b",
+    "asset_value": r"\bvalor\b",
+    "down_payment": r"\bentrada\b",
+    "monthly_income": r"\brenda\b",
+    "term_months": r"quanto tempo|\bprazo\b|quantos (meses|anos)",
+    "city": r"\bcidade\b",
+    "contact_time": r"\bhorario\b|de manha, a tarde ou a noite",
+    "consent": r"\(sim/nao\)|posso (te )?passar|passe o seu atendimento",
+    "text_please": r"por escrito|em texto|escrev",
+}
 
 
 def asked(reply: str) -> str | None:
@@ -66,8 +67,8 @@ def asked(reply: str) -> str | None:
     # and figures she lists before it sit on lines of their own.
     questions = re.findall(r"[^.!?\n]*\?", plain(reply))
     text = questions[-1] if questions else plain(reply)
-    for name, pattern in ASKS:
-        if pattern.search(text):
+    for name, pattern in ASKS.items():
+        if re.search(pattern, text):
             return name
     return None
 

@@ -17,15 +17,7 @@ class LiviaSessionSettings(WhatsAppSessionSettings):
         validation_alias="WA_LIVIA_PAIR_PHONE",
         description="pair Lívia's session by phone code for this number (besides the QR)",
     )
-    livia_typing_delay_ms: int | None = Field(
-        None,
-        validation_alias="LIVIA_TYPING_DELAY_MS",
-        ge=0,
-        description="how long she shows 'typing…' before a reply; unset: by the reply's length",
-    )
-    livia_debounce_ms: int = Field(
-        1500,
-        validation_alias="LIVIA_DEBOUNCE_MS",
-        ge=0,
-        description="a burst of messages is answered once, this long after its last one",
-    )
+    # "typing…" before a reply (unset: by the reply's length); a burst answered once, this
+    # long after its last message
+    livia_typing_delay_ms: int | None = Field(None, validation_alias="LIVIA_TYPING_DELAY_MS", ge=0)
+    livia_debounce_ms: int = Field(1500, validation_alias="LIVIA_DEBOUNCE_MS", ge=0)
