@@ -291,6 +291,8 @@ def test_a_message_sent_from_the_inbox_is_delivered_and_voice_notes_show_their_t
     heard, unheard = wait_for(voice_notes, 15, "both voice notes, live")
     assert heard.endswith("Áudio\n" + spoken)  # after its icon
     assert unheard.endswith("Áudio sem transcrição")
+    unread = f"li[data-chat-id='{jid}'] .unread"
+    wait_for(lambda: not driver.find_elements(By.CSS_SELECTOR, unread), 5, "the open chat read")
 
     text = f"Claro! Posso ligar às 15h? ({uuid.uuid4().hex[:6]})"
     box.send_keys(text)

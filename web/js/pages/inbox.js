@@ -82,7 +82,8 @@ function ChatView({ jid, chat, onRead }) {
           messages.setData((list) =>
             (list || []).some((m) => m.id === frame.data.id) ? list : [...(list || []), { ...frame.data, status: frame.data.direction === "in" ? null : "sent" }],
           );
-          if (frame.data.direction === "in") api(`/api/chats/${encodeURIComponent(jid)}/read`, { method: "POST" }).catch(() => {});
+          // Read as it arrives in the open chat; the list then shows no unread count for it.
+          if (frame.data.direction === "in") api(`/api/chats/${encodeURIComponent(jid)}/read`, { method: "POST" }).then(onRead, () => {});
         }
         if (frame.event === "whatsapp:message_status") {
           const known = latest.current.some((m) => m.id === frame.data.id);
