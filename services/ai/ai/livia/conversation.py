@@ -23,7 +23,7 @@ from typing import Any
 from leadflow.events import LiviaStage
 
 from ai.livia import texts
-from ai.livia.extraction import FIELDS, plain
+from ai.livia.extraction import FIELDS, interjection_length, plain
 from ai.livia.simulation import DEFAULT_MONTHLY_RATE, run_simulation
 from ai.livia.what_if import Reading, read
 
@@ -194,7 +194,12 @@ def decide(
         )
     if greeting := greeting_of(text):
         return Decision(f"{greeting}! {next_question}", stage, known)
+    if interjection_length(re.findall(r"\w+", text)):  # "nossa, que calor": small talk
+        return Decision(f"{texts.pick(SMALL_TALK, context.turn)} {next_question}", stage, known)
     return Decision(f"{texts.pick(NOT_UNDERSTOOD, context.turn)} {next_question}", stage, known)
+
+
+SMALL_TALK = ("Pois é! 😊", "Né? 😄", "Imagino! 😊")
 
 
 NOT_UNDERSTOOD = (

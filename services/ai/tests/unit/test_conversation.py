@@ -172,6 +172,7 @@ def test_an_exclamation_is_not_a_city_and_the_city_is_asked_again(exclamation: s
     answer = decide(before_city.stage, before_city.collected, [exclamation], None, CONSULTANT)
     assert "city" not in answer.collected
     assert answer.reply is not None and "cidade" in answer.reply
+    assert "não entendi" not in answer.reply.lower() and "não consegui" not in answer.reply.lower()
 
 
 def test_price_and_sac_are_compared_with_numbers() -> None:
