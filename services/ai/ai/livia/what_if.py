@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from text_to_num import text2num
+
 from ai.livia.extraction import MAX_CHARS, extract, plain
 
 CONDITIONAL = {"se", "caso", "fosse", "fossem", "ficaria", "sairia", "seria"}
@@ -36,6 +38,19 @@ WORD = re.compile(r"[a-z0-9]+|,")
 class Reading:
     stated: dict[str, Any]  # what the lead says is so, or wants
     asked: dict[str, Any]  # what they ask about ("e se fosse em 48x?"), not their choice
+
+
+def _is_number(word: str) -> bool:
+    """'60', '60x', 'quarenta'; not 'um' / 'uma', which are mostly articles."""
+    if word[0].isdigit():
+        return True
+    if word in ("um", "uma"):
+        return False
+    try:
+        text2num(word, "pt")
+    except ValueError:
+        return False
+    return True
 
 
 def _what_if_starts(clause: str) -> list[tuple[int, bool]]:
@@ -63,7 +78,7 @@ def _what_if_starts(clause: str) -> list[tuple[int, bool]]:
             asking
             and not wished
             and word in ABOUT
-            and (word == "sem" or any(w[0].isdigit() for w in following))
+            and (word == "sem" or any(_is_number(w) for w in following))
         ):
             turn = True  # "quanto fica em 60 meses?", "qual a parcela com 100 mil de entrada?"
         if turn is not None and turn != what_if:
