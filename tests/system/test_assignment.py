@@ -68,16 +68,20 @@ async def owners_of(client: httpx.AsyncClient, admin: str, lead_ids: list[str]) 
         page += 1
 
 
-async def test_three_replicas_split_300_concurrent_leads_exactly_evenly(
-    client: httpx.AsyncClient,
-) -> None:
-    admin = await login_admin(client)
-    # Deactivate everyone eligible from other tests, so the pool is exactly these three.
+async def deactivate_every_consultant(client: httpx.AsyncClient, admin: str) -> None:
+    """Other tests' consultants out of the rotation, so a test's own are the whole pool."""
     for other in (await client.get("/api/consultants", headers=bearer(admin))).json()["data"]:
         if other["role"] == "consultant" and other["active"]:
             await client.patch(
                 f"/api/consultants/{other['id']}", json={"active": False}, headers=bearer(admin)
             )
+
+
+async def test_three_replicas_split_300_concurrent_leads_exactly_evenly(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await login_admin(client)
+    await deactivate_every_consultant(client, admin)  # the pool is exactly the three below
     trio = await consultants(client, admin, 3)
     lead_ids = await create_leads(client, admin, 300)
 
@@ -111,11 +115,7 @@ async def test_a_deactivated_consultant_gets_nothing_and_the_assignee_is_told_on
     client: httpx.AsyncClient, cluster: Cluster
 ) -> None:
     admin = await login_admin(client)
-    for other in (await client.get("/api/consultants", headers=bearer(admin))).json()["data"]:
-        if other["role"] == "consultant" and other["active"]:
-            await client.patch(
-                f"/api/consultants/{other['id']}", json={"active": False}, headers=bearer(admin)
-            )
+    await deactivate_every_consultant(client, admin)
     stays, leaves = await consultants(client, admin, 2, phone="+5511977776666")
     await client.patch(f"/api/consultants/{leaves}", json={"active": False}, headers=bearer(admin))
     bus = RabbitBus(cluster.env["RABBITMQ_URL"], namespace=cluster.env["BROKER_NAMESPACE"])

@@ -45,6 +45,15 @@ async def new_person(client: httpx.AsyncClient, admin: str, role: str = "consult
     return created.json()["data"]["id"], session.json()
 
 
+async def log_out(client: httpx.AsyncClient, session: dict[str, Any]) -> None:
+    out = await client.post(
+        "/api/auth/logout",
+        json={"refresh_token": session["refresh_token"]},
+        headers=bearer(session["access_token"]),
+    )
+    assert out.status_code == 204, out.text
+
+
 async def status_of(client: httpx.AsyncClient, method: str, url: str, token: str) -> int:
     response = await client.request(method, url, headers=bearer(token))
     return response.status_code
@@ -136,12 +145,7 @@ async def test_after_logout_the_access_token_of_the_call_is_refused(
     _, session = await new_person(client, admin)
     _, other_device = await new_person(client, admin)
     token = session["access_token"]
-    out = await client.post(
-        "/api/auth/logout",
-        json={"refresh_token": session["refresh_token"]},
-        headers=bearer(token),
-    )
-    assert out.status_code == 204
+    await log_out(client, session)
     assert await status_of(client, "GET", "/api/auth/me", token) == 401  # at once
     assert await status_of(client, "GET", "/api/auth/me", other_device["access_token"]) == 200
 
@@ -173,12 +177,7 @@ async def test_a_gateway_started_after_a_logout_still_refuses_that_token(
         )
     ).json()
     token = session["access_token"]
-    out = await client.post(
-        "/api/auth/logout",
-        json={"refresh_token": session["refresh_token"]},
-        headers=bearer(token),
-    )
-    assert out.status_code == 204
+    await log_out(client, session)
     later = cluster.start("gateway")
     await asyncio.to_thread(cluster.wait_ready, 600)
 
