@@ -160,3 +160,10 @@ def test_fields_proposed_by_the_model_are_validated_by_code() -> None:
             "monthly_income": -5,
         }
     ) == {"asset_value": 450000.0, "city": "Recife"}
+
+
+def test_an_exclamation_the_model_took_for_a_city_or_a_name_is_refused() -> None:
+    assert valid_fields({"city": "Nossa", "full_name": "Caramba"}) == {}
+    assert valid_fields({"city": "Nossa Senhora do Socorro"}) == {
+        "city": "Nossa Senhora do Socorro"
+    }
