@@ -97,20 +97,9 @@ class SessionService:
         if message.audio is not None and self.transcribe is not None:
             transcript = await self.transcribe(message.audio, message.audio_mime_type)
             message = dataclasses.replace(message, audio=None, transcript=transcript)
-        await self.publish_received(
-            WhatsAppMessageReceived(
-                session=self.name,
-                wa_message_id=message.wa_message_id,
-                chat_jid=message.chat_jid,
-                phone=message.phone,
-                push_name=message.push_name,
-                text=message.text,
-                media_type=message.media_type,
-                transcript=message.transcript,
-                sent_at=message.sent_at,
-                from_me=message.from_me,
-            )
-        )
+        # The event takes the message's fields by name; the audio's bytes stay here.
+        message = dataclasses.replace(message, audio=None)
+        await self.publish_received(WhatsAppMessageReceived(session=self.name, **asdict(message)))
 
     async def publish_received(self, event: WhatsAppMessageReceived) -> None:
         """Published with a broker confirm before WhatsApp's delivery counts as received;
@@ -125,14 +114,7 @@ class SessionService:
     async def on_state(self, state: SessionState) -> None:
         SESSION_CONNECTED.labels(self.name.value).set(state.status is SessionStatus.CONNECTED)
         await self.bus.publish_event(
-            WhatsAppSessionStatusChanged(
-                session=self.name,
-                status=state.status,
-                phone=state.phone,
-                qr=state.qr,
-                qr_expires_at=state.qr_expires_at,
-                since=state.since,
-            )
+            WhatsAppSessionStatusChanged(session=self.name, **asdict(state))
         )
 
     # --- to WhatsApp ------------------------------------------------------------------
