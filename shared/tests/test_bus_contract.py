@@ -24,12 +24,14 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> No
 
 async def until_truthy(
     fetch: Callable[[], Awaitable[list[Delivery]]], timeout: float = 10.0
-) -> None:
+) -> list[Delivery]:
+    """What `fetch` returns once it is not empty."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while not await fetch():
+    while not (found := await fetch()):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("nothing arrived before the deadline")
         await asyncio.sleep(0.05)
+    return found
 
 
 BusFactory = Callable[..., Awaitable[Bus]]
@@ -174,14 +176,7 @@ async def test_a_poison_message_is_dead_lettered_after_bounded_attempts(
     await start_all(bus)
     await bus.publish("poison.job", b'{"bad": true}', message_id="m-poison")
     await wait_until(lambda: len(attempts) >= 3)
-    dead: list[Delivery] = []
-
-    async def dead_lettered() -> None:
-        while not dead:
-            dead.extend(await bus.dead_letters("poison"))
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(dead_lettered(), 10)
+    dead = await until_truthy(lambda: bus.dead_letters("poison"))
     await asyncio.sleep(0.3)
     assert attempts == [1, 2, 3]  # bounded: never a fourth time
     assert [(d.body, d.message_id, d.routing_key) for d in dead] == [

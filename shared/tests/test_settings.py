@@ -13,17 +13,7 @@ def test_production_refuses_placeholder_secrets_with_a_clear_message(
 
 
 def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "LEADFLOW_ENV": "production",
-        "JWT_SECRET": "x" * 48,
-        "WEBHOOK_SECRET": "9f2c1e7a4b8d03f6a5e1c7b29d4f0a83",
-        "DATABASE_URL": "postgresql://db/leadflow",
-        "WHATSAPP_TRANSPORT": "neonize",
-        "ADMIN_PASSWORD": "a-strong-password",
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings(_env_file=None)
-    settings.refuse_unsafe_secrets(SERVICE_NAMES)
+    settings = production(monkeypatch)  # refuses nothing
     assert settings.database_url_for("leads") == "postgresql+asyncpg://db/leadflow"
 
 

@@ -1,5 +1,6 @@
 """The one lead JSON (`lead_json`) is exactly what the LeadView model would produce."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,26 +44,11 @@ def row(**overrides: Any) -> LeadRow:
 )
 def test_a_listed_lead_matches_the_lead_model_field_for_field(overrides: dict[str, Any]) -> None:
     r = row(**overrides)
-    model = LeadView(
-        id=r.id,
-        name=r.name,
-        phone=r.phone,
-        email=r.email,
-        source=r.source,
-        status=r.status,
-        temperature=r.temperature,
-        ai_score=r.ai_score,
-        ai_reasons=r.ai_reasons,
-        consultant_id=r.consultant_id,
-        consultant=ConsultantRef(
-            id=r.consultant_id, name=r.consultant_name, email=r.consultant_email
-        )
+    columns = {k: v for k, v in asdict(r).items() if not k.startswith("consultant_")}
+    consultant = (
+        ConsultantRef(id=r.consultant_id, name=r.consultant_name, email=r.consultant_email)
         if r.consultant_id
-        else None,
-        notes=r.notes,
-        metadata=r.metadata,
-        version=r.version,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
+        else None
     )
+    model = LeadView(**columns, consultant_id=r.consultant_id, consultant=consultant)
     assert lead_json(r) == model.model_dump(mode="json")
