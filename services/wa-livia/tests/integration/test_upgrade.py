@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,25 +67,30 @@ async def tables(engine: AsyncEngine) -> set[str]:
         return {row[0] for row in rows}
 
 
+async def migrate_both(engine: AsyncEngine, leads_first: bool) -> None:
+    """Both services' migrations to their head, in either order."""
+    order = [(LEADS_MIGRATIONS, LEADS_VERSION_TABLE), (MIGRATIONS, VERSION_TABLE)]
+    for migrations, version_table in order if leads_first else reversed(order):
+        await run_migrations(engine, migrations, version_table)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(normalise_database_url(database_url))
+    yield engine
+    await engine.dispose()
+
+
 @pytest.mark.parametrize("leads_first", [True, False], ids=["leads-first", "wa-livia-first"])
 async def test_an_installation_with_conversations_upgrades_and_keeps_them(
-    database_url: str, leads_first: bool
+    database_url: str, engine: AsyncEngine, leads_first: bool
 ) -> None:
-    engine = create_engine(normalise_database_url(database_url))
-    try:
-        await leads_schema_before_the_move(engine)
-        async with engine.begin() as connection:
-            for statement in STORED:
-                await connection.execute(text(statement))
-        order = [
-            (LEADS_MIGRATIONS, LEADS_VERSION_TABLE),
-            (MIGRATIONS, VERSION_TABLE),
-        ]
-        for migrations, version_table in order if leads_first else reversed(order):
-            await run_migrations(engine, migrations, version_table)
-        assert {"conversations", "conversation_lines"}.isdisjoint(await tables(engine))
-    finally:
-        await engine.dispose()
+    await leads_schema_before_the_move(engine)
+    async with engine.begin() as connection:
+        for statement in STORED:
+            await connection.execute(text(statement))
+    await migrate_both(engine, leads_first)
+    assert {"conversations", "conversation_lines"}.isdisjoint(await tables(engine))
 
     async with livia_under_test(database_url) as livia:
         view = await livia.conversations.conversation({"lead_id": "lead-1"})
@@ -108,9 +114,7 @@ async def test_an_installation_with_conversations_upgrades_and_keeps_them(
         assert livia.leads.by_phone == {}  # a known chat: nothing asked of the leads service
         # WhatsApp redelivers a message stored before the upgrade: stored and answered once.
         await livia.conversations.on_whatsapp_message(
-            message_to_livia(
-                "Oi, quero um apartamento", "WA1", datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-            )
+            message_to_livia("Oi, quero um apartamento", "WA1", BEFORE)
         )
         view = await livia.conversations.conversation({"lead_id": "lead-1"})
         assert view is not None and len(view["messages"]) == 3
@@ -118,15 +122,9 @@ async def test_an_installation_with_conversations_upgrades_and_keeps_them(
 
 @pytest.mark.parametrize("leads_first", [True, False], ids=["leads-first", "wa-livia-first"])
 async def test_a_new_installation_keeps_no_conversation_tables_in_the_leads_schema(
-    database_url: str, leads_first: bool
+    engine: AsyncEngine, leads_first: bool
 ) -> None:
-    engine = create_engine(normalise_database_url(database_url))
-    try:
-        order = [(LEADS_MIGRATIONS, LEADS_VERSION_TABLE), (MIGRATIONS, VERSION_TABLE)]
-        for migrations, version_table in order if leads_first else reversed(order):
-            await run_migrations(engine, migrations, version_table)
-        present = await tables(engine)
-    finally:
-        await engine.dispose()
+    await migrate_both(engine, leads_first)
+    present = await tables(engine)
     assert {"livia_conversations", "livia_messages"} <= present
     assert {"conversations", "conversation_lines"}.isdisjoint(present)
