@@ -48,6 +48,7 @@ class Leads:
     handlers: LeadsHandlers
     livia_leads: LiviaLeadHandlers
     accounts: AccountsHandlers
+    reports: DashboardHandlers
     sessions: async_sessionmaker[AsyncSession]
     database: ServiceDatabase
 
@@ -117,4 +118,4 @@ def wire(settings: Settings, bus: Bus) -> Leads:
     app = FastAPI(title="leadflow leads", openapi_url=None)
     app.include_router(ops_router("leads", {"broker": bus.ping, "database": database.ready}))
     service = Service(name="leads", app=app, **database.hooks(after_bus=[ensure_admin]))
-    return Leads(service, handlers, livia_leads, accounts, sessions, database)
+    return Leads(service, handlers, livia_leads, accounts, reports, sessions, database)

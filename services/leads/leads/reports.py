@@ -1,15 +1,12 @@
 """The dashboard's figures: read-only queries over leads and their audit trail, and the
 pure arithmetic that turns their rows into the numbers the console shows.
 
-Kept apart from `repository.py` (the use cases' statements) because nothing here changes
-data, and the queries are SQLAlchemy Core expressions that read the same on every
-dialect the service runs on (JSON paths included).
+Kept apart from `repository.py` (the use cases' statements): nothing here changes data.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,17 +35,6 @@ LIVIA_COMPLETED_KIND = "qualified"
 class DashboardQuery(BaseModel):
     actor: Actor
     since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ConsultantRow:
-    id: str
-    name: str
-    active: bool
-    assigned: int
-    open: int
-    won: int
-    lost: int
 
 
 def first_contact_summary(durations_s: list[float], waiting: int) -> dict[str, Any]:
@@ -90,14 +76,20 @@ class DashboardHandlers:
             scope.append(LEADS.consultant_id == query.actor.id)
         if query.since is not None:
             scope.append(LEADS.created_at >= query.since)
+        unworked = [LeadStatus.NEW, LeadStatus.QUALIFYING, LeadStatus.QUALIFIED]
+        from_livia = [LEADS.source == LeadSource.WHATSAPP.value, *scope]
         async with self.sessions() as orm_session:
             connection = await orm_session.connection()  # Core statements, no ORM
             by_status = await _grouped(connection, LEADS.status, scope)
             by_temperature = await _grouped(connection, LEADS.temperature, scope)
             consultants = await _per_consultant(connection, scope, query.actor.id if own else None)
-            durations, waiting = await _first_contacts(connection, scope)
-            started, completed = await _livia_conversations(connection, scope)
-            unassigned = 0 if own else await _unassigned(connection, scope)
+            durations = await _first_contacts(connection, scope)
+            waiting = await _count(connection, LEADS.status.in_(unworked), *scope)
+            started = await _count(connection, *from_livia)
+            completed = await _count(connection, *from_livia, _handed_off())
+            unassigned = (
+                0 if own else await _count(connection, LEADS.consultant_id.is_(None), *scope)
+            )
         total = sum(count for _, count in by_status)
         return {
             "scope": "own" if own else "all",
@@ -108,7 +100,7 @@ class DashboardHandlers:
                 by_temperature, [*(t.value for t in Temperature), "unclassified"]
             ),
             "unassigned": unassigned,
-            "consultants": [row.__dict__ for row in consultants],
+            "consultants": consultants,
             "first_contact": first_contact_summary(durations, waiting),
             "livia": {
                 "conversations": started,
@@ -125,68 +117,53 @@ async def _grouped(
     return [(key, int(count)) for key, count in (await connection.execute(statement)).all()]
 
 
-async def _unassigned(connection: AsyncConnection, scope: list[ColumnElement[bool]]) -> int:
-    statement = select(func.count()).where(
-        LEADS.consultant_id.is_(None),
-        *scope,
-    )
+async def _count(connection: AsyncConnection, *conditions: ColumnElement[bool]) -> int:
+    """How many leads meet `conditions`."""
+    statement = select(func.count()).select_from(LEADS_TABLE).where(*conditions)
     return int((await connection.execute(statement)).scalar_one())
 
 
 async def _per_consultant(
     connection: AsyncConnection, scope: list[ColumnElement[bool]], only: str | None
-) -> list[ConsultantRow]:
+) -> list[dict[str, Any]]:
     """Assigned, open, won and lost per consultant, including those with no lead yet."""
 
     def counting(condition: ColumnElement[bool]) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     closed = [s.value for s in CLOSED_STATUSES]
-    lead_join = and_(LEADS.consultant_id == CONSULTANTS.id, *scope)
     statement = (
         select(
             CONSULTANTS.id,
             CONSULTANTS.name,
             CONSULTANTS.active,
-            func.count(LEADS.id),
-            counting(and_(LEADS.id.is_not(None), LEADS.status.not_in(closed))),
-            counting(LEADS.status == LeadStatus.WON.value),
-            counting(LEADS.status == LeadStatus.LOST.value),
+            func.count(LEADS.id).label("assigned"),
+            counting(and_(LEADS.id.is_not(None), LEADS.status.not_in(closed))).label("open"),
+            counting(LEADS.status == LeadStatus.WON.value).label("won"),
+            counting(LEADS.status == LeadStatus.LOST.value).label("lost"),
         )
         .select_from(CONSULTANTS_TABLE)
-        .outerjoin(LEADS_TABLE, lead_join)
+        .outerjoin(LEADS_TABLE, and_(LEADS.consultant_id == CONSULTANTS.id, *scope))
         .group_by(CONSULTANTS.id, CONSULTANTS.name, CONSULTANTS.active)
         .order_by(CONSULTANTS.name)
-    )
-    if only is not None:
-        statement = statement.where(CONSULTANTS.id == only)
-    else:
-        statement = statement.where(CONSULTANTS.role == Role.CONSULTANT.value)
-    rows = (await connection.execute(statement)).all()
-    return [
-        ConsultantRow(
-            id=row[0],
-            name=row[1],
-            active=bool(row[2]),
-            assigned=int(row[3]),
-            open=int(row[4]),
-            won=int(row[5]),
-            lost=int(row[6]),
+        .where(
+            CONSULTANTS.id == only
+            if only is not None
+            else CONSULTANTS.role == Role.CONSULTANT.value
         )
-        for row in rows
-        if row[2] or row[3]  # an inactive consultant with no lead in scope is noise
-    ]
+    )
+    rows = (await connection.execute(statement)).mappings().all()
+    # An inactive consultant with no lead in scope is noise.
+    return [dict(row) for row in rows if row["active"] or row["assigned"]]
 
 
 async def _first_contacts(
     connection: AsyncConnection, scope: list[ColumnElement[bool]]
-) -> tuple[list[float], int]:
-    """Per contacted lead, seconds from its arrival to the first move into a worked status;
-    and how many leads in scope still wait for that first contact."""
+) -> list[float]:
+    """Per contacted lead, seconds from its arrival to the first move into a worked status."""
     new_status = INTERACTIONS.changes[("status", "after")].as_string()
-    first_move = func.min(INTERACTIONS.created_at)
     statement = (
-        select(LEADS.created_at, first_move)
+        select(LEADS.created_at, func.min(INTERACTIONS.created_at))
         .join(INTERACTIONS_TABLE, INTERACTIONS.lead_id == LEADS.id)
         .where(
             INTERACTIONS.kind == "updated",
@@ -195,30 +172,16 @@ async def _first_contacts(
         )
         .group_by(LEADS.id, LEADS.created_at)
     )
-    durations = [
+    return [
         max(0.0, (contacted - arrived).total_seconds())
         for arrived, contacted in (await connection.execute(statement)).all()
     ]
-    unworked = [LeadStatus.NEW.value, LeadStatus.QUALIFYING.value, LeadStatus.QUALIFIED.value]
-    waiting = select(func.count()).where(
-        LEADS.status.in_(unworked),
-        *scope,
-    )
-    return durations, int((await connection.execute(waiting)).scalar_one())
 
 
-async def _livia_conversations(
-    connection: AsyncConnection, scope: list[ColumnElement[bool]]
-) -> tuple[int, int]:
-    """Leads that arrived by writing to Lívia, and how many of them she handed off."""
-    from_livia = [LEADS.source == LeadSource.WHATSAPP.value, *scope]
-    started = select(func.count()).where(*from_livia)
-    handed_off = (
-        select(func.count(func.distinct(LEADS.id)))
-        .join(INTERACTIONS_TABLE, INTERACTIONS.lead_id == LEADS.id)
-        .where(INTERACTIONS.kind == LIVIA_COMPLETED_KIND, *from_livia)
-    )
+def _handed_off() -> ColumnElement[bool]:
+    """The lead has the audit entry of Lívia's hand-off."""
     return (
-        int((await connection.execute(started)).scalar_one()),
-        int((await connection.execute(handed_off)).scalar_one()),
+        select(INTERACTIONS.id)
+        .where(INTERACTIONS.lead_id == LEADS.id, INTERACTIONS.kind == LIVIA_COMPLETED_KIND)
+        .exists()
     )

@@ -12,12 +12,14 @@ from leads.app import wire
 from leads.handlers import LeadsHandlers
 from leads.livia_leads import LiviaLeadHandlers
 from leads.models import Consultant
+from leads.reports import DashboardHandlers
 
 
 @dataclass
 class LeadsUnderTest(StoreUnderTest):
     handlers: LeadsHandlers
     livia_leads: LiviaLeadHandlers
+    reports: DashboardHandlers
 
     async def add_consultant(
         self, consultant_id: str, name: str, email: str, phone: str | None = None
@@ -51,4 +53,5 @@ async def leads_under_test(database_url: str) -> AsyncIterator[LeadsUnderTest]:
             bus,
             handlers,
             wired.livia_leads,
+            wired.reports,
         )
