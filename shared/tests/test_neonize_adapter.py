@@ -62,6 +62,13 @@ class Recorder:
         self.states.append(state)
 
 
+def listened_to(tmp_path: Path, session: str) -> tuple[NeonizeTransport, Recorder]:
+    """A transport of `session` whose listener records what it is told."""
+    transport, recorder = NeonizeTransport(tmp_path, session), Recorder()
+    transport._listener = recorder
+    return transport, recorder
+
+
 def test_plain_and_extended_text_become_inbound_messages_with_phone_and_time() -> None:
     plain = inbound_from_event(message_event(WAMessage(conversation="Oi")))
     extended = inbound_from_event(
@@ -128,9 +135,7 @@ def test_delivery_and_read_receipts_name_the_messages_we_sent() -> None:
 async def test_the_adapter_publishes_messages_and_ignores_a_failing_listener(
     tmp_path: Path,
 ) -> None:
-    transport = NeonizeTransport(tmp_path, "consultant")
-    recorder = Recorder()
-    transport._listener = recorder
+    transport, recorder = listened_to(tmp_path, "consultant")
     await transport.handle_message(AsyncMock(), message_event(WAMessage(conversation="Oi")))
     assert [m.text for m in recorder.messages] == ["Oi"]
 
@@ -145,9 +150,7 @@ async def test_the_adapter_publishes_messages_and_ignores_a_failing_listener(
 async def test_a_voice_note_is_downloaded_for_transcription_or_kept_as_a_placeholder(
     tmp_path: Path,
 ) -> None:
-    transport = NeonizeTransport(tmp_path, "livia")
-    recorder = Recorder()
-    transport._listener = recorder
+    transport, recorder = listened_to(tmp_path, "livia")
     note = WAMessage(audioMessage=AudioMessage(mimetype="audio/ogg; codecs=opus", PTT=True))
     client = AsyncMock()
     client.download_any.return_value = b"OggS-voice"
@@ -164,9 +167,7 @@ async def test_a_voice_note_is_downloaded_for_transcription_or_kept_as_a_placeho
 
 
 async def test_pairing_connection_and_logout_are_reported_as_session_states(tmp_path: Path) -> None:
-    transport = NeonizeTransport(tmp_path, "livia")
-    recorder = Recorder()
-    transport._listener = recorder
+    transport, recorder = listened_to(tmp_path, "livia")
     client = AsyncMock()
     client.get_me.return_value = SimpleNamespace(JID=SimpleNamespace(User="5511900000002"))
     await transport.handle_qr(client, b"2@abc,def,ghi")

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from assignment.models import KnownConsultant, LeadState
 from assignment.testing import Assigner, add_consultants
 from leadflow.events import (
     LeadAssigned,
     LeadCreated,
-    LeadSource,
     LeadStatus,
     LeadUpdated,
     LeadView,
 )
+from leadflow.testing.factories import a_lead
 
 ADMIN = {"id": "admin", "role": "admin"}
 
 
 def lead(lead_id: str, consultant: str | None, status: LeadStatus, version: int) -> LeadView:
-    now = datetime.now(UTC)
-    return LeadView(
-        id=lead_id,
-        name="Lia",
-        phone="+5511912345678",
-        source=LeadSource.MANUAL,
-        status=status,
-        consultant_id=consultant,
-        version=version,
-        created_at=now,
-        updated_at=now,
-    )
+    return a_lead(id=lead_id, consultant_id=consultant, status=status, version=version)
 
 
 async def stats(assigner: Assigner, consultant: str) -> dict[str, object]:
