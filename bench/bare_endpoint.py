@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import uvicorn
 from fastapi import FastAPI, Query
-from gateway.routes import LeadBody
 from leadflow.contracts import LeadCreate
 
 app = FastAPI()
@@ -24,9 +23,8 @@ async def ready() -> dict[str, str]:
 
 
 @app.post("/api/leads", status_code=201)
-async def create(body: LeadBody) -> dict[str, Any]:
-    lead = LeadCreate.model_validate(body.model_dump(exclude_none=True))
-    return {"data": lead.model_dump(mode="json")}
+async def create(body: LeadCreate) -> dict[str, Any]:
+    return {"data": body.model_dump(mode="json", exclude_none=True)}
 
 
 CHATS = [
