@@ -130,11 +130,11 @@ class Api:
 
     async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         deadline = time.monotonic() + 180
+        # Taken out once, not in the loop: a retry carries the same Idempotency-Key.
+        headers = self._headers(kwargs.pop("headers", {}))
         while True:
             try:
-                response = await self.http.request(
-                    method, path, headers=self._headers(kwargs.pop("headers", {})), **kwargs
-                )
+                response = await self.http.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError:
                 self.refused += 1  # the gateway is down (kill -9): try again shortly
                 if time.monotonic() > deadline:
