@@ -29,18 +29,11 @@ import groq
 from leadflow.bus import Delivery, QueueSpec
 from leadflow.bus.rabbit import RabbitBus
 from leadflow.events import LeadClassified, LeadCreated, LeadSource, LeadStatus, LeadView
-from leadflow.testing.fixtures import service_env
 from leadflow.testing.processes import running_cluster
-from leadflow.testing.services import (
-    LOCAL_POSTGRES,
-    LOCAL_RABBITMQ,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-)
+from leadflow.testing.services import LOCAL_RABBITMQ
 
 from bench.assignment import paced, percentile
+from bench.scratch import scratch
 
 
 @contextlib.contextmanager
@@ -173,39 +166,32 @@ class Roundtrips:
 
 
 async def bare_broker(count: int, rate: float) -> list[float]:
-    namespace = new_namespace()
-    bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
-    trips = Roundtrips(bus, "bench.pong", lambda d: d.body.decode())
+    async with scratch(with_database=False) as sandbox:
+        bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
+        trips = Roundtrips(bus, "bench.pong", lambda d: d.body.decode())
 
-    async def pong(delivery: Delivery) -> None:
-        await bus.publish("bench.pong", delivery.body)
+        async def pong(delivery: Delivery) -> None:
+            await bus.publish("bench.pong", delivery.body)
 
-    bus.consume(QueueSpec("bench-ping", ("bench.ping",), per_replica=True, prefetch=512), pong)
-    await bus.start()
+        bus.consume(QueueSpec("bench-ping", ("bench.ping",), per_replica=True, prefetch=512), pong)
+        await bus.start()
 
-    async def send(i: int) -> str:
-        await bus.publish("bench.ping", str(i).encode())
-        return str(i)
+        async def send(i: int) -> str:
+            await bus.publish("bench.ping", str(i).encode())
+            return str(i)
 
-    try:
-        latencies, _ = await trips.run(count, rate, send)
-        return latencies
-    finally:
-        await bus.stop()
-        await delete_namespace(LOCAL_RABBITMQ, namespace)
+        try:
+            latencies, _ = await trips.run(count, rate, send)
+            return latencies
+        finally:
+            await bus.stop()
 
 
 async def service(base_url: str, count: int, rate: float) -> tuple[list[float], float]:
-    database = await create_database(LOCAL_POSTGRES)
-    namespace = new_namespace()
-    env = service_env(LOCAL_RABBITMQ, database, namespace) | {
-        "LOG_LEVEL": "WARNING",
-        "GROQ_API_KEY": "bench",
-        "GROQ_BASE_URL": base_url,
-    }
-    try:
+    async with scratch() as sandbox:
+        env = sandbox.env(GROQ_API_KEY="bench", GROQ_BASE_URL=base_url)
         with running_cluster(env, services=("ai",)):
-            bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+            bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
 
             def classified(delivery: Delivery) -> str:
                 event = delivery.event()
@@ -227,9 +213,6 @@ async def service(base_url: str, count: int, rate: float) -> tuple[list[float], 
                 return paced_latencies, per_second
             finally:
                 await bus.stop()
-    finally:
-        await delete_namespace(LOCAL_RABBITMQ, namespace)
-        await drop_database(LOCAL_POSTGRES, database)
 
 
 async def main() -> None:

@@ -34,19 +34,11 @@ from leadflow.events import (
     Temperature,
 )
 from leadflow.rpc import RpcClient
-from leadflow.testing.fixtures import service_env
 from leadflow.testing.processes import running_cluster
-from leadflow.testing.services import (
-    LOCAL_POSTGRES,
-    LOCAL_RABBITMQ,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-    plain_postgres_url,
-)
+from leadflow.testing.services import LOCAL_RABBITMQ, plain_postgres_url
 
 from bench.cpu import cpu_per_item, cpu_report
+from bench.scratch import scratch
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -106,79 +98,78 @@ async def main() -> None:
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
     lines = []
-    namespace = new_namespace()
-    bare = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
-    try:
-        latencies = await measure(
-            bare,
-            "bench.ping",
-            count,
-            args.rate,
-            lambda i: ("bench.ping", str(i).encode(), str(i)),
-            lambda d: d.body.decode(),
-        )
-        lines.append(report("bare publish -> consume", latencies))
-    finally:
-        await bare.stop()
-        await delete_namespace(LOCAL_RABBITMQ, namespace)
+    async with scratch(with_database=False) as sandbox:
+        bare = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
+        try:
+            latencies = await measure(
+                bare,
+                "bench.ping",
+                count,
+                args.rate,
+                lambda i: ("bench.ping", str(i).encode(), str(i)),
+                lambda d: d.body.decode(),
+            )
+            lines.append(report("bare publish -> consume", latencies))
+        finally:
+            await bare.stop()
 
     for replicas in (1, 3):
-        database = await create_database(LOCAL_POSTGRES)
-        namespace = new_namespace()
-        env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
-        try:
-            with running_cluster(env, services=("assignment",) * replicas):
-                seeder = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
-                await seeder.start()
-                now = datetime.now(UTC)
-                for i in range(3):
-                    await seeder.publish_event(
-                        ConsultantSaved(
-                            consultant=ConsultantView(
-                                id=f"c{i}",
-                                name=f"C{i}",
-                                email=f"c{i}@x.com",
-                                role=Role.CONSULTANT,
-                                active=True,
-                                created_at=now,
-                                updated_at=now,
-                            )
-                        )
-                    )
-                await seeder.stop()
-                await asyncio.sleep(1)  # let every replica learn the consultants
-                bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
-
-                def request(i: int) -> tuple[str, bytes, str]:
-                    event = LeadAssignmentRequested(
-                        lead_id=f"lead-{i}",
-                        temperature=Temperature.WARM,
-                        lead_created_at=datetime.now(UTC),
-                    )
-                    return event.name, event.model_dump_json().encode(), event.lead_id
-
-                def decided_lead(delivery: Delivery) -> str:
-                    event = delivery.event()
-                    assert isinstance(event, AssignmentDecided)
-                    return event.lead_id
-
-                try:
-                    latencies = await measure(
-                        bus, "assignment.decided", count, args.rate, request, decided_lead
-                    )
-                finally:
-                    await bus.stop()
-                lines.append(report(f"requested -> decided, {replicas} replica(s)", latencies))
-        finally:
-            await delete_namespace(LOCAL_RABBITMQ, namespace)
-            await drop_database(LOCAL_POSTGRES, database)
+        lines.append(await requested_to_decided(replicas, count, args.rate))
     for replicas in (1, 3):
         lines.append(await classified_to_assigned(replicas, count, args.rate))
     print(f"\n{args.rate:.0f} messages/s for {args.seconds:.0f} s\n")
     print("\n".join(lines))
 
 
+async def requested_to_decided(replicas: int, count: int, rate: float) -> str:
+    """`lead.assignment_requested` -> `assignment.decided`, the assignment service alone."""
+    async with scratch() as sandbox:
+        with running_cluster(sandbox.env(), services=("assignment",) * replicas):
+            seeder = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
+            await seeder.start()
+            now = datetime.now(UTC)
+            for i in range(3):
+                await seeder.publish_event(
+                    ConsultantSaved(
+                        consultant=ConsultantView(
+                            id=f"c{i}",
+                            name=f"C{i}",
+                            email=f"c{i}@x.com",
+                            role=Role.CONSULTANT,
+                            active=True,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                )
+            await seeder.stop()
+            await wait_for_rows(sandbox.database, ACTIVE_CONSULTANTS, 3)
+            bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
+
+            def request(i: int) -> tuple[str, bytes, str]:
+                event = LeadAssignmentRequested(
+                    lead_id=f"lead-{i}",
+                    temperature=Temperature.WARM,
+                    lead_created_at=datetime.now(UTC),
+                )
+                return event.name, event.model_dump_json().encode(), event.lead_id
+
+            def decided_lead(delivery: Delivery) -> str:
+                event = delivery.event()
+                assert isinstance(event, AssignmentDecided)
+                return event.lead_id
+
+            try:
+                latencies = await measure(
+                    bus, "assignment.decided", count, rate, request, decided_lead
+                )
+            finally:
+                await bus.stop()
+            return report(f"requested -> decided, {replicas} replica(s)", latencies)
+
+
 ADMIN = {"id": "bench-admin", "role": "admin"}
+ACTIVE_CONSULTANTS = "SELECT count(*) FROM assignment_consultants WHERE active"
 
 
 async def wait_for_rows(database: str, query: str, expected: int, timeout: float = 120) -> None:
@@ -196,12 +187,10 @@ async def wait_for_rows(database: str, query: str, expected: int, timeout: float
 
 async def classified_to_assigned(replicas: int, count: int, rate: float) -> str:
     """`lead.classified` -> `lead.assigned`, with leads and `replicas` assignment replicas."""
-    database = await create_database(LOCAL_POSTGRES)
-    namespace = new_namespace()
-    env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
-    try:
-        with running_cluster(env, services=("leads",) + ("assignment",) * replicas) as cluster:
-            setup = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+    async with scratch() as sandbox:
+        services = ("leads",) + ("assignment",) * replicas
+        with running_cluster(sandbox.env(), services=services) as cluster:
+            setup = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
             await setup.start()
             leads = RpcClient(setup, LEADS_RPC, timeout=30)
             for i in range(3):
@@ -224,11 +213,11 @@ async def classified_to_assigned(replicas: int, count: int, rate: float) -> str:
             lead_ids = await asyncio.gather(*(new_lead(i) for i in range(count)))
             await setup.stop()
             # Every assignment replica's copy of the consultants, and of the new leads.
+            await wait_for_rows(sandbox.database, ACTIVE_CONSULTANTS, 3)
             await wait_for_rows(
-                database, "SELECT count(*) FROM assignment_consultants WHERE active", 3
+                sandbox.database, "SELECT count(*) FROM assignment_lead_states", count
             )
-            await wait_for_rows(database, "SELECT count(*) FROM assignment_lead_states", count)
-            bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
+            bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
 
             def classified(i: int) -> tuple[str, bytes, str]:
                 event = LeadClassified(
@@ -259,9 +248,6 @@ async def classified_to_assigned(replicas: int, count: int, rate: float) -> str:
                     cpu_report(split, count),
                 ]
             )
-    finally:
-        await delete_namespace(LOCAL_RABBITMQ, namespace)
-        await drop_database(LOCAL_POSTGRES, database)
 
 
 if __name__ == "__main__":

@@ -33,21 +33,14 @@ import asyncpg
 import httpx
 from leadflow.bus import Delivery, QueueSpec
 from leadflow.bus.rabbit import RabbitBus
-from leadflow.testing.fixtures import TEST_ADMIN, service_env
+from leadflow.testing.fixtures import TEST_ADMIN
 from leadflow.testing.processes import Cluster, running_cluster
-from leadflow.testing.services import (
-    LOCAL_POSTGRES,
-    LOCAL_RABBITMQ,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-    plain_postgres_url,
-)
+from leadflow.testing.services import LOCAL_RABBITMQ, plain_postgres_url
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.assignment import percentile
 from bench.cpu import _cpu_seconds, _pids
+from bench.scratch import scratch
 
 
 def ms(values: list[float]) -> str:
@@ -82,8 +75,6 @@ async def paced(
 
 
 async def bare_publish_consume(count: int, rate: float) -> list[float]:
-    namespace = new_namespace()
-    bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
     sent: dict[str, float] = {}
     latencies: list[float] = []
     done = asyncio.Event()
@@ -93,19 +84,20 @@ async def bare_publish_consume(count: int, rate: float) -> list[float]:
         if len(latencies) == count:
             done.set()
 
-    bus.consume(QueueSpec("bench-floor", ("bench.floor",), per_replica=True), received)
-    await bus.start()
-    try:
+    async with scratch(with_database=False) as sandbox:
+        bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
+        bus.consume(QueueSpec("bench-floor", ("bench.floor",), per_replica=True), received)
+        await bus.start()
+        try:
 
-        async def send(i: int) -> None:
-            sent[str(i)] = time.perf_counter()
-            await bus.publish("bench.floor", str(i).encode())
+            async def send(i: int) -> None:
+                sent[str(i)] = time.perf_counter()
+                await bus.publish("bench.floor", str(i).encode())
 
-        await paced(count, rate, send)
-        await asyncio.wait_for(done.wait(), 60)
-    finally:
-        await bus.stop()
-        await delete_namespace(LOCAL_RABBITMQ, namespace)
+            await paced(count, rate, send)
+            await asyncio.wait_for(done.wait(), 60)
+        finally:
+            await bus.stop()
     return latencies
 
 
@@ -297,13 +289,10 @@ async def main() -> None:
     count = int(args.rate * args.seconds)
 
     floor_messages = await bare_publish_consume(count, args.rate)
-    database = await create_database(LOCAL_POSTGRES)
-    namespace = new_namespace()
-    env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
     lines: list[str] = []
-    try:
-        floor_insert = await bare_insert(database, count, args.rate)
-        with running_cluster(env, ready_timeout=600) as cluster:
+    async with scratch() as sandbox:
+        floor_insert = await bare_insert(sandbox.database, count, args.rate)
+        with running_cluster(sandbox.env(), ready_timeout=600) as cluster:
             async with httpx.AsyncClient(
                 base_url=cluster.gateway,
                 timeout=30,
@@ -331,11 +320,12 @@ async def main() -> None:
                     warm = await pipeline.post_leads(10, 5, "000")  # caches, pools, consumers
                     if warm.missing:
                         print(f"warm-up: {warm.missing} of 10 leads not assigned within 5 s")
-                    groups = process_groups(cluster, database)
-                    before = await read_counters(client, cluster, database, groups)
+                    groups = process_groups(cluster, sandbox.database)
+                    before = await read_counters(client, cluster, sandbox.database, groups)
                     run = await pipeline.post_leads(count, args.rate, "001")
                     await asyncio.sleep(2)  # PostgreSQL's statistics are flushed each second
-                    used = (await read_counters(client, cluster, database, groups)).minus(before)
+                    after = await read_counters(client, cluster, sandbox.database, groups)
+                    used = after.minus(before)
                     lines += report(run, used, max(1, len(run.posts)))
                     faster = [float(r) for r in args.faster.split(",") if r]
                     best = args.rate if run.kept_up else None
@@ -356,9 +346,6 @@ async def main() -> None:
                     lines.append(f"highest steady rate kept up: {best or 0:.0f} leads/s")
                 finally:
                     await pipeline.close()
-    finally:
-        await delete_namespace(LOCAL_RABBITMQ, namespace)
-        await drop_database(LOCAL_POSTGRES, database)
     print(f"\n{args.rate:.0f} leads/s for {args.seconds:.0f} s, every service its own process\n")
     print(f"{'bare publish -> consume':34} {ms(floor_messages)}")
     print(f"{'bare INSERT':34} {ms(floor_insert)}")
