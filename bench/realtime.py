@@ -18,16 +18,20 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from leadflow.auth import issue_access_token
 from leadflow.bus.rabbit import RabbitBus
 from leadflow.events import LeadCreated, LeadSource, LeadStatus, LeadView, Role
-from leadflow.testing.fixtures import TEST_JWT_SECRET, service_env
+from leadflow.testing.fixtures import TEST_JWT_SECRET
 from leadflow.testing.processes import Cluster
-from leadflow.testing.services import LOCAL_RABBITMQ, delete_namespace, new_namespace
+from leadflow.testing.services import LOCAL_RABBITMQ
 from websockets.asyncio.client import ClientConnection, connect
+
+from bench.assignment import percentile
+from bench.scratch import scratch
 
 
 def rss_kib(pid: int) -> int:
@@ -35,11 +39,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 async def connect_all(url: str, n: int) -> list[ClientConnection]:
@@ -92,70 +91,83 @@ def lead_event(i: int) -> LeadCreated:
     return LeadCreated(lead=lead)
 
 
+async def connect_idle(url: str, n: int, server_pid: int) -> tuple[list[ClientConnection], float]:
+    """`n` clients connected to `url`, and the server's memory growth per connection."""
+    before = rss_kib(server_pid)
+    sockets = await connect_all(url, n)
+    await asyncio.sleep(1.0)  # let the server settle before reading its memory
+    return sockets, (rss_kib(server_pid) - before) / n
+
+
+async def fan_out(
+    sockets: list[ClientConnection],
+    events: int,
+    rate: float,
+    send: Callable[[int], Awaitable[None]],
+    per_connection: float,
+) -> dict[str, float]:
+    """`send(i)` the warm-up and then `events` events at `rate`/s; every client's latency
+    from the stamp in each event to its receipt. Closes `sockets`."""
+    latencies: list[float] = []
+    collectors = [
+        asyncio.create_task(collect(s, WARM_UP + events, latencies, "sent_at")) for s in sockets
+    ]
+    started = time.time()
+    for i in range(WARM_UP + events):
+        await send(i)
+        await asyncio.sleep(1 / rate)
+    await asyncio.wait_for(asyncio.gather(*collectors), 120)
+    elapsed = time.time() - started
+    for socket in sockets:
+        await socket.close()
+    return {
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * percentile(latencies, 99),
+        "deliveries_per_s": len(latencies) / elapsed,
+        "kib_per_connection": per_connection,
+    }
+
+
 async def measure_leadflow(n: int, events: int, rate: float) -> dict[str, float]:
-    namespace = new_namespace()
-    env = service_env(LOCAL_RABBITMQ, "", namespace) | {"LOG_LEVEL": "WARNING"}
-    cluster = Cluster(env=env)
-    replica = cluster.start("realtime")
-    cluster.wait_ready()
-    bus = RabbitBus(LOCAL_RABBITMQ, namespace=namespace)
-    await bus.start()
-    try:
-        token = issue_access_token(
-            TEST_JWT_SECRET, consultant_id="bench", role=Role.ADMIN, ttl_s=3600
-        )
-        before = rss_kib(replica.process.pid)
-        url = replica.url.replace("http", "ws", 1) + f"/ws?token={token}&rooms=kanban"
-        sockets = await connect_all(url, n)
-        await asyncio.sleep(1.0)  # let the replica settle before reading its memory
-        per_connection = (rss_kib(replica.process.pid) - before) / n
-        latencies: list[float] = []
-        collectors = [
-            asyncio.create_task(collect(s, WARM_UP + events, latencies, "sent_at")) for s in sockets
-        ]
-        started = time.time()
-        for i in range(WARM_UP + events):
-            event = lead_event(i)
-            await bus.publish(event.name, event.model_dump_json().encode())
-            await asyncio.sleep(1 / rate)
-        await asyncio.wait_for(asyncio.gather(*collectors), 120)
-        elapsed = time.time() - started
-        for socket in sockets:
-            await socket.close()
-        return {
-            "p50_ms": 1000 * statistics.median(latencies),
-            "p99_ms": 1000 * percentile(latencies, 99),
-            "deliveries_per_s": len(latencies) / elapsed,
-            "kib_per_connection": per_connection,
-        }
-    finally:
-        await bus.stop()
-        cluster.stop_all()
-        await delete_namespace(LOCAL_RABBITMQ, namespace)
+    async with scratch(with_database=False) as sandbox:
+        cluster = Cluster(env=sandbox.env())
+        replica = cluster.start("realtime")
+        cluster.wait_ready()
+        bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
+        await bus.start()
+        try:
+            token = issue_access_token(
+                TEST_JWT_SECRET, consultant_id="bench", role=Role.ADMIN, ttl_s=3600
+            )
+            url = replica.url.replace("http", "ws", 1) + f"/ws?token={token}&rooms=kanban"
+            sockets, per_connection = await connect_idle(url, n, replica.process.pid)
+
+            async def publish(i: int) -> None:
+                event = lead_event(i)
+                await bus.publish(event.name, event.model_dump_json().encode())
+
+            return await fan_out(sockets, events, rate, publish, per_connection)
+        finally:
+            await bus.stop()
+            cluster.stop_all()
 
 
 async def measure_bare(n: int, events: int, rate: float) -> dict[str, float]:
     cluster = Cluster(env={})
     server = cluster.start("bare", command=[sys.executable, "-m", "bench.bare_broadcast"])
+    url = f"ws://127.0.0.1:{server.port}/"
     try:
         for _ in range(100):
             try:
-                probe = await connect(f"ws://127.0.0.1:{server.port}/")
+                probe = await connect(url)
                 await probe.close()
                 break
             except OSError:
                 await asyncio.sleep(0.1)
-        before = rss_kib(server.process.pid)
-        sockets = await connect_all(f"ws://127.0.0.1:{server.port}/", n)
-        await asyncio.sleep(1.0)
-        per_connection = (rss_kib(server.process.pid) - before) / n
-        trigger = await connect(f"ws://127.0.0.1:{server.port}/trigger")
-        latencies: list[float] = []
-        collectors = [
-            asyncio.create_task(collect(s, WARM_UP + events, latencies, "sent_at")) for s in sockets
-        ]
-        started = time.time()
-        for i in range(WARM_UP + events):
+        sockets, per_connection = await connect_idle(url, n, server.process.pid)
+        trigger = await connect(url + "trigger")
+
+        async def broadcast(i: int) -> None:
             frame = {
                 "id": str(i),
                 "event": "kanban:lead_created",
@@ -163,17 +175,11 @@ async def measure_bare(n: int, events: int, rate: float) -> dict[str, float]:
                 "ts": "",
             }
             await trigger.send(json.dumps(frame))
-            await asyncio.sleep(1 / rate)
-        await asyncio.wait_for(asyncio.gather(*collectors), 120)
-        elapsed = time.time() - started
-        for socket in [*sockets, trigger]:
-            await socket.close()
-        return {
-            "p50_ms": 1000 * statistics.median(latencies),
-            "p99_ms": 1000 * percentile(latencies, 99),
-            "deliveries_per_s": len(latencies) / elapsed,
-            "kib_per_connection": per_connection,
-        }
+
+        try:
+            return await fan_out(sockets, events, rate, broadcast, per_connection)
+        finally:
+            await trigger.close()
     finally:
         cluster.stop_all()
 
