@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
 import asyncpg
 import httpx
-from leadflow.testing.fixtures import TEST_ADMIN, service_env
+from leadflow.testing.fixtures import TEST_ADMIN
 from leadflow.testing.processes import Cluster, running_cluster
-from leadflow.testing.services import (
-    LOCAL_POSTGRES,
-    LOCAL_RABBITMQ,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-    plain_postgres_url,
-)
+from leadflow.testing.services import plain_postgres_url
+
+from bench.scratch import scratch_sync
 
 CREATE_SCRIPT = """
 local thread_id = 0
@@ -49,6 +45,9 @@ request = function()
     ["Authorization"]="Bearer TOKEN"}, body)
 end
 """
+
+# The gateway's rate limit would measure itself, not the service behind it.
+UNLIMITED_RATE = {"RATE_LIMIT_PER_MINUTE": "100000000", "RATE_LIMIT_BURST": "1000000"}
 
 LATENCY = re.compile(r"^\s+(50|90|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -81,6 +80,25 @@ def run_wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, 
     errors = STATUS.search(out)
     figures["errors"] = float(errors.group(1)) if errors else 0.0
     return figures
+
+
+def have_wrk(benchmark: str) -> bool:
+    if shutil.which("wrk") is None:
+        print(f"{benchmark} needs wrk: apt-get install wrk", file=sys.stderr)
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def bare_endpoint() -> Iterator[str]:
+    """The baseline, bench/bare_endpoint.py, in its own process: its URL."""
+    baseline = Cluster(env={})
+    try:
+        bare = baseline.start("bare", command=[sys.executable, "-m", "bench.bare_endpoint"])
+        baseline.wait_ready()
+        yield bare.url
+    finally:
+        baseline.stop_all()
 
 
 def row(name: str, f: dict[str, float], base: float | None = None) -> str:
@@ -123,37 +141,20 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--leads-replicas", type=int, default=1)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("bench.leads needs wrk: apt-get install wrk", file=sys.stderr)
+    if not have_wrk("bench.leads"):
         return 2
-    database = asyncio.run(create_database(LOCAL_POSTGRES))
-    namespace = new_namespace()
-    env = service_env(LOCAL_RABBITMQ, database, namespace)
-    env |= {
-        "RATE_LIMIT_PER_MINUTE": "100000000",
-        "RATE_LIMIT_BURST": "1000000",
-        "LOG_LEVEL": "WARNING",
-        "ACCESS_TOKEN_TTL": "3600",
-    }
-    try:
-        baseline = Cluster(env={})
-        baseline.start("bare", command=[sys.executable, "-m", "bench.bare_endpoint"])
-        baseline.wait_ready()
+    with scratch_sync() as sandbox, bare_endpoint() as bare_url:
+        env = sandbox.env(**UNLIMITED_RATE, ACCESS_TOKEN_TTL="3600")
         with running_cluster(env) as cluster:
             for _ in range(args.leads_replicas - 1):
                 cluster.start("leads")
             cluster.wait_ready()
             bearer = asyncio.run(token(cluster.gateway))
             script = CREATE_SCRIPT.replace("TOKEN", bearer)
-            bare = run_wrk(
-                baseline.processes["bare"][0].url + "/api/leads",
-                script,
-                args.seconds,
-                args.connections,
-            )
+            bare = run_wrk(bare_url + "/api/leads", script, args.seconds, args.connections)
             create = run_wrk(cluster.gateway + "/api/leads", script, args.seconds, args.connections)
             started = time.perf_counter()
-            backlog = asyncio.run(wait_until_classified(database))
+            backlog = asyncio.run(wait_until_classified(sandbox.database))
             drained = time.perf_counter() - started
             listing_script = f'wrk.headers["Authorization"] = "Bearer {bearer}"'
             listing = run_wrk(
@@ -162,21 +163,17 @@ def main() -> int:
                 args.seconds,
                 args.connections,
             )
-        baseline.stop_all()
-        print(
-            f"\n{args.connections} connections, {args.seconds} s each, 2 wrk threads, "
-            "every service its own process\n"
-        )
-        print(row("bare FastAPI endpoint (validate)", bare))
-        print(row("POST /api/leads (stored, outbox)", create, bare["rps"]))
-        print(
-            f"{'':34} then {drained:.1f} s until the pipeline had classified all "
-            f"{backlog} leads ({backlog / (args.seconds + drained):.0f} leads/s end to end)"
-        )
-        print(row("GET /api/leads?page_size=50", listing, bare["rps"]))
-    finally:
-        asyncio.run(delete_namespace(LOCAL_RABBITMQ, namespace))
-        asyncio.run(drop_database(LOCAL_POSTGRES, database))
+    print(
+        f"\n{args.connections} connections, {args.seconds} s each, 2 wrk threads, "
+        "every service its own process\n"
+    )
+    print(row("bare FastAPI endpoint (validate)", bare))
+    print(row("POST /api/leads (stored, outbox)", create, bare["rps"]))
+    print(
+        f"{'':34} then {drained:.1f} s until the pipeline had classified all "
+        f"{backlog} leads ({backlog / (args.seconds + drained):.0f} leads/s end to end)"
+    )
+    print(row("GET /api/leads?page_size=50", listing, bare["rps"]))
     return 0
 
 

@@ -22,23 +22,17 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from ai.livia.extraction import FIELDS, plain
 from leadflow.testing.fake_groq import FakeGroq, Reply, json_answer
-from leadflow.testing.fixtures import TEST_ADMIN, service_env
+from leadflow.testing.fixtures import TEST_ADMIN
 from leadflow.testing.processes import running_cluster
-from leadflow.testing.services import (
-    LOCAL_POSTGRES,
-    LOCAL_RABBITMQ,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-)
+
+from bench.scratch import scratch_sync
 
 SERVICES = ("gateway", "leads", "ai", "assignment", "wa-livia", "wa-consultant")
 MAX_MESSAGES = 30  # a persona that needs more has failed
@@ -356,22 +350,13 @@ def model_like(request: dict[str, Any]) -> Reply:
 
 @contextmanager
 def cluster_for(mode: str) -> Iterator[str]:
-    database = asyncio.run(create_database(LOCAL_POSTGRES))
-    namespace = new_namespace()
-    env = service_env(LOCAL_RABBITMQ, database, namespace) | {"LOG_LEVEL": "WARNING"}
-    fake: FakeGroq | None = None
-    try:
+    with scratch_sync() as sandbox, ExitStack() as stack:
+        env = sandbox.env()
         if mode == "groq":
-            fake = FakeGroq(model_like)
-            fake.__enter__()
+            fake = stack.enter_context(FakeGroq(model_like))
             env |= {"GROQ_API_KEY": "eval-key", "GROQ_BASE_URL": fake.base_url}
         with running_cluster(env, services=SERVICES, ready_timeout=300) as cluster:
             yield cluster.gateway
-    finally:
-        if fake is not None:
-            fake.__exit__(None, None, None)
-        asyncio.run(delete_namespace(LOCAL_RABBITMQ, namespace))
-        asyncio.run(drop_database(LOCAL_POSTGRES, database))
 
 
 def main(argv: list[str] | None = None) -> int:

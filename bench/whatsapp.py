@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import sys
 import time
 
@@ -22,19 +21,11 @@ from leadflow.bus.rabbit import RabbitBus
 from leadflow.bus.topology import session_endpoint
 from leadflow.events import SessionName
 from leadflow.rpc import RpcClient
-from leadflow.testing.fixtures import service_env
-from leadflow.testing.processes import Cluster, running_cluster
-from leadflow.testing.services import (
-    LOCAL_POSTGRES,
-    LOCAL_RABBITMQ,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-    plain_postgres_url,
-)
+from leadflow.testing.processes import running_cluster
+from leadflow.testing.services import LOCAL_RABBITMQ, plain_postgres_url
 
-from bench.leads import row, run_wrk, token
+from bench.leads import UNLIMITED_RATE, bare_endpoint, have_wrk, row, run_wrk, token
+from bench.scratch import scratch_sync
 
 
 async def inject(client: RpcClient, start: int, count: int, concurrency: int = 64) -> None:
@@ -116,27 +107,12 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--chats", type=int, default=10_000)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("bench.whatsapp needs wrk: apt-get install wrk", file=sys.stderr)
+    if not have_wrk("bench.whatsapp"):
         return 2
-    database = asyncio.run(create_database(LOCAL_POSTGRES))
-    namespace = new_namespace()
-    env = service_env(LOCAL_RABBITMQ, database, namespace) | {
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_PER_MINUTE": "100000000",
-        "RATE_LIMIT_BURST": "1000000",
-    }
-    baseline = Cluster(env={})
-    try:
-        baseline.start("bare", command=[sys.executable, "-m", "bench.bare_endpoint"])
-        baseline.wait_ready()
+    with scratch_sync() as sandbox, bare_endpoint() as bare_url:
+        env = sandbox.env(**UNLIMITED_RATE)
         with running_cluster(env, services=("gateway", "leads", "wa-consultant")) as cluster:
-            bare_url = baseline.processes["bare"][0].url
             asyncio.run(measure(cluster.gateway, bare_url, env, args.messages, args.chats))
-    finally:
-        baseline.stop_all()
-        asyncio.run(delete_namespace(LOCAL_RABBITMQ, namespace))
-        asyncio.run(drop_database(LOCAL_POSTGRES, database))
     return 0
 
 
