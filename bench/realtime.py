@@ -26,7 +26,7 @@ from leadflow.auth import issue_access_token
 from leadflow.bus.rabbit import RabbitBus
 from leadflow.events import LeadCreated, LeadSource, LeadStatus, LeadView, Role
 from leadflow.testing.fixtures import TEST_JWT_SECRET
-from leadflow.testing.processes import Cluster
+from leadflow.testing.processes import Cluster, running_cluster
 from leadflow.testing.services import LOCAL_RABBITMQ
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -129,27 +129,26 @@ async def fan_out(
 
 
 async def measure_leadflow(n: int, events: int, rate: float) -> dict[str, float]:
-    async with scratch(with_database=False) as sandbox:
-        cluster = Cluster(env=sandbox.env())
-        replica = cluster.start("realtime")
-        cluster.wait_ready()
-        bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
-        await bus.start()
-        try:
-            token = issue_access_token(
-                TEST_JWT_SECRET, consultant_id="bench", role=Role.ADMIN, ttl_s=3600
-            )
-            url = replica.url.replace("http", "ws", 1) + f"/ws?token={token}&rooms=kanban"
-            sockets, per_connection = await connect_idle(url, n, replica.process.pid)
+    # The replica refuses clients until it has loaded the revoked sessions from leads.
+    async with scratch() as sandbox:
+        with running_cluster(sandbox.env(), services=("leads", "realtime")) as cluster:
+            replica = cluster.processes["realtime"][0]
+            bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
+            await bus.start()
+            try:
+                token = issue_access_token(
+                    TEST_JWT_SECRET, consultant_id="bench", role=Role.ADMIN, ttl_s=3600
+                )
+                url = replica.url.replace("http", "ws", 1) + f"/ws?token={token}&rooms=kanban"
+                sockets, per_connection = await connect_idle(url, n, replica.process.pid)
 
-            async def publish(i: int) -> None:
-                event = lead_event(i)
-                await bus.publish(event.name, event.model_dump_json().encode())
+                async def publish(i: int) -> None:
+                    event = lead_event(i)
+                    await bus.publish(event.name, event.model_dump_json().encode())
 
-            return await fan_out(sockets, events, rate, publish, per_connection)
-        finally:
-            await bus.stop()
-            cluster.stop_all()
+                return await fan_out(sockets, events, rate, publish, per_connection)
+            finally:
+                await bus.stop()
 
 
 async def measure_bare(n: int, events: int, rate: float) -> dict[str, float]:
