@@ -149,7 +149,12 @@ async def list_chats(
 
 @router.get(
     "/chats/{jid}/messages",
-    **doc(200, ChatMessageList, "newest first", errors=(400, 401, 404, 429, 503)),
+    **doc(
+        200,
+        ChatMessageList,
+        "the `limit` latest messages sent before the time `before`, oldest first",
+        errors=(400, 401, 404, 429, 503),
+    ),
 )
 async def chat_messages(
     jid: ChatJid,
