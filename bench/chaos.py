@@ -215,38 +215,36 @@ async def stream(
     sem = asyncio.Semaphore(64)
     phones = [f"+551199{outcome.run % 10}{i:06d}" for i in range(leads)]
 
-    async def create(phone: str, n: int) -> None:
+    async def post(
+        what: str, path: str, body: dict[str, Any], accepted: tuple[int, ...], **kwargs: Any
+    ) -> httpx.Response | None:
+        """The answer, or None when it was not `accepted` (a failure of the run)."""
         async with sem:
-            response = await api.call(
-                "POST",
-                "/api/leads",
-                json={
-                    "name": f"Chaos r{outcome.run} {n}",
-                    "phone": phone,
-                    "metadata": {"asset_value": 200000 + n, "monthly_income": 9000},
-                },
-                headers={"Idempotency-Key": f"chaos-{outcome.run}-{n}"},
-            )
-            if response.status_code in (200, 201):
-                created[phone] = response.json()["data"]["id"]
-            else:
-                outcome.failures.append(
-                    f"lead {n}: HTTP {response.status_code} {response.text[:120]}"
-                )
+            response = await api.call("POST", path, json=body, **kwargs)
+        if response.status_code in accepted:
+            return response
+        outcome.failures.append(f"{what}: HTTP {response.status_code} {response.text[:120]}")
+        return None
+
+    async def create(phone: str, n: int) -> None:
+        response = await post(
+            f"lead {n}",
+            "/api/leads",
+            {
+                "name": f"Chaos r{outcome.run} {n}",
+                "phone": phone,
+                "metadata": {"asset_value": 200000 + n, "monthly_income": 9000},
+            },
+            (200, 201),
+            headers={"Idempotency-Key": f"chaos-{outcome.run}-{n}"},
+        )
+        if response is not None:
+            created[phone] = response.json()["data"]["id"]
 
     async def inbound(n: int, message_id: str) -> None:
-        async with sem:
-            response = await api.call(
-                "POST",
-                "/api/dev/whatsapp/consultant/inbound",
-                json={
-                    "from": f"+552199{outcome.run % 10}{n % 30:06d}",
-                    "text": f"mensagem {n}",
-                    "id": message_id,
-                },
-            )
-            if response.status_code != 202:
-                outcome.failures.append(f"message {n}: HTTP {response.status_code}")
+        sender = f"+552199{outcome.run % 10}{n % 30:06d}"
+        body = {"from": sender, "text": f"mensagem {n}", "id": message_id}
+        await post(f"message {n}", "/api/dev/whatsapp/consultant/inbound", body, (202,))
 
     tasks: list[asyncio.Task[None]] = []
     started = time.monotonic()
