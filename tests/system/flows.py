@@ -32,6 +32,19 @@ def unique_phone() -> str:
     return "+55119" + str(uuid.uuid4().int)[:8]
 
 
+def unique_email(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+async def deactivate_every_consultant(client: httpx.AsyncClient, admin: str) -> None:
+    """Other tests' consultants out of the rotation, so a test's own are the whole pool."""
+    for other in (await client.get("/api/consultants", headers=bearer(admin))).json()["data"]:
+        if other["role"] == "consultant" and other["active"]:
+            await client.patch(
+                f"/api/consultants/{other['id']}", json={"active": False}, headers=bearer(admin)
+            )
+
+
 async def create_consultant(
     client: httpx.AsyncClient, admin_token: str, name: str, **extra: Any
 ) -> dict[str, Any]:

@@ -15,7 +15,14 @@ from leadflow.bus.rabbit import RabbitBus
 from leadflow.service import SERVICE_NAMES
 from leadflow.testing.processes import Cluster, running_cluster
 
-from tests.system.flows import bearer, create_consultant, eventually, login_admin, unique_phone
+from tests.system.flows import (
+    bearer,
+    create_consultant,
+    deactivate_every_consultant,
+    eventually,
+    login_admin,
+    unique_phone,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +73,6 @@ async def owners_of(client: httpx.AsyncClient, admin: str, lead_ids: list[str]) 
         if page * 200 >= body["total"]:
             return found
         page += 1
-
-
-async def deactivate_every_consultant(client: httpx.AsyncClient, admin: str) -> None:
-    """Other tests' consultants out of the rotation, so a test's own are the whole pool."""
-    for other in (await client.get("/api/consultants", headers=bearer(admin))).json()["data"]:
-        if other["role"] == "consultant" and other["active"]:
-            await client.patch(
-                f"/api/consultants/{other['id']}", json={"active": False}, headers=bearer(admin)
-            )
 
 
 async def test_three_replicas_split_300_concurrent_leads_exactly_evenly(

@@ -10,11 +10,20 @@ from typing import Any
 import httpx
 import pytest
 from leadflow.testing.fake_groq import FakeGroq, Reply, json_answer
+from leadflow.testing.fixtures import isolated_env
 from leadflow.testing.processes import Cluster, running_cluster
 
-from tests.system.flows import bearer, create_consultant, eventually, login_admin, unique_phone
+from tests.system.flows import (
+    bearer,
+    create_consultant,
+    deactivate_every_consultant,
+    eventually,
+    login_admin,
+    unique_email,
+    unique_phone,
+)
 
-# Every service starts as its own process for each test: minutes on a busy machine.
+# Two clusters of every service (scripted, and with the fake Groq), shared by the tests.
 pytestmark = pytest.mark.timeout(600)
 READY_S = 300
 CONSULTANT_NUMBER = "5511900000001"
@@ -32,22 +41,40 @@ def groq_like(request: dict[str, Any]) -> Reply:
     )
 
 
-@pytest.fixture(params=["scripted", "groq"])
-def cluster(request: pytest.FixtureRequest, cluster_env: dict[str, str]) -> Iterator[Cluster]:
-    if request.param == "scripted":
-        with running_cluster(cluster_env, ready_timeout=READY_S) as running:
-            yield running
-        return
+@pytest.fixture(scope="module")
+def scripted(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    """Every service, no Groq: the scripted Lívia every installation falls back to."""
+    with running_cluster(module_cluster_env, ready_timeout=READY_S) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def fake_groq() -> Iterator[FakeGroq]:
+    with FakeGroq(groq_like) as fake:
+        yield fake
+    assert fake.requests, "the ai service never called the fake Groq"
+
+
+@pytest.fixture(scope="module")
+def with_groq(
+    rabbitmq_url: str, postgres_server_url: str, fake_groq: FakeGroq
+) -> Iterator[Cluster]:
+    """Every service, the ai service talking to the fake Groq (chat and speech-to-text)."""
+    groq = {"GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake_groq.base_url}
     with (
-        FakeGroq(groq_like) as fake,
-        running_cluster(
-            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url},
-            ready_timeout=READY_S,
-        ) as running,
+        isolated_env(rabbitmq_url, postgres_server_url) as env,
+        running_cluster(env | groq, ready_timeout=READY_S) as running,
     ):
         running.env["FAKE_GROQ_REQUESTS"] = "yes"
         yield running
-        assert fake.requests, "the ai service never called the fake Groq"
+
+
+@pytest.fixture(params=["scripted", "groq"])
+def cluster(request: pytest.FixtureRequest) -> Cluster:
+    found: Cluster = request.getfixturevalue(
+        "scripted" if request.param == "scripted" else "with_groq"
+    )
+    return found
 
 
 def names_consultant_number(text: str) -> bool:
@@ -92,7 +119,8 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
     async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
         admin = await admin_once_sessions_loaded(client)
         client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
-        carla = await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
+        await deactivate_every_consultant(client, admin)  # Carla alone takes the lead
+        carla = await create_consultant(client, admin, "Carla Souza", email=unique_email("carla"))
 
         async def say(text: str, replies: int) -> list[str]:
             response = await inbound(
@@ -157,55 +185,50 @@ async def test_livia_qualifies_a_lead_from_hello_to_an_assigned_consultant(
 
 
 async def test_a_whole_conversation_by_voice_note_reaches_the_handoff(
-    cluster_env: dict[str, str],
+    with_groq: Cluster, fake_groq: FakeGroq
 ) -> None:
     phone = unique_phone()
-    with (
-        FakeGroq(groq_like) as fake,
-        running_cluster(
-            {**cluster_env, "GROQ_API_KEY": "test-key", "GROQ_BASE_URL": fake.base_url},
-            ready_timeout=READY_S,
-        ) as cluster,
-    ):
-        async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
-            admin = await admin_once_sessions_loaded(client)
-            client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
-            await create_consultant(client, admin, "Carla Souza", email="carla@example.com")
+    heard_before = len(fake_groq.audio_requests)
+    async with httpx.AsyncClient(base_url=with_groq.gateway, timeout=15) as client:
+        admin = await admin_once_sessions_loaded(client)
+        client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
+        await deactivate_every_consultant(client, admin)
+        await create_consultant(client, admin, "Carla Souza", email=unique_email("carla"))
 
-            async def speak(words: str, replies: int) -> list[str]:
-                # The fake Groq hears a voice note's bytes as its words.
-                response = await inbound(
-                    client,
-                    json={
-                        "from": phone,
-                        "audio_b64": base64.b64encode(words.encode()).decode(),
-                        "mime_type": "audio/ogg; codecs=opus",
-                        "push_name": "Marina",
-                    },
-                    headers=bearer(admin),
-                )
-                assert response.status_code == 202
-
-                async def answered() -> list[str] | None:
-                    texts = await sent_to(client, phone)
-                    return texts if len(texts) >= replies else None
-
-                return await eventually(answered, timeout=30, interval=0.2)
-
-            await speak("Oi, boa tarde", 1)
-            simulation = await speak(
-                "Sou a Marina Lopes, quero um apartamento de 450 mil em Campinas, tenho 90 mil "
-                "de entrada, ganho 15 mil por mês, quero pagar em 30 anos, pode ligar de manhã",
-                2,
+        async def speak(words: str, replies: int) -> list[str]:
+            # The fake Groq hears a voice note's bytes as its words.
+            response = await inbound(
+                client,
+                json={
+                    "from": phone,
+                    "audio_b64": base64.b64encode(words.encode()).decode(),
+                    "mime_type": "audio/ogg; codecs=opus",
+                    "push_name": "Marina",
+                },
+                headers=bearer(admin),
             )
-            assert "R$ 360.000,00" in simulation[1]
-            handoff = await speak("sim, pode passar", 4)
-            assert "Carla Souza" in handoff[3]
-            [lead] = (
-                await client.get("/api/leads", params={"q": phone[3:]}, headers=bearer(admin))
-            ).json()["data"]
-            detail = (await client.get(f"/api/leads/{lead['id']}", headers=bearer(admin))).json()
-        assert len(fake.audio_requests) == 3
+            assert response.status_code == 202
+
+            async def answered() -> list[str] | None:
+                texts = await sent_to(client, phone)
+                return texts if len(texts) >= replies else None
+
+            return await eventually(answered, timeout=30, interval=0.2)
+
+        await speak("Oi, boa tarde", 1)
+        simulation = await speak(
+            "Sou a Marina Lopes, quero um apartamento de 450 mil em Campinas, tenho 90 mil "
+            "de entrada, ganho 15 mil por mês, quero pagar em 30 anos, pode ligar de manhã",
+            2,
+        )
+        assert "R$ 360.000,00" in simulation[1]
+        handoff = await speak("sim, pode passar", 4)
+        assert "Carla Souza" in handoff[3]
+        [lead] = (
+            await client.get("/api/leads", params={"q": phone[3:]}, headers=bearer(admin))
+        ).json()["data"]
+        detail = (await client.get(f"/api/leads/{lead['id']}", headers=bearer(admin))).json()
+    assert len(fake_groq.audio_requests) == heard_before + 3
     conversation = detail["conversation"]
     assert conversation["stage"] == "TRANSFERRED"
     assert conversation["collected"]["asset_value"] == 450000
@@ -215,26 +238,25 @@ async def test_a_whole_conversation_by_voice_note_reaches_the_handoff(
 
 
 async def test_a_voice_note_without_speech_to_text_gets_a_kind_request_for_text(
-    cluster_env: dict[str, str],
+    scripted: Cluster,
 ) -> None:
     phone = unique_phone()
     # No Groq: nobody can transcribe.
-    with running_cluster(cluster_env, ready_timeout=READY_S) as cluster:
-        async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
-            admin = await admin_once_sessions_loaded(client)
-            client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
-            response = await inbound(
-                client,
-                json={"from": phone, "audio_b64": base64.b64encode(b"oi").decode()},
-                headers=bearer(admin),
-            )
-            assert response.status_code == 202
+    async with httpx.AsyncClient(base_url=scripted.gateway, timeout=15) as client:
+        admin = await admin_once_sessions_loaded(client)
+        client.headers.update(bearer(admin))  # the simulator's endpoints: admins only
+        response = await inbound(
+            client,
+            json={"from": phone, "audio_b64": base64.b64encode(b"oi").decode()},
+            headers=bearer(admin),
+        )
+        assert response.status_code == 202
 
-            async def answered() -> list[str] | None:
-                texts = await sent_to(client, phone)
-                return texts or None
+        async def answered() -> list[str] | None:
+            texts = await sent_to(client, phone)
+            return texts or None
 
-            [ask] = await eventually(answered, timeout=30, interval=0.2)
+        [ask] = await eventually(answered, timeout=30, interval=0.2)
     # She says she could not hear it and asks for the answer in writing.
     assert "áudio" in ask
     assert "escrito" in ask or "escrev" in ask

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -58,11 +59,21 @@ def cluster_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[st
 @pytest.fixture(scope="module")
 def module_cluster_env(rabbitmq_url: str, postgres_server_url: str) -> Iterator[dict[str, str]]:
     """Like `cluster_env`, shared by the tests of one module (each uses its own data)."""
+    with isolated_env(rabbitmq_url, postgres_server_url) as env:
+        yield env
+
+
+@contextlib.contextmanager
+def isolated_env(rabbitmq_url: str, postgres_server_url: str) -> Iterator[dict[str, str]]:
+    """Service processes' environment with a database and a broker namespace of their own,
+    removed afterwards: for a second cluster in one module."""
     database = asyncio.run(create_database(postgres_server_url))
     prefix = new_namespace()
-    yield service_env(rabbitmq_url, database, prefix)
-    asyncio.run(delete_namespace(rabbitmq_url, prefix))
-    asyncio.run(drop_database(postgres_server_url, database))
+    try:
+        yield service_env(rabbitmq_url, database, prefix)
+    finally:
+        asyncio.run(delete_namespace(rabbitmq_url, prefix))
+        asyncio.run(drop_database(postgres_server_url, database))
 
 
 def service_env(rabbitmq_url: str, database_url: str, namespace: str) -> dict[str, str]:
