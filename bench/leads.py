@@ -38,7 +38,7 @@ end
 counter = 0
 request = function()
   counter = counter + 1
-  local phone = string.format("+5521%d%08d", id, counter)
+  local phone = string.format("+55219%d%07d", id, counter)  -- a mobile: 9 and eight digits
   local body = string.format(
     '{"name":"Bench %d","phone":"%s","metadata":{"asset_value":300000}}', counter, phone)
   return wrk.format("POST", "/api/leads", {["Content-Type"]="application/json",
