@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 from ai.config import AiSettings
+from assignment.config import AssignmentSettings
 from leadflow.service import SERVICE_NAMES, default_port
 from leadflow.settings import SERVICE_SECRETS, Settings
 from leads.config import LeadsSettings
@@ -101,9 +102,6 @@ CONFIG: dict[str, str] = {
     "ADMIN_EMAIL": "admin@example.com",
     "WHATSAPP_TRANSPORT": "neonize",
     "WHATSAPP_SESSION_DIR": "/data/whatsapp",
-    "ASSIGNMENT_POLICY": "round_robin",
-    "ASSIGNMENT_SKIP_OFFLINE": "false",
-    "ASSIGNMENT_SLA_MINUTES": "",
     "RATE_LIMIT_PER_MINUTE": "1200",
     "RATE_LIMIT_BURST": "200",
     "LOGIN_RATE_LIMIT_PER_MINUTE": "30",
@@ -126,6 +124,7 @@ CONFIG: dict[str, str] = {
 # service alone; empty in production means the code's default.
 SERVICE_SETTINGS: dict[str, type[Settings]] = {
     "ai": AiSettings,
+    "assignment": AssignmentSettings,
     "leads": LeadsSettings,
     "wa-consultant": ConsultantSessionSettings,
     "wa-livia": LiviaSessionSettings,
@@ -138,6 +137,7 @@ OWN_CONFIG: dict[str, dict[str, str]] = {name: {} for name in SERVICE_SETTINGS} 
         "LIVIA_PROPERTY_MONTHLY_RATE": "0.0099",
         "LIVIA_VEHICLE_MONTHLY_RATE": "0.0159",
     },
+    "assignment": {"ASSIGNMENT_POLICY": "round_robin", "ASSIGNMENT_SKIP_OFFLINE": "false"},
     "wa-livia": {"LIVIA_DEBOUNCE_MS": "1500"},
 }
 

@@ -73,11 +73,6 @@ class WhatsAppTransport(StrEnum):
     SIMULATOR = "simulator"
 
 
-class AssignmentPolicy(StrEnum):
-    ROUND_ROBIN = "round_robin"
-    CAPACITY = "capacity"
-
-
 class Settings(BaseSettings):
     """Every setting of CONTRACT.md "Running it", plus the operational ones."""
 
@@ -145,23 +140,6 @@ class Settings(BaseSettings):
     )
     whatsapp_session_dir: Path = Field(
         Path("./data/whatsapp"), validation_alias="WHATSAPP_SESSION_DIR"
-    )
-
-    assignment_policy: AssignmentPolicy = Field(
-        AssignmentPolicy.ROUND_ROBIN,
-        validation_alias="ASSIGNMENT_POLICY",
-        description="capacity: skip consultants at their max_open_leads",
-    )
-    assignment_skip_offline: bool = Field(
-        False,
-        validation_alias="ASSIGNMENT_SKIP_OFFLINE",
-        description="only consultants connected to realtime, unless nobody is",
-    )
-    assignment_sla_minutes: float | None = Field(
-        None,
-        validation_alias="ASSIGNMENT_SLA_MINUTES",
-        gt=0,
-        description="reassign a lead nobody has worked this long after assignment",
     )
 
     rate_limit_per_minute: int = Field(1200, validation_alias="RATE_LIMIT_PER_MINUTE", gt=0)

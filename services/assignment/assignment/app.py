@@ -29,6 +29,7 @@ from leadflow.rpc import rpc_dispatcher
 from leadflow.service import Service
 from leadflow.settings import Settings
 
+from assignment.config import AssignmentSettings
 from assignment.handlers import AssignmentHandlers
 from assignment.models import OUTBOX
 
@@ -37,7 +38,7 @@ SCHEMA = Migrations(
 )
 
 
-def sweep_interval_s(settings: Settings) -> float:
+def sweep_interval_s(settings: AssignmentSettings) -> float:
     """Often enough that an SLA is kept to within a quarter of itself, at most every 30 s."""
     if settings.assignment_sla_minutes is None:
         return 30.0
@@ -59,16 +60,17 @@ def build(settings: Settings, bus: Bus) -> Service:
 
 def wire(settings: Settings, bus: Bus) -> Assignment:
     """The composition root: every part of the service, connected to `bus`."""
-    database = ServiceDatabase.of(settings, "assignment", SCHEMA, OUTBOX, bus)
+    config = AssignmentSettings.of(settings)
+    database = ServiceDatabase.of(config, "assignment", SCHEMA, OUTBOX, bus)
     handlers = AssignmentHandlers(
         sessions=session_factory(database.engine),
         relay=database.relay,
         autocommit=one_statement_engine(database.engine),
-        policy=settings.assignment_policy,
-        skip_offline=settings.assignment_skip_offline,
-        sla_minutes=settings.assignment_sla_minutes,
+        policy=config.assignment_policy,
+        skip_offline=config.assignment_skip_offline,
+        sla_minutes=config.assignment_sla_minutes,
     )
-    sweep = Periodic("assignment-sweep", sweep_interval_s(settings), handlers.sweep)
+    sweep = Periodic("assignment-sweep", sweep_interval_s(config), handlers.sweep)
     bus.consume(
         ASSIGNMENT_REQUESTS,
         by_event_type(

@@ -27,11 +27,11 @@ from leadflow.events import (
     utcnow,
 )
 from leadflow.rpc import Forbidden, NotFound
-from leadflow.settings import AssignmentPolicy
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment import repository as repo
+from assignment.config import AssignmentPolicy
 from assignment.domain import (
     COUNTED_OVERRIDES,
     Tracking,
