@@ -104,8 +104,8 @@ _LEAD_COLUMNS = tuple(
 
 
 def lead_json(row: LeadRow) -> dict[str, Any]:
-    """The one definition of a lead as CONTRACT.md's object: `lead_view`, events and RPC
-    answers are built by it; the listing's SQL (`_LEAD_OBJECT`) is tested equal to it."""
+    """The one definition of a lead as CONTRACT.md's object: events and RPC answers are
+    built by it; the listing's SQL (`_LEAD_OBJECT`) is tested equal to it."""
     consultant = (
         {"id": row.consultant_id, "name": row.consultant_name, "email": row.consultant_email}
         if row.consultant_id and row.consultant_name is not None
