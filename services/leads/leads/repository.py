@@ -23,7 +23,6 @@ from leadflow.events import Event, LeadSource, LeadStatus, Temperature
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     String,
     Text,
     and_,
@@ -131,13 +130,6 @@ def lead_json(row: LeadRow) -> dict[str, Any]:
     }
 
 
-def _page_order(newest_first: bool) -> list[ColumnElement[Any]]:
-    return [
-        LEADS.c.created_at.desc() if newest_first else LEADS.c.created_at.asc(),
-        LEADS.c.id,
-    ]
-
-
 def _json_time_in_sql(column: ColumnElement[Any]) -> ColumnElement[str]:
     """`_json_time`'s text, written by PostgreSQL whatever the session's time zone."""
     return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
@@ -174,11 +166,16 @@ _LEAD_OBJECT = func.json_build_object(
 )  # fmt: skip
 
 
-def _page_as_json_statement(
+@functools.cache
+def _page_as_json(
     filter_names: tuple[str, ...], with_q: bool, newest_first: bool
-) -> Select[Any]:
-    """The statement of `search_leads_json` for one shape of search, values as parameters
-    (built and compiled once per shape by `_page_as_json_for_asyncpg`)."""
+) -> AsyncpgStatement:
+    """The statement of `search_leads_json` for one shape of search, values as parameters;
+    built once per shape: building it took more CPU than running it (measured)."""
+
+    def in_order(created_at: Any, lead_id: Any) -> list[ColumnElement[Any]]:
+        return [created_at.desc() if newest_first else created_at.asc(), lead_id]
+
     conditions: list[ColumnElement[bool]] = [
         LEADS.c[name] == bindparam(f"filter_{name}") for name in filter_names
     ]
@@ -199,17 +196,15 @@ def _page_as_json_statement(
         )
         .select_from(LEADS.outerjoin(CONSULTANTS, LEADS.c.consultant_id == CONSULTANTS.c.id))
         .where(*conditions)
-        .order_by(*_page_order(newest_first))
+        .order_by(*in_order(LEADS.c.created_at, LEADS.c.id))
         .offset(bindparam("offset", type_=Integer))
         .limit(bindparam("limit", type_=Integer))
         .subquery()
     )
     in_page_order = aggregate_order_by(
-        page_rows.c.lead,
-        page_rows.c.created_at.desc() if newest_first else page_rows.c.created_at.asc(),
-        page_rows.c.id,
+        page_rows.c.lead, *in_order(page_rows.c.created_at, page_rows.c.id)
     )
-    return sa_select(
+    statement = sa_select(
         sa_select(func.count())
         .select_from(LEADS)
         .where(*conditions)
@@ -221,6 +216,7 @@ def _page_as_json_statement(
         .scalar_subquery()
         .label("page"),
     )
+    return for_asyncpg(statement)
 
 
 async def search_leads_json(
@@ -237,7 +233,7 @@ async def search_leads_json(
     then JSON per page, was most of a listing's CPU (measured); the text passes through
     to the caller as it is."""
     names = tuple(sorted(filters))
-    statement = _page_as_json_for_asyncpg(names, bool(q), newest_first)
+    statement = _page_as_json(names, bool(q), newest_first)
     parameters: dict[str, Any] = {f"filter_{name}": filters[name] for name in names}
     if q:
         parameters["pattern"] = f"%{q.lower()}%"
@@ -245,15 +241,6 @@ async def search_leads_json(
     row = await statement.fetchrow(connection, parameters)
     assert row is not None
     return str(row["page"]), int(row["total"])
-
-
-@functools.cache
-def _page_as_json_for_asyncpg(
-    filter_names: tuple[str, ...], with_q: bool, newest_first: bool
-) -> AsyncpgStatement:
-    """Once per shape of search: building the statement took more CPU than running it
-    (measured)."""
-    return for_asyncpg(_page_as_json_statement(filter_names, with_q, newest_first))
 
 
 # A new lead, its audit entry, its idempotency key (if any) and its lead.created event as
