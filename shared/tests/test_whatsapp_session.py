@@ -31,11 +31,10 @@ async def statuses_of(bus: InMemoryBus) -> list[Delivery]:
     return seen
 
 
-def command() -> Delivery:
-    event = SendConsultantMessage(
+def command() -> SendConsultantMessage:
+    return SendConsultantMessage(
         message_id="m1", chat_jid="5511987654321@s.whatsapp.net", text="Olá", sender="c1"
     )
-    return Delivery(event.name, event.model_dump_json().encode())
 
 
 async def test_a_send_that_keeps_failing_is_retried_then_marked_failed_with_the_reason() -> None:
@@ -46,13 +45,9 @@ async def test_a_send_that_keeps_failing_is_retried_then_marked_failed_with_the_
     )
     await session.transport.start(session)
     for attempt in (1, 2):
-        delivery = command()
-        delivery.attempt = attempt
         with pytest.raises(ConnectionError):
-            await session.on_send(delivery)  # the bus retries it with backoff
-    last = command()
-    last.attempt = 3
-    await session.on_send(last)
+            await session.on_send(command(), attempt=attempt)  # the bus retries it
+    await session.on_send(command(), attempt=3)
     await asyncio.wait_for(ARRIVED.wait(), 5)
     await bus.stop()
     [failed] = [d.event() for d in seen]

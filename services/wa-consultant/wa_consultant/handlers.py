@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from leadflow.bus import Bus, Delivery
+from leadflow.bus import Bus
 from leadflow.db import OutboxRelay
 from leadflow.events import (
     ConsultantSaved,
@@ -120,11 +120,9 @@ class ConsultantSession(SessionService):
 
     # --- to WhatsApp ------------------------------------------------------------------
 
-    async def on_send(self, delivery: Delivery) -> None:
+    async def on_send(self, command: SendMessage, *, attempt: int = 1) -> None:
         """A command from another service (a notice) is stored before it is sent; one
         from this inbox was stored when it was asked for."""
-        command = delivery.event()
-        assert isinstance(command, SendMessage)
         async with self._transaction() as connection:
             phone = jid_phone(command.chat_jid)
             audience = await repo.audience_of(connection, phone=phone)
@@ -142,7 +140,7 @@ class ConsultantSession(SessionService):
                 sent_at=command.occurred_at,
                 status=MessageStatus.PENDING,
             )
-        await super().on_send(delivery)
+        await super().on_send(command, attempt=attempt)
 
     # --- projections ------------------------------------------------------------------
 

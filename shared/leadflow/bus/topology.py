@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from leadflow.bus.base import Delivery, Handler, QueueSpec
 from leadflow.events.base import Event
-from leadflow.events.whatsapp import SessionName
+from leadflow.events.whatsapp import SEND_COMMANDS, SessionName
 
 EVENTS_EXCHANGE = "leadflow.events"
 DEAD_LETTER_EXCHANGE = "leadflow.dlx"
@@ -74,7 +74,7 @@ WA_CONSULTANT_INBOX = QueueSpec(
 
 def session_send_queue(session: SessionName) -> QueueSpec:
     """Commands to one WhatsApp session, consumed only by its service."""
-    return QueueSpec(f"wa.{session.value}.send", (f"whatsapp.{session.value}.send_message",))
+    return QueueSpec(f"wa.{session.value}.send", (SEND_COMMANDS[session].name,))
 
 
 def session_endpoint(session: SessionName) -> str:
@@ -102,6 +102,18 @@ def on(event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> tuple[st
 
     async def parse_and_handle(delivery: Delivery) -> None:
         await handler(event_type.model_validate_json(delivery.body))
+
+    return event_type.name, parse_and_handle
+
+
+def on_attempts(
+    event_type: type[E], handler: Callable[[E, int], Awaitable[None]]
+) -> tuple[str, Handler]:
+    """As `on`, for a handler that does something else on its last try: it is also given
+    which delivery of the message this is (1 for the first)."""
+
+    async def parse_and_handle(delivery: Delivery) -> None:
+        await handler(event_type.model_validate_json(delivery.body), delivery.attempt)
 
     return event_type.name, parse_and_handle
 

@@ -93,6 +93,13 @@ class SendLiviaMessage(SendMessage):
     name = "whatsapp.livia.send_message"
 
 
+# The command each session's service consumes (its routing key addresses that session).
+SEND_COMMANDS: dict[SessionName, type[SendMessage]] = {
+    SessionName.CONSULTANT: SendConsultantMessage,
+    SessionName.LIVIA: SendLiviaMessage,
+}
+
+
 class WhatsAppMessageStatusChanged(Event, ChatVisibility):
     name = "whatsapp.message_status_changed"
     session: SessionName

@@ -25,8 +25,8 @@ from fastapi import FastAPI
 from prometheus_client import Gauge
 from pydantic import BaseModel, field_validator, model_validator
 
-from leadflow.bus import Bus, Delivery
-from leadflow.bus.topology import session_endpoint, session_send_queue
+from leadflow.bus import Bus
+from leadflow.bus.topology import by_event_type, on_attempts, session_endpoint, session_send_queue
 from leadflow.events import (
     MessageStatus,
     SendMessage,
@@ -36,6 +36,7 @@ from leadflow.events import (
     WhatsAppMessageStatusChanged,
     WhatsAppSessionStatusChanged,
 )
+from leadflow.events.whatsapp import SEND_COMMANDS
 from leadflow.http import ops_router
 from leadflow.rpc import NotFound, parse, rpc_dispatcher
 from leadflow.service import Hook, Service
@@ -119,9 +120,9 @@ class SessionService:
 
     # --- to WhatsApp ------------------------------------------------------------------
 
-    async def on_send(self, delivery: Delivery) -> None:
-        command = delivery.event()
-        assert isinstance(command, SendMessage)
+    async def on_send(self, command: SendMessage, *, attempt: int = 1) -> None:
+        """Send `command` once; its `attempt` (delivery 1, 2, ...) decides whether a
+        failure is retried by the bus or, on the last, reported as failed."""
         if command.message_id in self._done_commands:
             return  # a redelivery of a message already sent
         try:
@@ -131,7 +132,7 @@ class SessionService:
                 await self.transport.show_typing(command.chat_jid, False)
             wa_id = await self.transport.send_text(command.chat_jid, command.text)
         except Exception as exc:
-            if delivery.attempt < self.max_attempts:
+            if attempt < self.max_attempts:
                 raise  # retried with backoff by the bus
             log.warning("giving up on message %s: %s", command.message_id, exc)
             await self._status(
@@ -291,17 +292,19 @@ def session_service(
     transport = session.transport
     chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def send_in_chat_order(delivery: Delivery) -> None:
+    async def send_in_chat_order(command: SendMessage, attempt: int) -> None:
         # One chat's messages go out in order; different chats go out concurrently.
-        chat = str(delivery.event().chat_jid)  # type: ignore[attr-defined]
-        lock = chat_locks.get(chat)
+        lock = chat_locks.get(command.chat_jid)
         if lock is None:
             lock = asyncio.Lock()
-            chat_locks[chat] = lock
+            chat_locks[command.chat_jid] = lock
         async with lock:
-            await session.on_send(delivery)
+            await session.on_send(command, attempt=attempt)
 
-    bus.consume(session_send_queue(session.name), send_in_chat_order)
+    bus.consume(
+        session_send_queue(session.name),
+        by_event_type(on_attempts(SEND_COMMANDS[session.name], send_in_chat_order)),
+    )
     bus.serve(session_endpoint(session.name), rpc_dispatcher(session.methods()))
 
     async def started() -> None:

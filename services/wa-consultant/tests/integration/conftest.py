@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from leadflow.bus import Delivery
 from leadflow.events import (
     ConsultantSaved,
     ConsultantView,
@@ -17,7 +16,7 @@ from leadflow.events import (
     LeadView,
     Role,
 )
-from leadflow.testing.recording import StoreUnderTest, delivery, store_under_test
+from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leadflow.whatsapp.simulator import SimulatorTransport
 from wa_consultant.app import MIGRATIONS, VERSION_TABLE
 from wa_consultant.handlers import ConsultantSession
@@ -68,10 +67,6 @@ class Inbox:
 
     async def call(self, method: str, **params: Any) -> Any:
         return await self.session.methods()[method](params)
-
-
-def as_delivery(event: Event) -> Delivery:
-    return delivery(event)
 
 
 async def words_of(audio: bytes, mime_type: str | None) -> str | None:

@@ -12,7 +12,6 @@ from leadflow.events import (
     WhatsAppMessageStatusChanged,
 )
 from leadflow.rpc import NotFound
-from leadflow.testing.recording import delivery
 from leadflow.whatsapp import InboundMessage, phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
 from wa_consultant.handlers import ConsultantSession
@@ -81,7 +80,7 @@ async def test_the_list_is_newest_first_and_an_outgoing_only_chat_has_its_time(
     assert [c["name"] for c in chats] == ["Lia", "Rui"]
     assert chats[0]["timestamp"] is not None and chats[0]["unread_count"] == 0
     [command] = [e for e in await inbox.published() if isinstance(e, SendConsultantMessage)]
-    await inbox.session.on_send(delivery(command))
+    await inbox.session.on_send(command)
     assert [m.text for m in inbox.transport.sent_to(other)] == ["Olá Lia"]
     [message] = await inbox.call("chat_messages", actor=ANA, jid=phone_jid(other))
     assert (message["id"], message["status"]) == (sent["id"], "sent")
@@ -159,7 +158,7 @@ async def test_a_colleague_cannot_read_or_write_a_consultants_notice_chat(inbox:
         sender="system",
         notice=True,
     )
-    await inbox.session.on_send(delivery(notice))
+    await inbox.session.on_send(notice)
     await receive(inbox, BIA_PHONE, "ok, vou ligar para o João", "W-BIA")
     bia_jid = phone_jid(BIA_PHONE)
     for actor in (ANA, BIA, ADMIN):
