@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadflow.bus import Bus
-from leadflow.bus.topology import AI_RPC, LEADS_RPC, WA_LIVIA_CONVERSATIONS, by_routing_key
+from leadflow.bus.topology import AI_RPC, LEADS_RPC, WA_LIVIA_CONVERSATIONS, by_event_type, on
 from leadflow.bus.topology import session_endpoint as endpoint
 from leadflow.db import Migrations, ServiceDatabase, session_factory
-from leadflow.events import SessionName
+from leadflow.events import LeadAssigned, LiviaTurnDecided, SessionName, WhatsAppMessageReceived
 from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
@@ -54,12 +54,10 @@ def build(settings: Settings, bus: Bus) -> Service:
     )
     bus.consume(
         WA_LIVIA_CONVERSATIONS,
-        by_routing_key(
-            {
-                "whatsapp.message_received": conversations.on_whatsapp_message,
-                "livia.turn_decided": conversations.on_turn_decided,
-                "lead.assigned": conversations.on_lead_assigned,
-            }
+        by_event_type(
+            on(WhatsAppMessageReceived, conversations.on_whatsapp_message),
+            on(LiviaTurnDecided, conversations.on_turn_decided),
+            on(LeadAssigned, conversations.on_lead_assigned),
         ),
     )
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from leadflow.bus import Delivery
 from leadflow.db import OutboxRelay, add_to_outbox, already_handled
 from leadflow.events import (
     ConversationLine,
@@ -93,9 +92,7 @@ class ConversationHandlers:
 
     # --- inbound messages -------------------------------------------------------------
 
-    async def on_whatsapp_message(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, WhatsAppMessageReceived)
+    async def on_whatsapp_message(self, event: WhatsAppMessageReceived) -> None:
         if event.session is not SessionName.LIVIA:
             return
         async with self.sessions() as session:
@@ -232,9 +229,7 @@ class ConversationHandlers:
 
     # --- decisions and the hand-off ---------------------------------------------------
 
-    async def on_turn_decided(self, delivery: Delivery) -> None:
-        event = delivery.event()
-        assert isinstance(event, LiviaTurnDecided)
+    async def on_turn_decided(self, event: LiviaTurnDecided) -> None:
         handing_off = event.stage is LiviaStage.TRANSFERRED
         number = await self.consultant_number() if handing_off else None
         async with self.sessions() as session:
@@ -302,10 +297,8 @@ class ConversationHandlers:
             )
         ]
 
-    async def on_lead_assigned(self, delivery: Delivery) -> None:
+    async def on_lead_assigned(self, event: LeadAssigned) -> None:
         """The lead has a consultant: remember who, and hand off if she is done."""
-        event = delivery.event()
-        assert isinstance(event, LeadAssigned)
         if event.lead.consultant is None:
             return
         number = await self.consultant_number()

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from leadflow.bus import Delivery
 from leadflow.events import SessionName, WhatsAppMessageReceived
-from leadflow.testing.recording import StoreUnderTest, delivery, store_under_test
+from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leadflow.whatsapp import phone_jid
 
 from wa_livia.app import MIGRATIONS, VERSION_TABLE
@@ -30,21 +30,19 @@ def message_to_livia(
     from_me: bool = False,
     audio: bool = False,
     transcript: str | None = None,
-) -> Delivery:
+) -> WhatsAppMessageReceived:
     """What Lívia's session hears when Marina (LEAD_PHONE) writes, or Lívia's number does."""
-    return delivery(
-        WhatsAppMessageReceived(
-            session=SessionName.LIVIA,
-            wa_message_id=wa_id,
-            chat_jid=phone_jid(LEAD_PHONE),
-            phone=LEAD_PHONE,
-            push_name="Marina",
-            text=text,
-            media_type="audio" if audio else None,
-            transcript=transcript,
-            sent_at=sent_at,
-            from_me=from_me,
-        )
+    return WhatsAppMessageReceived(
+        session=SessionName.LIVIA,
+        wa_message_id=wa_id,
+        chat_jid=phone_jid(LEAD_PHONE),
+        phone=LEAD_PHONE,
+        push_name="Marina",
+        text=text,
+        media_type="audio" if audio else None,
+        transcript=transcript,
+        sent_at=sent_at,
+        from_me=from_me,
     )
 
 

@@ -16,10 +16,10 @@ from leadflow.events import (
     LiviaStage,
     LiviaTurnDecided,
     LiviaTurnRequested,
+    WhatsAppMessageReceived,
 )
 from leadflow.rpc import Forbidden
 from leadflow.testing.factories import a_lead
-from leadflow.testing.recording import delivery
 from wa_livia.testing import LEAD_PHONE, LiviaUnderTest, message_to_livia
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -27,7 +27,9 @@ ADMIN = {"id": "admin-1", "role": "admin"}
 PHONE = LEAD_PHONE
 
 
-def inbound(text: str, wa_id: str, seconds: int = 0, **options: Any) -> Delivery:
+def inbound(
+    text: str, wa_id: str, seconds: int = 0, **options: Any
+) -> WhatsAppMessageReceived:
     return message_to_livia(text, wa_id, T0 + timedelta(seconds=seconds), **options)
 
 
@@ -41,22 +43,20 @@ def decided(
     stage: LiviaStage,
     kind: str = "conversation",
     **collected: Any,
-) -> Delivery:
-    return delivery(
-        LiviaTurnDecided(
-            lead_id=turn.lead_id,
-            conversation_id=turn.conversation_id,
-            chat_jid=turn.chat_jid,
-            reply=reply,
-            stage=stage,
-            collected={**turn.collected, **collected},
-            answered_by="script",
-            kind=kind,
-        )
+) -> LiviaTurnDecided:
+    return LiviaTurnDecided(
+        lead_id=turn.lead_id,
+        conversation_id=turn.conversation_id,
+        chat_jid=turn.chat_jid,
+        reply=reply,
+        stage=stage,
+        collected={**turn.collected, **collected},
+        answered_by="script",
+        kind=kind,
     )
 
 
-def assigned(lead_id: str, name: str, consultant: str) -> Delivery:
+def assigned(lead_id: str, name: str, consultant: str) -> LeadAssigned:
     lead = a_lead(
         id=lead_id,
         name=name,
@@ -67,7 +67,7 @@ def assigned(lead_id: str, name: str, consultant: str) -> Delivery:
         consultant=ConsultantRef(id="carla-1", name=consultant, email="carla@example.com"),
         version=3,
     )
-    return delivery(LeadAssigned(lead=lead, rule="round_robin"))
+    return LeadAssigned(lead=lead, rule="round_robin")
 
 
 async def first_turn(livia: LiviaUnderTest, text: str = "Oi") -> LiviaTurnRequested:
