@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from leadflow.bus import Bus
     from leadflow.service import Hook
     from leadflow.settings import Settings
+
+
+class ServiceHooks(TypedDict):
+    """The lifecycle hooks of a `Service` (and of `session_service`), by their names."""
+
+    before_bus: list[Hook]
+    after_bus: list[Hook]
+    before_stop: list[Hook]
+    on_stop: list[Hook]
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ class ServiceDatabase:
 
     def hooks(
         self, *, after_bus: list[Hook] | None = None, before_stop: list[Hook] | None = None
-    ) -> dict[str, Any]:
+    ) -> ServiceHooks:
         """A `Service`'s hooks: migrate before the bus, relay on after it (before the
         service's own `after_bus`), relay off after the service's own `before_stop`,
         engine closed last."""
