@@ -41,7 +41,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         WA_CONSULTANT_INBOX,
         by_event_type(
             on(LeadCreated, session.on_lead),
-            on(LeadUpdated, session.on_lead),
+            on(LeadUpdated, session.on_lead_updated),
             on(LeadAssigned, session.on_lead),
             on(ConsultantSaved, session.on_consultant),
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,8 @@ from pydantic import BaseModel
 
 STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 MAX_TEXT = 4096
+# The lead fields the inbox keeps (`inbox_leads`): whose chat a phone is, and its name.
+PROJECTED_LEAD_FIELDS = frozenset({"phone", "name", "consultant_id"})
 
 
 class Actor(BaseModel):
@@ -32,6 +35,13 @@ class Audience:
     lead_id: str | None = None
     consultant_id: str | None = None
     notice: bool = False
+
+
+def changes_the_projection(changed: Sequence[str]) -> bool:
+    """Whether a lead.updated touches what the inbox keeps of a lead; one that does not
+    (a status, a score, notes) needs no write: the version it skips guards nothing, as
+    the fields it guards did not change."""
+    return not PROJECTED_LEAD_FIELDS.isdisjoint(changed)
 
 
 def moves_forward(current: str, new: MessageStatus) -> bool:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from leadflow.bus import Bus
-from leadflow.db import OutboxRelay
+from leadflow.db import OutboxRelay, one_statement_engine
 from leadflow.events import (
     ConsultantSaved,
     LeadAssigned,
@@ -39,6 +39,7 @@ from wa_consultant.domain import (
     Actor,
     Audience,
     before_time,
+    changes_the_projection,
     chat_json,
     message_json,
     outgoing_text,
@@ -67,6 +68,8 @@ class ConsultantSession(SessionService):
             transcribe=transcribe,
         )
         self.engine = engine
+        # The projections' writes are one statement each (see `one_statement_engine`).
+        self.autocommit = one_statement_engine(engine)
         self.relay = relay
 
     @asynccontextmanager
@@ -108,14 +111,14 @@ class ConsultantSession(SessionService):
                 status=event.status,
                 reason=event.reason,
             )
-            if stored and not stored["moved"]:
+            if stored and (not stored["moved"] or stored["notice"]):
                 # A late 'sent' after 'delivered' (the receipt's transaction won the row
-                # lock): announcing it would turn the clients' ticks back.
+                # lock): announcing it would turn the clients' ticks back. A notice's
+                # status is for admins, who read it from the store: no client is shown a
+                # notice live, so nobody would consume its event.
                 return
             phone = stored["phone"] if stored else jid_phone(event.chat_jid)
             audience = await repo.audience_of(connection, phone=phone)
-            if stored and stored["notice"]:
-                audience = Audience(notice=True)
             await repo.stage(connection, with_audience(event, audience))
 
     # --- to WhatsApp ------------------------------------------------------------------
@@ -123,11 +126,16 @@ class ConsultantSession(SessionService):
     async def on_send(self, command: SendMessage, *, attempt: int = 1) -> None:
         """A command from another service (a notice) is stored before it is sent; one
         from this inbox was stored when it was asked for."""
-        async with self._transaction() as connection:
-            phone = jid_phone(command.chat_jid)
-            audience = await repo.audience_of(connection, phone=phone)
-            if command.notice:
-                audience = Audience(notice=True)
+        phone = jid_phone(command.chat_jid)
+        # A notice is one statement (no chat row moves with it); a lead chat's message
+        # moves its chat's row in the same transaction.
+        storing = self.autocommit.connect() if command.notice else self.engine.begin()
+        async with storing as connection:
+            audience = (
+                Audience(notice=True)
+                if command.notice
+                else await repo.audience_of(connection, phone=phone)
+            )
             await repo.add_message(
                 connection,
                 message_id=command.message_id,
@@ -145,12 +153,18 @@ class ConsultantSession(SessionService):
     # --- projections ------------------------------------------------------------------
 
     async def on_lead(self, event: LeadCreated | LeadUpdated | LeadAssigned) -> None:
-        async with self.engine.begin() as connection:
+        """The lead's newest phone, name and consultant, in one statement of its own."""
+        async with self.autocommit.connect() as connection:
             await repo.save_lead(connection, lead=event.lead)
+
+    async def on_lead_updated(self, event: LeadUpdated) -> None:
+        """Most updates (a status, a score) change nothing the inbox keeps: no write."""
+        if changes_the_projection(event.changed):
+            await self.on_lead(event)
 
     async def on_consultant(self, event: ConsultantSaved) -> None:
         phone = event.consultant.phone
-        async with self.engine.begin() as connection:
+        async with self.autocommit.connect() as connection:
             await repo.save_consultant_phone(
                 connection,
                 consultant_id=event.consultant.id,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,13 +12,13 @@ from leadflow.events import (
     ConsultantView,
     Event,
     LeadAssigned,
-    LeadSource,
-    LeadStatus,
-    LeadView,
     Role,
 )
+from leadflow.testing.factories import a_lead
 from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leadflow.whatsapp.simulator import SimulatorTransport
+from sqlalchemy import Connection, event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from wa_consultant.app import MIGRATIONS, VERSION_TABLE
 from wa_consultant.handlers import ConsultantSession
 from wa_consultant.models import OUTBOX
@@ -39,17 +40,7 @@ class Inbox:
         return [e for e in events if e.name != "whatsapp.session_status_changed"]
 
     async def lead(self, lead_id: str, phone: str, consultant_id: str | None, name: str) -> None:
-        view = LeadView(
-            id=lead_id,
-            name=name,
-            phone=phone,
-            source=LeadSource.MANUAL,
-            status=LeadStatus.NEW,
-            consultant_id=consultant_id,
-            version=2,
-            created_at=AT,
-            updated_at=AT,
-        )
+        view = a_lead(id=lead_id, phone=phone, consultant_id=consultant_id, name=name, version=2)
         await self.session.on_lead(LeadAssigned(lead=view, rule="manual"))
 
     async def consultant(self, consultant_id: str, phone: str | None) -> None:
@@ -67,6 +58,23 @@ class Inbox:
 
     async def call(self, method: str, **params: Any) -> Any:
         return await self.session.methods()[method](params)
+
+
+@contextlib.contextmanager
+def statements_run(engine: AsyncEngine) -> Iterator[list[tuple[str, bool]]]:
+    """The SQL statements `engine` (and its autocommit variant) sends while the block runs,
+    each with whether it committed on its own (no BEGIN / COMMIT round trips)."""
+    sent: list[tuple[str, bool]] = []
+
+    def record(connection: Connection, cursor: Any, statement: str, *rest: Any) -> None:
+        isolation = connection.get_execution_options().get("isolation_level")
+        sent.append((statement, isolation == "AUTOCOMMIT"))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def words_of(audio: bytes, mime_type: str | None) -> str | None:

@@ -6,17 +6,20 @@ from datetime import timedelta
 
 import pytest
 from leadflow.events import (
+    LeadStatus,
+    LeadUpdated,
     MessageStatus,
     SendConsultantMessage,
     WhatsAppMessageReceived,
     WhatsAppMessageStatusChanged,
 )
 from leadflow.rpc import NotFound
+from leadflow.testing.factories import a_lead
 from leadflow.whatsapp import InboundMessage, phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
 from wa_consultant.handlers import ConsultantSession
 
-from .conftest import ADMIN, AT, Inbox
+from .conftest import ADMIN, AT, Inbox, statements_run
 
 ANA = {"id": "ana", "role": "consultant"}
 BIA = {"id": "bia", "role": "consultant"}
@@ -34,6 +37,13 @@ async def receive(inbox: Inbox, phone: str, text: str, wa_id: str, minutes: int 
             sent_at=AT + timedelta(minutes=minutes),
             push_name="Cliente",
         )
+    )
+
+
+def notice_to(phone: str, text: str) -> SendConsultantMessage:
+    """What leads sends a consultant's own phone when a lead is theirs."""
+    return SendConsultantMessage(
+        message_id="n1", chat_jid=phone_jid(phone), text=text, sender="system", notice=True
     )
 
 
@@ -150,14 +160,7 @@ async def test_a_colleague_cannot_read_or_write_a_consultants_notice_chat(inbox:
     """Issue 14: Ana creates a lead whose phone is Bia's own phone."""
     await inbox.consultant("bia", BIA_PHONE)
     await inbox.lead("lead-x", BIA_PHONE, "ana", "Bia (falsa)")
-    notice = SendConsultantMessage(
-        message_id="n1",
-        chat_jid=phone_jid(BIA_PHONE),
-        text="Novo lead para você: João, +5511900001111, renda R$ 15.000",
-        lead_id="lead-9",
-        sender="system",
-        notice=True,
-    )
+    notice = notice_to(BIA_PHONE, "Novo lead para você: João, +5511900001111, renda R$ 15.000")
     await inbox.session.on_send(notice)
     await receive(inbox, BIA_PHONE, "ok, vou ligar para o João", "W-BIA")
     bia_jid = phone_jid(BIA_PHONE)
@@ -193,3 +196,51 @@ async def test_after_a_restart_the_list_is_still_newest_first(inbox: Inbox) -> N
     )
     chats = await restarted.list_chats({"actor": ANA})
     assert [c["name"] for c in chats] == ["Lead 2", "Lead 1", "Lead 0"]
+
+
+async def test_a_lead_update_the_inbox_keeps_nothing_of_costs_it_no_statement(
+    inbox: Inbox,
+) -> None:
+    """Issue 19: most lead.updated events (a status, a score) reached the database."""
+    await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui")
+    with statements_run(inbox.store.engine) as statements:
+        lead = a_lead(id="lead-1", phone=LEAD_PHONE, consultant_id="ana", name="Rui", version=3)
+        contacted = lead.model_copy(update={"status": LeadStatus.CONTACTED})
+        await inbox.session.on_lead_updated(LeadUpdated(lead=contacted, changed=["status"]))
+        assert statements == []
+        renamed = lead.model_copy(update={"name": "Rui Barbosa", "version": 4})
+        await inbox.session.on_lead_updated(LeadUpdated(lead=renamed, changed=["name"]))
+        assert [on_its_own for _, on_its_own in statements] == [True]  # one upsert
+    await receive(inbox, LEAD_PHONE, "Oi", "W1")
+    [chat] = await inbox.call("list_chats", actor=ANA)
+    assert chat["name"] == "Rui Barbosa"
+
+
+async def test_a_notices_status_moves_in_the_store_but_only_a_lead_chats_is_announced(
+    inbox: Inbox,
+) -> None:
+    """Issue 19: no client is shown a notice live, so its status events had no reader."""
+    await inbox.consultant("bia", BIA_PHONE)
+    await inbox.lead("lead-1", LEAD_PHONE, "ana", "Rui")
+    notice = notice_to(BIA_PHONE, "Novo lead para você: Rui")
+    await inbox.call("send_chat_message", actor=ANA, jid=phone_jid(LEAD_PHONE), text="Oi Rui")
+    [chat_message] = [e for e in await inbox.published() if isinstance(e, SendConsultantMessage)]
+    for command in (notice, chat_message):
+        await inbox.session.on_send(command)
+        # The simulator's receipt comes a moment later; this one moves the status first
+        # or finds it moved: either way it is stored and announced once.
+        await inbox.session.publish_status(
+            WhatsAppMessageStatusChanged(
+                session=inbox.session.name,
+                message_id=command.message_id,
+                chat_jid=command.chat_jid,
+                status=MessageStatus.DELIVERED,
+            )
+        )
+    [stored] = await inbox.call("list_notices", consultant_id="bia")
+    assert (stored["id"], stored["status"]) == ("n1", "delivered")
+    announced = [e for e in await inbox.published() if isinstance(e, WhatsAppMessageStatusChanged)]
+    assert [(e.message_id, e.status) for e in announced] == [
+        (chat_message.message_id, MessageStatus.SENT),
+        (chat_message.message_id, MessageStatus.DELIVERED),
+    ]
