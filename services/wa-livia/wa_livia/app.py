@@ -61,9 +61,6 @@ def build(settings: Settings, bus: Bus) -> Service:
         ),
     )
 
-    return session_service(
-        session,
-        bus,
-        health={"database": database.ready},
-        **database.hooks(after_bus=[conversations.start], before_stop=[conversations.stop]),
-    )
+    hooks = database.hooks(after_bus=[conversations.start], before_stop=[conversations.stop])
+    hooks["before_bus"].append(conversations.load)  # after the migrations
+    return session_service(session, bus, health={"database": database.ready}, **hooks)

@@ -89,6 +89,17 @@ class ConversationHandlers:
     poll_interval_s: float = 0.25
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    # The leads she has a conversation with, known in memory so that the assignment of
+    # any other lead (most of them) costs no transaction. Loaded before the bus starts,
+    # grown as conversations start; one process knows them all because wa-livia is one
+    # process (its WhatsApp session is a singleton, DESIGN.md). A lead's source cannot
+    # stand in for it: a phone that already had a lead keeps that lead, whatever its source.
+    _leads_with_a_conversation: set[str] = field(default_factory=set)
+
+    async def load(self) -> None:
+        """Before the bus starts: learn which leads she has a conversation with."""
+        async with self.sessions() as session:
+            self._leads_with_a_conversation = await repo.leads_with_a_conversation(session)
 
     # --- inbound messages -------------------------------------------------------------
 
@@ -148,6 +159,9 @@ class ConversationHandlers:
             )
             session.add(conversation)
             await session.flush()
+            # Noted before it commits: a lead noted in vain costs one transaction later,
+            # one missing would lose its assignment.
+            self._leads_with_a_conversation.add(lead.id)
         return conversation
 
     # --- turns ------------------------------------------------------------------------
@@ -299,7 +313,7 @@ class ConversationHandlers:
 
     async def on_lead_assigned(self, event: LeadAssigned) -> None:
         """The lead has a consultant: remember who, and hand off if she is done."""
-        if event.lead.consultant is None:
+        if event.lead.consultant is None or event.lead.id not in self._leads_with_a_conversation:
             return
         number = await self.consultant_number()
         async with self.sessions() as session:

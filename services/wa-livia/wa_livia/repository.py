@@ -22,6 +22,11 @@ async def get_conversation(
     return (await session.exec(query)).first()
 
 
+async def leads_with_a_conversation(session: AsyncSession) -> set[str]:
+    """The id of every lead Lívia has a conversation with."""
+    return set((await session.exec(select(Conversation.lead_id))).all())
+
+
 async def get_conversation_of_chat(
     session: AsyncSession, *, chat_jid: str, for_update: bool = False
 ) -> Conversation | None:

@@ -86,4 +86,5 @@ async def livia_under_test(
             debounce_ms=debounce_ms,
             typing_override_ms=0,
         )
+        await conversations.load()
         yield LiviaUnderTest(conversations, leads, store)

@@ -7,11 +7,12 @@ test reads what the service published without a broker or a consumer in between.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,6 +47,23 @@ class RecordingBus(InMemoryBus):
 def delivery(event: Event) -> Delivery:
     """`event` as a consumer receives it from the broker, for calling a handler directly."""
     return Delivery(routing_key=event.name, body=event.model_dump_json().encode())
+
+
+@contextlib.contextmanager
+def statements_run(engine: AsyncEngine) -> Iterator[list[tuple[str, bool]]]:
+    """The SQL statements `engine` (and its autocommit variant) sends while the block runs,
+    each with whether it committed on its own (no BEGIN / COMMIT round trips)."""
+    sent: list[tuple[str, bool]] = []
+
+    def record(connection: Connection, cursor: Any, statement: str, *rest: Any) -> None:
+        isolation = connection.get_execution_options().get("isolation_level")
+        sent.append((statement, isolation == "AUTOCOMMIT"))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @dataclass

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +16,6 @@ from leadflow.events import (
 from leadflow.testing.factories import a_lead
 from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leadflow.whatsapp.simulator import SimulatorTransport
-from sqlalchemy import Connection, event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from wa_consultant.app import MIGRATIONS, VERSION_TABLE
 from wa_consultant.handlers import ConsultantSession
 from wa_consultant.models import OUTBOX
@@ -58,23 +55,6 @@ class Inbox:
 
     async def call(self, method: str, **params: Any) -> Any:
         return await self.session.methods()[method](params)
-
-
-@contextlib.contextmanager
-def statements_run(engine: AsyncEngine) -> Iterator[list[tuple[str, bool]]]:
-    """The SQL statements `engine` (and its autocommit variant) sends while the block runs,
-    each with whether it committed on its own (no BEGIN / COMMIT round trips)."""
-    sent: list[tuple[str, bool]] = []
-
-    def record(connection: Connection, cursor: Any, statement: str, *rest: Any) -> None:
-        isolation = connection.get_execution_options().get("isolation_level")
-        sent.append((statement, isolation == "AUTOCOMMIT"))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def words_of(audio: bytes, mime_type: str | None) -> str | None:

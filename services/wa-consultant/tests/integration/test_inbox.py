@@ -15,11 +15,12 @@ from leadflow.events import (
 )
 from leadflow.rpc import NotFound
 from leadflow.testing.factories import a_lead
+from leadflow.testing.recording import statements_run
 from leadflow.whatsapp import InboundMessage, phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
 from wa_consultant.handlers import ConsultantSession
 
-from .conftest import ADMIN, AT, Inbox, statements_run
+from .conftest import ADMIN, AT, Inbox
 
 ANA = {"id": "ana", "role": "consultant"}
 BIA = {"id": "bia", "role": "consultant"}

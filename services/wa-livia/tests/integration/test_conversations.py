@@ -20,7 +20,8 @@ from leadflow.events import (
 )
 from leadflow.rpc import Forbidden
 from leadflow.testing.factories import a_lead
-from wa_livia.testing import LEAD_PHONE, LiviaUnderTest, message_to_livia
+from leadflow.testing.recording import statements_run
+from wa_livia.testing import LEAD_PHONE, LiviaUnderTest, livia_under_test, message_to_livia
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ADMIN = {"id": "admin-1", "role": "admin"}
@@ -56,12 +57,14 @@ def decided(
     )
 
 
-def assigned(lead_id: str, name: str, consultant: str) -> LeadAssigned:
+def assigned(
+    lead_id: str, name: str, consultant: str, source: LeadSource = LeadSource.WHATSAPP
+) -> LeadAssigned:
     lead = a_lead(
         id=lead_id,
         name=name,
         phone=PHONE,
-        source=LeadSource.WHATSAPP,
+        source=source,
         status=LeadStatus.QUALIFIED,
         consultant_id="carla-1",
         consultant=ConsultantRef(id="carla-1", name=consultant, email="carla@example.com"),
@@ -213,6 +216,31 @@ async def test_a_lead_that_already_had_a_consultant_is_introduced_at_the_transfe
         decided(turn, "Vou te passar!", LiviaStage.TRANSFERRED)
     )
     announce = of(await livia.flush_outbox(), "livia.turn_requested")[-1]
+    assert announce.announce_consultant and announce.consultant_name == "Carla Souza"
+
+
+async def test_the_assignment_of_a_lead_she_never_spoke_with_costs_no_database_work(
+    livia: LiviaUnderTest,
+) -> None:
+    """Issue 19: every lead.assigned reaches wa-livia; most leads never wrote to her."""
+    await first_turn(livia)
+    with statements_run(livia.store.engine) as statements:
+        await livia.conversations.on_lead_assigned(assigned("lead-from-the-site", "Rui", "Carla"))
+    assert statements == []
+
+
+async def test_after_a_restart_the_assignment_of_her_lead_still_reaches_the_conversation(
+    database_url: str,
+) -> None:
+    """Marina's lead came from the website before she wrote to Lívia: it keeps its source."""
+    async with livia_under_test(database_url) as livia:
+        turn = await first_turn(livia)
+        await hand_off(livia, turn, "Vou te passar!")
+    async with livia_under_test(database_url) as restarted:
+        await restarted.conversations.on_lead_assigned(
+            assigned(turn.lead_id, "Marina Lopes", "Carla Souza", LeadSource.WEBSITE)
+        )
+        announce = of(await restarted.flush_outbox(), "livia.turn_requested")[-1]
     assert announce.announce_consultant and announce.consultant_name == "Carla Souza"
 
 
