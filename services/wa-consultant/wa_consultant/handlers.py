@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from leadflow.bus import Bus
@@ -72,16 +70,13 @@ class ConsultantSession(SessionService):
         self.autocommit = one_statement_engine(engine)
         self.relay = relay
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as connection:
-            yield connection
-        self.relay.wake()
-
     # --- from WhatsApp: stored, then published through the outbox -----------------------
 
+    # The relay is woken only after a commit that staged an event: a wake for nothing
+    # costs it a transaction too.
+
     async def publish_received(self, event: WhatsAppMessageReceived) -> None:
-        async with self._transaction() as connection:
+        async with self.engine.begin() as connection:
             audience = await repo.audience_of(connection, phone=event.phone)
             stored = await repo.add_message(
                 connection,
@@ -99,11 +94,13 @@ class ConsultantSession(SessionService):
                 transcript=event.transcript,
                 push_name=event.push_name,
             )
-            if stored:  # a redelivery by WhatsApp is stored and announced once
-                await repo.stage(connection, with_audience(event, audience))
+            if not stored:  # a redelivery by WhatsApp is stored and announced once
+                return
+            await repo.stage(connection, with_audience(event, audience))
+        self.relay.wake()
 
     async def publish_status(self, event: WhatsAppMessageStatusChanged) -> None:
-        async with self._transaction() as connection:
+        async with self.engine.begin() as connection:
             stored = await repo.set_status(
                 connection,
                 message_id=event.message_id,
@@ -120,6 +117,7 @@ class ConsultantSession(SessionService):
             phone = stored["phone"] if stored else jid_phone(event.chat_jid)
             audience = await repo.audience_of(connection, phone=phone)
             await repo.stage(connection, with_audience(event, audience))
+        self.relay.wake()
 
     # --- to WhatsApp ------------------------------------------------------------------
 
@@ -201,7 +199,7 @@ class ConsultantSession(SessionService):
         actor = parse(Actor, params.get("actor") or {})
         jid = str(params.get("jid") or "")
         body = outgoing_text(params.get("text"))
-        async with self._transaction() as connection:
+        async with self.engine.begin() as connection:
             lead_id = await self._visible(connection, actor, jid)
             command = SendConsultantMessage(
                 message_id=uuid.uuid4().hex,
@@ -223,6 +221,7 @@ class ConsultantSession(SessionService):
                 status=MessageStatus.PENDING,
             )
             await repo.stage(connection, command)
+        self.relay.wake()
         return {"id": command.message_id, "status": MessageStatus.PENDING.value}
 
     async def mark_chat_read(self, params: dict[str, Any]) -> None:
