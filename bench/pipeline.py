@@ -6,7 +6,7 @@ each lead also sends a WhatsApp notice).
 
 Prints, at `--rate`: POST p50/p99; POST -> `kanban:lead_assigned` at a WebSocket client
 p50/p99; CPU per lead of each process group (services, RabbitMQ, PostgreSQL) and in
-total; per lead, the messages published, the queue deliveries they caused and the
+total, and of each service; per lead, the messages published, the queue deliveries they caused and the
 database transactions run. Beside them, floors measured in the same run: a bare
 publish -> consume round trip on the same broker, and a bare INSERT on the same server.
 Then each `--faster` rate for the same time: the highest one at which the system keeps up
@@ -178,10 +178,16 @@ async def read_counters(
     return counters
 
 
+SERVICE_PREFIX = "service:"
+
+
 def process_groups(cluster: Cluster, database: str) -> dict[str, list[int]]:
     name = database.rsplit("/", 1)[1]
     return {
-        "services": [r.process.pid for rs in cluster.processes.values() for r in rs],
+        **{
+            f"{SERVICE_PREFIX}{service}": [r.process.pid for r in replicas]
+            for service, replicas in cluster.processes.items()
+        },
         "rabbitmq": _pids("beam.smp"),
         # The backends serving the benchmark's own database (their titles name it).
         "postgresql": _pids(f"postgres: .* {name} "),
@@ -354,8 +360,17 @@ async def main() -> None:
 
 def report(run: Run, used: Counters, count: int) -> list[str]:
     """`count`: the leads created (POSTs answered 201), what the costs are divided by."""
-    per_lead = {name: 1000 * seconds / count for name, seconds in used.cpu.items()}
+    per_process = {name: 1000 * seconds / count for name, seconds in used.cpu.items()}
+    per_service = {
+        name.removeprefix(SERVICE_PREFIX): value
+        for name, value in per_process.items()
+        if name.startswith(SERVICE_PREFIX)
+    }
+    per_lead = {"services": sum(per_service.values())} | {
+        name: value for name, value in per_process.items() if not name.startswith(SERVICE_PREFIX)
+    }
     cpu = ", ".join(f"{name} {value:.1f}" for name, value in per_lead.items())
+    services = ", ".join(f"{name} {value:.1f}" for name, value in sorted(per_service.items()))
     published = ", ".join(f"{k} {v / count:.1f}" for k, v in sorted(used.published.items()))
     return [
         f"{'POST /api/leads':34} {ms(run.posts)}"
@@ -363,6 +378,7 @@ def report(run: Run, used: Counters, count: int) -> list[str]:
         f"{'POST -> kanban:lead_assigned':34} {ms(run.assigned)}"
         + (f"  ({run.missing} never assigned)" if run.missing else ""),
         f"{'CPU per lead':34} {sum(per_lead.values()):.1f} ms ({cpu})",
+        f"{'  of which services':34} {services}",
         f"{'per lead':34} {sum(used.published.values()) / count:.1f} messages published "
         f"({published}), {used.deliveries / count:.1f} queue deliveries, "
         f"{used.transactions / count:.1f} database transactions",
