@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from leadflow.contracts import LeadCreate, LeadPatch
+from leadflow.contracts import Actor, LeadCreate, LeadPatch
 from leadflow.db import OutboxRelay, asyncpg_connection, asyncpg_transaction
 from leadflow.events import (
     UNWORKED_STATUSES,
@@ -43,7 +43,6 @@ from leads.domain import (
     new_id,
     new_lead,
 )
-from leads.unit_of_work import Actor
 
 
 def view_of(lead: repo.LeadRow) -> LeadView:

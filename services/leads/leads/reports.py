@@ -10,6 +10,7 @@ import statistics
 from datetime import datetime
 from typing import Any
 
+from leadflow.contracts import Actor
 from leadflow.events import LeadSource, LeadStatus, Role, Temperature
 from leadflow.rpc import parse
 from pydantic import BaseModel
@@ -18,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from leads.models import Consultant, Interaction, Lead
-from leads.unit_of_work import Actor
 
 LEADS_TABLE = Lead.__table__  # type: ignore[attr-defined]
 CONSULTANTS_TABLE = Consultant.__table__  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
 """What clients send, shared by the gateway and the services that store it."""
 
+from leadflow.contracts.actor import Actor
 from leadflow.contracts.phones import (
     DEFAULT_COUNTRY,
     PHONE_PATTERN,
@@ -26,6 +27,7 @@ __all__ = [
     "METADATA_MAX_DEPTH",
     "METADATA_MAX_KEYS",
     "PHONE_PATTERN",
+    "Actor",
     "ConsultantCreate",
     "ConsultantPatch",
     "LeadCreate",

@@ -235,6 +235,13 @@ class OutboxRelay:
         """Called after a commit that staged events, so they go out at once."""
         self._loop.wake()
 
+    async def commit(self, session: AsyncSession, *events: Event) -> None:
+        """Stage `events` in the outbox, commit them with the session's change, publish soon."""
+        await add_to_outbox(session, self.tables, *events)
+        await session.commit()
+        if events:
+            self.wake()
+
     async def start(self) -> None:
         await self._loop.start()
         await self._gauge.start()

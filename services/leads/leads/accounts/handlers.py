@@ -24,7 +24,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from leadflow.contracts import ConsultantCreate, ConsultantPatch
+from leadflow.contracts import Actor, ConsultantCreate, ConsultantPatch
 from leadflow.db import OutboxRelay
 from leadflow.events import ConsultantSaved, ConsultantSessionsRevoked, Role, utcnow
 from leadflow.rpc import Conflict, Forbidden, Unauthorized, parse
@@ -36,7 +36,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from leads.accounts import repository as repo
 from leads.accounts.models import Consultant, TokenFamily
 from leads.domain import new_id
-from leads.unit_of_work import Actor, commit_with_events
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,7 @@ class AccountsHandlers:
             session.add(row)
             view = repo.consultant_view(row)
             try:
-                await commit_with_events(session, self.relay, ConsultantSaved(consultant=view))
+                await self.relay.commit(session, ConsultantSaved(consultant=view))
             except IntegrityError as exc:
                 raise Conflict("a consultant with this email already exists") from exc
         return view.model_dump(mode="json")
@@ -144,7 +143,7 @@ class AccountsHandlers:
                 )
             session.add(row)
             view = repo.consultant_view(row)
-            await commit_with_events(session, self.relay, ConsultantSaved(consultant=view), *ended)
+            await self.relay.commit(session, ConsultantSaved(consultant=view), *ended)
         return view.model_dump(mode="json")
 
     async def list_consultants(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -231,7 +230,7 @@ class AccountsHandlers:
                         expires_at=expires_at,
                     )
                 )
-            await commit_with_events(session, self.relay, *events)
+            await self.relay.commit(session, *events)
 
     async def session_state(self, params: dict[str, Any]) -> dict[str, Any]:
         """Session generations and revoked access tokens, for a starting gateway or
