@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from leadflow.bus import Delivery, InMemoryBus, QueueSpec
+from leadflow.bus.topology import session_send_queue
 from leadflow.events import MessageStatus, SendConsultantMessage, SessionName
-from leadflow.whatsapp.session import SessionService
+from leadflow.whatsapp.session import SessionService, session_service
 from leadflow.whatsapp.simulator import SimulatorTransport
 
 
-class FlakyTransport(SimulatorTransport):
+class RefusingTransport(SimulatorTransport):
+    """WhatsApp refuses every send (not an outage: trying later changes nothing)."""
+
     async def send_text(self, chat_jid: str, text: str) -> str:
-        raise ConnectionError("socket closed")
+        raise LookupError("not on WhatsApp")
 
 
 ARRIVED = asyncio.Event()
@@ -38,24 +40,24 @@ def command() -> SendConsultantMessage:
 
 
 async def test_a_send_that_keeps_failing_is_retried_then_marked_failed_with_the_reason() -> None:
-    bus = InMemoryBus()
-    seen = await statuses_of(bus)
+    bus = InMemoryBus(max_deliveries=3)
     session = SessionService(
-        SessionName.CONSULTANT, FlakyTransport("+5511900000001"), bus, max_attempts=3
+        SessionName.CONSULTANT, RefusingTransport("+5511900000001"), bus, max_attempts=3
     )
+    session_service(session, bus)  # its send queue: the bus retries a failed send
+    seen = await statuses_of(bus)
     await session.transport.start(session)
-    for attempt in (1, 2):
-        with pytest.raises(ConnectionError):
-            await session.on_send(command(), attempt=attempt)  # the bus retries it
-    await session.on_send(command(), attempt=3)
+    await bus.publish_event(command())
     await asyncio.wait_for(ARRIVED.wait(), 5)
+    dead = await bus.dead_letters(session_send_queue(SessionName.CONSULTANT).name)
     await bus.stop()
     [failed] = [d.event() for d in seen]
     assert (failed.message_id, failed.status, failed.reason) == (  # type: ignore[attr-defined]
         "m1",
         MessageStatus.FAILED,
-        "socket closed",
+        "not on WhatsApp",
     )
+    assert dead == []  # reported failed on its last delivery, not dead-lettered
 
 
 async def test_a_sent_message_is_not_sent_again_when_redelivered() -> None:
