@@ -1,4 +1,4 @@
-"""Pure rules of the consultants' inbox: who calls, statuses, what a message looks like."""
+"""Pure rules of the consultants' inbox: whose a chat is, statuses, what a message looks like."""
 
 from __future__ import annotations
 
@@ -7,25 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leadflow.events import MessageStatus, Role
+from leadflow.events import MessageStatus
 from leadflow.rpc import Invalid
-from pydantic import BaseModel
 
 STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 MAX_TEXT = 4096
 # The lead fields the inbox keeps (`inbox_leads`): whose chat a phone is, and its name.
 PROJECTED_LEAD_FIELDS = frozenset({"phone", "name", "consultant_id"})
-
-
-class Actor(BaseModel):
-    """Who is calling, as the gateway authenticated them."""
-
-    id: str
-    role: Role
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.ADMIN, Role.MANAGER)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import uuid
 from typing import Any, TypeVar
 
 from leadflow.bus import Bus
+from leadflow.contracts import Actor
 from leadflow.db import OutboxRelay, one_statement_engine
 from leadflow.events import (
     ConsultantSaved,
@@ -34,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wa_consultant import repository as repo
 from wa_consultant.domain import (
-    Actor,
     Audience,
     before_time,
     changes_the_projection,

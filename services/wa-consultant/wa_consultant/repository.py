@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from leadflow.contracts import Actor
 from leadflow.db import event_arrays, stage_events
 from leadflow.events import Event, LeadView, MessageStatus, utcnow
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wa_consultant.domain import Actor, Audience, moves_forward
+from wa_consultant.domain import Audience, moves_forward
 from wa_consultant.models import OUTBOX
 
 # The one visibility rule, for the list and for a single chat alike (`c` is the chat,
