@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from leadflow.db import OutboxRelay, add_to_outbox, already_handled
+from leadflow.db import OutboxRelay, already_handled
 from leadflow.events import (
     ConversationLine,
     Event,
@@ -133,7 +133,7 @@ class ConversationHandlers:
             await session.flush()
             if self.debounce_ms == 0 and conversation.pending_since is not None:
                 events += await self._turn(session, conversation, number)
-            await self._commit(session, *events)
+            await self.relay.commit(session, *events)
         if self.debounce_ms:
             asyncio.get_running_loop().call_later(self.debounce_ms / 1000, self._wake.set)
 
@@ -218,7 +218,7 @@ class ConversationHandlers:
             for conversation in await repo.due_conversations(session, cutoff=cutoff):
                 if domain.turn_is_due(conversation.pending_since, utcnow(), self.debounce_ms):
                     events += await self._turn(session, conversation, number)
-            await self._commit(session, *events)
+            await self.relay.commit(session, *events)
         return len(events)
 
     async def start(self) -> None:
@@ -289,7 +289,7 @@ class ConversationHandlers:
             elif event.kind == "after_handoff":
                 events += await self._remind_consultant(session, conversation)
             session.add(conversation)
-            await self._commit(session, *events)
+            await self.relay.commit(session, *events)
 
     async def _remind_consultant(
         self, session: AsyncSession, conversation: Conversation
@@ -329,7 +329,7 @@ class ConversationHandlers:
             conversation.consultant_name = event.lead.consultant.name
             conversation.lead_name = event.lead.name
             session.add(conversation)
-            await self._commit(session, *await self._handoff(session, conversation, number))
+            await self.relay.commit(session, *await self._handoff(session, conversation, number))
 
     async def _handoff(
         self, session: AsyncSession, conversation: Conversation, consultant_number: str | None
@@ -381,7 +381,7 @@ class ConversationHandlers:
                     )
                 )
                 events += await self._turn(session, conversation, number)
-            await self._commit(session, *events)
+            await self.relay.commit(session, *events)
         view = await self.conversation({"lead_id": conversation.lead_id})
         assert view is not None
         return view
@@ -396,12 +396,6 @@ class ConversationHandlers:
         return conversation_view(conversation, messages)
 
     # --- helpers ----------------------------------------------------------------------
-
-    async def _commit(self, session: AsyncSession, *events: Event) -> None:
-        await add_to_outbox(session, OUTBOX, *events)
-        await session.commit()
-        if events:
-            self.relay.wake()
 
     def _say(self, session: AsyncSession, conversation: Conversation, text: str) -> Event:
         """A line from Lívia in the transcript, and the command that sends it."""
