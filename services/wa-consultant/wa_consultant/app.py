@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadflow.bus import Bus
-from leadflow.bus.topology import AI_RPC, WA_CONSULTANT_INBOX, by_event_type, on
+from leadflow.bus.topology import AI_RPC, WA_CONSULTANT_INBOX, by_event_type
 from leadflow.db import Migrations, ServiceDatabase
-from leadflow.events import ConsultantSaved, LeadAssigned, LeadCreated, LeadUpdated, SessionName
+from leadflow.events import SessionName
 from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
@@ -37,14 +37,6 @@ def build(settings: Settings, bus: Bus) -> Service:
         relay=database.relay,
         transcribe=SpeechToText(RpcClient(bus, AI_RPC, timeout=config.rpc_timeout_s)).transcribe,
     )
-    bus.consume(
-        WA_CONSULTANT_INBOX,
-        by_event_type(
-            on(LeadCreated, session.on_lead),
-            on(LeadUpdated, session.on_lead_updated),
-            on(LeadAssigned, session.on_lead),
-            on(ConsultantSaved, session.on_consultant),
-        ),
-    )
+    bus.consume(WA_CONSULTANT_INBOX, by_event_type(*session.inbox_routes()))
 
     return session_service(session, bus, health={"database": database.ready}, **database.hooks())

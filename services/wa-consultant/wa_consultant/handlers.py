@@ -13,6 +13,8 @@ import uuid
 from typing import Any, TypeVar
 
 from leadflow.bus import Bus
+from leadflow.bus.base import Handler
+from leadflow.bus.topology import on
 from leadflow.contracts import Actor
 from leadflow.db import OutboxRelay, one_statement_engine
 from leadflow.events import (
@@ -149,6 +151,15 @@ class ConsultantSession(SessionService):
         await super().on_send(command, attempt=attempt)
 
     # --- projections ------------------------------------------------------------------
+
+    def inbox_routes(self) -> list[tuple[str, Handler]]:
+        """The inbox queue's events, each to its handler (registered by type, parsed for it)."""
+        return [
+            on(LeadCreated, self.on_lead),
+            on(LeadUpdated, self.on_lead_updated),
+            on(LeadAssigned, self.on_lead),
+            on(ConsultantSaved, self.on_consultant),
+        ]
 
     async def on_lead(self, event: LeadCreated | LeadUpdated | LeadAssigned) -> None:
         """The lead's newest phone, name and consultant, in one statement of its own."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadflow.bus import Bus
-from leadflow.bus.topology import AI_RPC, LEADS_RPC, WA_LIVIA_CONVERSATIONS, by_event_type, on
+from leadflow.bus.topology import AI_RPC, LEADS_RPC, WA_LIVIA_CONVERSATIONS, by_event_type
 from leadflow.bus.topology import session_endpoint as endpoint
 from leadflow.db import Migrations, ServiceDatabase, session_factory
-from leadflow.events import LeadAssigned, LiviaTurnDecided, SessionName, WhatsAppMessageReceived
+from leadflow.events import SessionName
 from leadflow.rpc import RpcClient
 from leadflow.service import Service
 from leadflow.settings import Settings
@@ -52,14 +52,7 @@ def build(settings: Settings, bus: Bus) -> Service:
         conversations=conversations,
         transcribe=SpeechToText(rpc(AI_RPC)).transcribe,
     )
-    bus.consume(
-        WA_LIVIA_CONVERSATIONS,
-        by_event_type(
-            on(WhatsAppMessageReceived, conversations.on_whatsapp_message),
-            on(LiviaTurnDecided, conversations.on_turn_decided),
-            on(LeadAssigned, conversations.on_lead_assigned),
-        ),
-    )
+    bus.consume(WA_LIVIA_CONVERSATIONS, by_event_type(*conversations.routes()))
 
     hooks = database.hooks(after_bus=[conversations.start], before_stop=[conversations.stop])
     hooks["before_bus"].append(conversations.load)  # after the migrations

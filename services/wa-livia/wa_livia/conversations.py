@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from leadflow.bus.base import Handler
+from leadflow.bus.topology import on
 from leadflow.db import OutboxRelay, already_handled
 from leadflow.events import (
     ConversationLine,
@@ -95,6 +97,14 @@ class ConversationHandlers:
     # process (its WhatsApp session is a singleton, DESIGN.md). A lead's source cannot
     # stand in for it: a phone that already had a lead keeps that lead, whatever its source.
     _leads_with_a_conversation: set[str] = field(default_factory=set)
+
+    def routes(self) -> list[tuple[str, Handler]]:
+        """Her queue's events, each to its handler (registered by type, parsed for it)."""
+        return [
+            on(WhatsAppMessageReceived, self.on_whatsapp_message),
+            on(LiviaTurnDecided, self.on_turn_decided),
+            on(LeadAssigned, self.on_lead_assigned),
+        ]
 
     async def load(self) -> None:
         """Before the bus starts: learn which leads she has a conversation with."""

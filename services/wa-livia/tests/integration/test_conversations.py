@@ -28,9 +28,7 @@ ADMIN = {"id": "admin-1", "role": "admin"}
 PHONE = LEAD_PHONE
 
 
-def inbound(
-    text: str, wa_id: str, seconds: int = 0, **options: Any
-) -> WhatsAppMessageReceived:
+def inbound(text: str, wa_id: str, seconds: int = 0, **options: Any) -> WhatsAppMessageReceived:
     return message_to_livia(text, wa_id, T0 + timedelta(seconds=seconds), **options)
 
 
