@@ -84,19 +84,8 @@ async def an_installation_before_the_move(url: str) -> None:
             ("wa:5", "consultant", BIA[1], None, "in", "Bia", "ok!", "W5", "delivered", False, 4),
             ("l6", "livia", ZE, "l2", "out", "livia", "Oi, sou a Lívia", "W6", "read", True, 0),
         ]
-        for (
-            mid,
-            session,
-            phone,
-            lead,
-            direction,
-            sender,
-            body,
-            wa_id,
-            status,
-            read,
-            minutes,
-        ) in rows:
+        # Each row: id, session, phone, then the columns as the INSERT names them, minutes.
+        for mid, session, phone, *columns, minutes in rows:
             await db.execute(
                 "INSERT INTO messages (id, session, chat_jid, phone, lead_id, direction,"
                 " sender, text, wa_message_id, status, read, sent_at)"
@@ -105,13 +94,7 @@ async def an_installation_before_the_move(url: str) -> None:
                 session,
                 phone_jid(phone),
                 phone,
-                lead,
-                direction,
-                sender,
-                body,
-                wa_id,
-                status,
-                read,
+                *columns,
                 AT + timedelta(minutes=minutes),
             )
     finally:
