@@ -83,7 +83,15 @@ def wire(settings: Settings, bus: Bus) -> Assignment:
     )
 
     bus.consume(ASSIGNMENT_PRESENCE, by_event_type(on(PresenceSnapshot, handlers.on_presence)))
-    bus.serve(ASSIGNMENT_RPC, rpc_dispatcher({"consultant_stats": handlers.consultant_stats}))
+    bus.serve(
+        ASSIGNMENT_RPC,
+        rpc_dispatcher(
+            {
+                "consultant_stats": handlers.consultant_stats,
+                "consultant_figures": handlers.consultant_figures,
+            }
+        ),
+    )
 
     app = FastAPI(title="leadflow assignment", openapi_url=None)
     app.include_router(ops_router("assignment", {"broker": bus.ping, "database": database.ready}))

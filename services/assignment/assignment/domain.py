@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,6 +168,25 @@ def sla_deadline(now: datetime, sla_minutes: float) -> datetime:
 def is_newer(stored_version: int | None, incoming_version: int) -> bool:
     """Lead events may arrive out of order across replicas; keep the newest state only."""
     return stored_version is None or incoming_version > stored_version
+
+
+def figures_per_consultant(
+    rows: Iterable[tuple[str, str, bool, str | None, int]],
+) -> list[dict[str, Any]]:
+    """The dashboard's rows from (consultant id, name, active, lead status, how many), in
+    their order: assigned, open, won and lost each. An inactive consultant with no lead in
+    scope is noise, so left out."""
+    figures: dict[str, dict[str, Any]] = {}
+    for consultant_id, name, active, status, count in rows:
+        row = figures.setdefault(
+            consultant_id,
+            {"id": consultant_id, "name": name, "active": active}
+            | dict.fromkeys(("assigned", "open", "won", "lost"), 0),
+        )
+        if status is not None:
+            row["assigned"] += count
+            row[status.lower() if status in CLOSED_STATUSES else "open"] += count
+    return [row for row in figures.values() if row["active"] or row["assigned"]]
 
 
 def stats_from(

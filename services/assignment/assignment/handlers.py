@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from leadflow.batching import Batcher
+from leadflow.contracts import DashboardQuery
 from leadflow.db import (
     OutboxRelay,
     add_to_outbox,
@@ -26,7 +27,7 @@ from leadflow.events import (
     Temperature,
     utcnow,
 )
-from leadflow.rpc import Forbidden, NotFound
+from leadflow.rpc import Forbidden, NotFound, parse
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +37,7 @@ from assignment.domain import (
     COUNTED_OVERRIDES,
     Tracking,
     changes_tracking,
+    figures_per_consultant,
     next_in_rotation,
     open_lead_changes,
     sla_deadline,
@@ -145,6 +147,7 @@ class AssignmentHandlers:
                 )
             else:
                 row.role, row.active = consultant.role.value, consultant.active
+            row.name = consultant.name
             row.max_open_leads = consultant.max_open_leads
             session.add(row)
             await session.commit()
@@ -178,6 +181,7 @@ class AssignmentHandlers:
             await repo.record_tracking(
                 connection,
                 lead_id=lead.id,
+                lead_created_at=lead.created_at,
                 tracking=tracking,
                 exists=locked.stored is not None,
                 assigned_at=event.occurred_at if tracking and tracking.assigned_now else None,
@@ -241,6 +245,15 @@ class AssignmentHandlers:
             stats.last_assigned_at if stats else None,
             statuses,
         )
+
+    async def consultant_figures(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The dashboard's per-consultant figures over leads that arrived since `since`:
+        everyone's for admins and managers, a consultant's own row for them."""
+        query = parse(DashboardQuery, params)
+        only = None if query.actor.is_staff else query.actor.id
+        async with self.sessions() as session:
+            rows = await repo.consultant_figures(session, only=only, since=query.since)
+        return figures_per_consultant(rows)
 
     async def drain_waiting(self) -> None:
         """Someone may have become eligible or freed capacity: hand out waiting leads,

@@ -16,6 +16,7 @@ class KnownConsultant(SQLModel, table=True):
     __tablename__ = "assignment_consultants"
 
     id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(default="", max_length=255)
     role: str = Field(max_length=16)
     active: bool
     created_at: datetime = stamped_now()
@@ -66,6 +67,8 @@ class LeadState(SQLModel, table=True):
     status: str = Field(max_length=16)
     version: int = 0
     assigned_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    # The dashboard counts the leads that arrived since a moment.
+    lead_created_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class PresenceRecord(SQLModel, table=True):

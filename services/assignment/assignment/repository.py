@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 from leadflow.db import for_asyncpg, outbox_insert, record_handled
 from leadflow.events import UNWORKED_STATUSES, AssignmentDecided, Role, utcnow
-from sqlalchemy import Integer, literal_column, text, update
+from sqlalchemy import Integer, and_, func, literal_column, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import col, select
@@ -142,15 +142,18 @@ LOCK_LEAD_STATE = text(
 RECORD_TRACKING = text(
     """
     WITH inserted AS (
-        INSERT INTO assignment_lead_states (lead_id, consultant_id, status, version, assigned_at)
+        INSERT INTO assignment_lead_states
+            (lead_id, consultant_id, status, version, assigned_at, lead_created_at)
         SELECT CAST(:lead_id AS text), CAST(:consultant_id AS text), CAST(:status AS text),
-               CAST(:version AS integer), CAST(:assigned_at AS timestamptz)
+               CAST(:version AS integer), CAST(:assigned_at AS timestamptz),
+               CAST(:lead_created_at AS timestamptz)
         WHERE CAST(:write_state AS boolean) AND NOT CAST(:exists AS boolean)
     ), updated AS (
         UPDATE assignment_lead_states SET
             consultant_id = CAST(:consultant_id AS text), status = CAST(:status AS text),
             version = CAST(:version AS integer),
-            assigned_at = COALESCE(CAST(:assigned_at AS timestamptz), assigned_at)
+            assigned_at = COALESCE(CAST(:assigned_at AS timestamptz), assigned_at),
+            lead_created_at = CAST(:lead_created_at AS timestamptz)
         WHERE lead_id = CAST(:lead_id AS text)
           AND CAST(:write_state AS boolean) AND CAST(:exists AS boolean)
     ), moved AS (
@@ -237,6 +240,7 @@ async def record_tracking(
     connection: asyncpg.Connection,
     *,
     lead_id: str,
+    lead_created_at: datetime,
     tracking: Tracking | None,
     exists: bool,
     assigned_at: datetime | None,
@@ -251,6 +255,7 @@ async def record_tracking(
         connection,
         {
             "lead_id": lead_id,
+            "lead_created_at": lead_created_at,
             "write_state": tracking is not None,
             "exists": exists,
             "consultant_id": state.consultant_id if state else None,
@@ -370,6 +375,33 @@ async def consultant_stats(
         select(LeadState.status).where(LeadState.consultant_id == consultant_id)
     )
     return stats, list(statuses.all())
+
+
+async def consultant_figures(
+    session: AsyncSession, *, only: str | None, since: datetime | None
+) -> list[tuple[str, str, bool, str | None, int]]:
+    """Per consultant (`only` them, or everyone with role consultant), by name: how many of
+    their leads that arrived since `since` are in each status (a None status: no lead)."""
+    states = LeadState.__table__.c  # type: ignore[attr-defined]
+    in_scope = [states.consultant_id == _CONSULTANTS.id]
+    if since is not None:
+        in_scope.append(states.lead_created_at >= since)
+    statement = (
+        sa_select(
+            _CONSULTANTS.id,
+            _CONSULTANTS.name,
+            _CONSULTANTS.active,
+            states.status,
+            func.count(states.lead_id),
+        )
+        .select_from(KnownConsultant.__table__)  # type: ignore[attr-defined]
+        .outerjoin(LeadState.__table__, and_(*in_scope))  # type: ignore[attr-defined]
+        .where(_CONSULTANTS.id == only if only else _CONSULTANTS.role == Role.CONSULTANT.value)
+        .group_by(_CONSULTANTS.id, _CONSULTANTS.name, _CONSULTANTS.active, states.status)
+        .order_by(_CONSULTANTS.name, _CONSULTANTS.id)
+    )
+    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    return [(id, name, active, status, int(count)) for id, name, active, status, count in rows]
 
 
 async def keep_waiting(

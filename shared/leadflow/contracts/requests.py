@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from leadflow.contracts.actor import Actor
 from leadflow.contracts.phones import normalise_phone
 from leadflow.events import LeadSource, LeadStatus, Role
 
@@ -72,6 +74,14 @@ def normalised_email(value: str | None) -> str | None:
 def _phone(value: str, info: ValidationInfo) -> str:
     context = info.context or {}
     return normalise_phone(value, context.get("default_country"))
+
+
+class DashboardQuery(BaseModel):
+    """What the gateway asks each owner of the dashboard's figures: for whom, since when
+    (leads that arrived since `since`; all without it)."""
+
+    actor: Actor
+    since: datetime | None = None
 
 
 class LeadCreate(BaseModel):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from assignment.models import KnownConsultant, LeadState
 from assignment.testing import Assigner, add_consultants
 from leadflow.events import (
@@ -11,7 +14,7 @@ from leadflow.events import (
     LeadUpdated,
     LeadView,
 )
-from leadflow.testing.factories import a_lead
+from leadflow.testing.factories import NOW, a_lead
 
 ADMIN = {"id": "admin", "role": "admin"}
 
@@ -73,3 +76,32 @@ async def test_a_manual_reassignment_moves_the_open_lead_and_counts_for_the_new_
         state = await session.get(LeadState, "lead-2")
     assert state is not None and (state.consultant_id, state.version) == (bo, 3)
     assert state.assigned_at == to_bo.occurred_at
+
+
+async def test_the_dashboard_counts_each_consultants_leads_that_arrived_since_a_moment(
+    assigner: Assigner,
+) -> None:
+    ana, bo = await add_consultants(assigner, 2)
+    old = a_lead(id="lead-old", consultant_id=ana, created_at=NOW - timedelta(days=30))
+    events = [
+        LeadCreated(lead=old),
+        LeadCreated(lead=lead("lead-new", ana, LeadStatus.NEW, 1)),
+        LeadUpdated(lead=lead("lead-new", ana, LeadStatus.WON, 2), changed=["status"]),
+        LeadCreated(lead=lead("lead-bo", bo, LeadStatus.NEW, 1)),
+    ]
+    for event in events:
+        await assigner.handlers.on_lead_event(event)
+
+    def counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int, int]]:
+        return {row["id"]: (row["assigned"], row["open"], row["won"]) for row in rows}
+
+    since = (NOW - timedelta(days=1)).isoformat()
+    everyone = await assigner.handlers.consultant_figures({"actor": ADMIN, "since": since})
+    assert counts(everyone) == {ana: (1, 0, 1), bo: (1, 1, 0)}
+    assert [row["name"] for row in everyone] == ["C0", "C1"]
+    all_time = await assigner.handlers.consultant_figures({"actor": ADMIN})
+    assert counts(all_time)[ana] == (2, 1, 1)
+    own = await assigner.handlers.consultant_figures(
+        {"actor": {"id": bo, "role": "consultant"}, "since": since}
+    )
+    assert counts(own) == {bo: (1, 1, 0)}

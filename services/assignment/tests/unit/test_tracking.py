@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from random import Random
 
-from assignment.domain import TrackedLead, Tracking, changes_tracking, track
+from assignment.domain import (
+    TrackedLead,
+    Tracking,
+    changes_tracking,
+    figures_per_consultant,
+    track,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,3 +95,20 @@ def test_only_status_and_consultant_changes_matter_to_the_assigner() -> None:
     assert changes_tracking(["status"]) and changes_tracking(["consultant_id", "name"])
     assert not changes_tracking(["temperature", "ai_score", "ai_reasons"])
     assert not changes_tracking([])
+
+
+def test_the_dashboard_counts_leads_by_column_and_leaves_out_idle_inactive_consultants() -> None:
+    rows = [
+        ("ana", "Ana", True, "NEW", 2),
+        ("ana", "Ana", True, "WON", 1),
+        ("ana", "Ana", True, "LOST", 1),
+        ("bia", "Bia", True, None, 0),  # no lead in scope: still shown, with zeros
+        ("caio", "Caio", False, None, 0),  # inactive and idle: left out
+        ("davi", "Davi", False, "PROPOSAL", 1),  # inactive, still holding a lead
+    ]
+    figures = figures_per_consultant(rows)
+    assert [(row["id"], row["active"]) for row in figures] == [
+        ("ana", True), ("bia", True), ("davi", False),
+    ]  # fmt: skip
+    counts = [(row["assigned"], row["open"], row["won"], row["lost"]) for row in figures]
+    assert counts == [(4, 2, 1, 1), (0, 0, 0, 0), (1, 1, 0, 0)]
