@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from leadflow.bus.base import Handler
 from leadflow.bus.topology import on
+from leadflow.contracts import DashboardQuery
 from leadflow.db import OutboxRelay, already_handled
 from leadflow.events import (
     ConversationLine,
@@ -40,7 +41,7 @@ from leadflow.events import (
     WhatsAppMessageReceived,
     utcnow,
 )
-from leadflow.rpc import Forbidden, NotFound
+from leadflow.rpc import Forbidden, NotFound, parse
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -404,6 +405,15 @@ class ConversationHandlers:
                 return None
             messages = await repo.messages_of(session, conversation_id=conversation.id)
         return conversation_view(conversation, messages)
+
+    async def figures(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The dashboard's Lívia figures: every conversation for admins and managers, those
+        with a consultant's own leads for them."""
+        query = parse(DashboardQuery, params)
+        only = None if query.actor.is_staff else query.actor.id
+        async with self.sessions() as session:
+            counts = await repo.count_conversations(session, consultant_id=only, since=query.since)
+        return domain.completion_figures(*counts)
 
     # --- helpers ----------------------------------------------------------------------
 

@@ -85,3 +85,10 @@ def turn_is_due(pending_since: datetime | None, now: datetime, debounce_ms: int)
 def reminds_consultant(last_reminder_at: datetime | None, now: datetime) -> bool:
     """Whether a lead writing after the hand-off reminds their consultant now."""
     return last_reminder_at is None or now - last_reminder_at >= REMINDER_INTERVAL
+
+
+def completion_figures(started: int, completed: int) -> dict[str, int | float | None]:
+    """The dashboard's Lívia figures: conversations, how many she handed off, and the share
+    (None before the first conversation)."""
+    rate = round(completed / started, 4) if started else None
+    return {"conversations": started, "completed": completed, "completion_rate": rate}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from leadflow.events import LiviaStage
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +27,21 @@ async def get_conversation(
 async def leads_with_a_conversation(session: AsyncSession) -> set[str]:
     """The id of every lead Lívia has a conversation with."""
     return set((await session.exec(select(Conversation.lead_id))).all())
+
+
+async def count_conversations(
+    session: AsyncSession, *, consultant_id: str | None, since: datetime | None
+) -> tuple[int, int]:
+    """Conversations started since `since` (with `consultant_id`'s leads only, when given),
+    and how many of them she handed off."""
+    handed_off = func.count().filter(col(Conversation.stage) == LiviaStage.TRANSFERRED.value)
+    query = select(func.count(), handed_off).select_from(Conversation)
+    if consultant_id is not None:
+        query = query.where(Conversation.consultant_id == consultant_id)
+    if since is not None:
+        query = query.where(Conversation.created_at >= since)
+    started, completed = (await session.exec(query)).one()
+    return int(started), int(completed)
 
 
 async def get_conversation_of_chat(

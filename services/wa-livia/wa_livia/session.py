@@ -34,5 +34,6 @@ class LiviaSession(SessionService):
         return {
             **super().methods(),
             "conversation": self.conversations.conversation,
+            "figures": self.conversations.figures,
             "resume": self.conversations.resume,
         }

@@ -324,3 +324,24 @@ async def test_a_voice_note_nobody_could_transcribe_is_counted_for_the_brain(
         None,
         "[audio]",
     )
+
+
+async def test_the_dashboard_counts_her_conversations_and_hand_offs_for_whom_may_see_them(
+    livia: LiviaUnderTest,
+) -> None:
+    turn = await first_turn(livia)
+    before = await livia.conversations.figures({"actor": ADMIN})
+    assert before == {"conversations": 1, "completed": 0, "completion_rate": 0.0}
+    await hand_off(livia, turn, "Vou te passar para a Carla!")
+    await livia.conversations.on_lead_assigned(assigned(turn.lead_id, "Marina Lopes", "Carla"))
+
+    def asking(who: str, role: str, **since: str) -> dict[str, Any]:
+        return {"actor": {"id": who, "role": role}, **since}
+
+    done = {"conversations": 1, "completed": 1, "completion_rate": 1.0}
+    assert await livia.conversations.figures(asking("admin-1", "admin")) == done
+    assert await livia.conversations.figures(asking("carla-1", "consultant")) == done
+    nobody = {"conversations": 0, "completed": 0, "completion_rate": None}
+    assert await livia.conversations.figures(asking("bia-1", "consultant")) == nobody
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert await livia.conversations.figures(asking("admin-1", "admin", since=later)) == nobody

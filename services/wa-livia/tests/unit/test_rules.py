@@ -4,6 +4,7 @@ import pytest
 from leadflow.events import LiviaStage
 from wa_livia.domain import (
     Line,
+    completion_figures,
     reminds_consultant,
     takes_decision,
     turn_input,
@@ -61,3 +62,12 @@ def test_an_audio_nobody_could_transcribe_is_counted_for_a_request_for_text() ->
     assert (said.new_messages, said.unheard_audio, said.empty) == (["quero um carro"], 2, False)
     assert not turn_input([audio(None)]).empty
     assert turn_input([]).empty
+
+
+def test_the_completion_rate_is_none_before_the_first_conversation() -> None:
+    assert completion_figures(0, 0)["completion_rate"] is None
+    assert completion_figures(3, 2) == {
+        "conversations": 3,
+        "completed": 2,
+        "completion_rate": 0.6667,
+    }
