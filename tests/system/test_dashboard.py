@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
-from leadflow.testing.processes import Cluster
+import pytest
+from leadflow.testing.processes import Cluster, running_cluster
 
-from tests.system.flows import bearer, create_consultant, login, login_admin, unique_phone
+from tests.system import flows
+from tests.system.flows import bearer, login_admin
+
+
+@pytest.fixture(scope="module")
+def cluster(module_cluster_env: dict[str, str]) -> Iterator[Cluster]:
+    """The owners of the dashboard's figures: leads, assignment (per consultant; by
+    capacity, so a lead can stay unassigned) and wa-livia (her conversations)."""
+    env = {**module_cluster_env, "ASSIGNMENT_POLICY": "capacity"}
+    services = ("gateway", "leads", "assignment", "wa-livia")
+    with running_cluster(env, services=services) as running:
+        yield running
+
+
+async def figures(client: httpx.AsyncClient, token: str, since: str) -> dict[str, Any]:
+    response = await client.get("/api/dashboard", params={"since": since}, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def per_consultant(data: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
+    return {row["name"]: (row["assigned"], row["open"], row["won"]) for row in data["consultants"]}
 
 
 async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(
@@ -15,24 +40,39 @@ async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(
 ) -> None:
     async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
         admin = await login_admin(client)
-        suffix = unique_phone()[-6:]
-        ana = await create_consultant(client, admin, "Ana", email=f"ana{suffix}@example.com")
-        bia = await create_consultant(client, admin, "Bia", email=f"bia{suffix}@example.com")
-        ana_token = await login(client, ana["email"], "password-123")
-        bia_token = await login(client, bia["email"], "password-123")
+        suffix = flows.unique_phone()[-6:]
+        # Room for one open lead each: with Ana's two and Bia's one, the admin's lead waits.
+        ana, bia = [
+            await flows.create_consultant(
+                client, admin, name, email=f"{name.lower()}{suffix}@example.com", max_open_leads=1
+            )
+            for name in ("Ana", "Bia")
+        ]
+        ana_token = await flows.login(client, ana["email"], "password-123")
+        bia_token = await flows.login(client, bia["email"], "password-123")
         since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
 
-        # Ana creates two leads (hers) and works one; Bia creates one; the admin one
-        # (unassigned here: no assignment service runs in this module).
+        # Ana creates two leads (hers) and works one; Bia creates one; the admin one, which
+        # nobody has room for.
         leads = []
         for token, name in ((ana_token, "Lead A1"), (ana_token, "Lead A2"), (bia_token, "Lead B1")):
             response = await client.post(
-                "/api/leads", json={"name": name, "phone": unique_phone()}, headers=bearer(token)
+                "/api/leads",
+                json={"name": name, "phone": flows.unique_phone()},
+                headers=bearer(token),
             )
             assert response.status_code == 201, response.text
             leads.append(response.json()["data"])
+
+        async def counted() -> bool:  # assignment's projection has every consultant's leads
+            found = per_consultant(await figures(client, admin, since))
+            return found == {"Ana": (2, 2, 0), "Bia": (1, 1, 0)}
+
+        assert await flows.eventually(counted, timeout=15)
         unassigned = await client.post(
-            "/api/leads", json={"name": "Lead X", "phone": unique_phone()}, headers=bearer(admin)
+            "/api/leads",
+            json={"name": "Lead X", "phone": flows.unique_phone()},
+            headers=bearer(admin),
         )
         assert unassigned.status_code == 201
         first = leads[0]
@@ -44,11 +84,11 @@ async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(
             )
             assert moved.status_code == 200, moved.text
 
-        everyone = await client.get(
-            "/api/dashboard", params={"since": since}, headers=bearer(admin)
-        )
-        assert everyone.status_code == 200, everyone.text
-        data = everyone.json()["data"]
+        async def worked() -> dict[str, Any] | None:
+            data = await figures(client, admin, since)
+            return data if per_consultant(data) == {"Ana": (2, 1, 1), "Bia": (1, 1, 0)} else None
+
+        data = await flows.eventually(worked, timeout=15)
         assert data["scope"] == "all" and data["total"] == 4
         assert data["by_status"] == {
             "NEW": 3, "QUALIFYING": 0, "QUALIFIED": 0, "CONTACTED": 0, "PROPOSAL": 0,
@@ -56,19 +96,14 @@ async def test_the_dashboard_counts_the_funnel_consultants_and_first_contact(
         }  # fmt: skip
         assert data["by_temperature"]["unclassified"] == 4  # no ai service in this module
         assert data["unassigned"] == 1
-        rows = {row["name"]: row for row in data["consultants"]}
-        assert (rows["Ana"]["assigned"], rows["Ana"]["open"], rows["Ana"]["won"]) == (2, 1, 1)
-        assert (rows["Bia"]["assigned"], rows["Bia"]["open"], rows["Bia"]["won"]) == (1, 1, 0)
         contact = data["first_contact"]
         assert contact["contacted"] == 1 and contact["waiting"] == 3
         assert 0 <= contact["median_seconds"] < 60
         assert data["livia"] == {"conversations": 0, "completed": 0, "completion_rate": None}
 
-        own = await client.get("/api/dashboard", params={"since": since}, headers=bearer(bia_token))
-        assert own.status_code == 200, own.text
-        mine = own.json()["data"]
+        mine = await figures(client, bia_token, since)
         assert mine["scope"] == "own" and mine["total"] == 1
-        assert [row["name"] for row in mine["consultants"]] == ["Bia"]
+        assert per_consultant(mine) == {"Bia": (1, 1, 0)}
         assert mine["by_status"]["NEW"] == 1 and mine["by_status"]["WON"] == 0
         assert mine["first_contact"]["contacted"] == 0 and mine["unassigned"] == 0
 
@@ -82,3 +117,15 @@ async def test_the_dashboard_needs_a_login_and_a_valid_since(cluster: Cluster) -
         )
         assert bad.status_code == 400
         assert bad.json()["error"]["code"] == "validation_error"
+
+
+async def test_without_livias_service_the_dashboard_answers_the_rest(cluster: Cluster) -> None:
+    [livia] = cluster.processes["wa-livia"]
+    assert cluster.stop(livia) == 0  # this module's last test: nothing after needs her
+    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=15) as client:
+        admin = await login_admin(client)
+        response = await client.get("/api/dashboard", headers=bearer(admin))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["livia_unavailable"] is True and body["data"]["livia"] is None
+    assert body["data"]["scope"] == "all" and body["data"]["total"] >= 4

@@ -78,6 +78,10 @@ def require_roles(*roles: Role) -> Any:
     return Depends(check)
 
 
+# wa-livia answers from one indexed read, in milliseconds; when it is away (restarting,
+# re-pairing) a page that can do without her part must not wait the full RPC deadline.
+LIVIA_DEADLINE_S = 2.0
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LeadsDep = Annotated[RpcClient, Depends(get_leads)]
 AssignmentDep = Annotated[RpcClient, Depends(get_assignment)]

@@ -16,6 +16,7 @@ from leadflow.settings import Settings
 from pydantic import BaseModel, Field
 
 from gateway.deps import (
+    LIVIA_DEADLINE_S,
     AdminOnly,
     AssignmentDep,
     Caller,
@@ -242,11 +243,6 @@ async def list_leads(
     return json_page(await leads.call("list_leads", actor=actor(caller), query=query))
 
 
-# wa-livia answers a conversation from one indexed read, in milliseconds; when it is away
-# (restarting, re-pairing) the lead page must not wait the full RPC deadline for it.
-CONVERSATION_DEADLINE_S = 2.0
-
-
 @router.get(
     "/leads/{lead_id}",
     **doc(
@@ -261,9 +257,7 @@ async def get_lead(
     lead = await leads.call("get_lead", actor=actor(caller), id=lead_id)
     interactions = lead.pop("interactions", [])
     try:
-        conversation = await livia.within(CONVERSATION_DEADLINE_S).call(
-            "conversation", lead_id=lead["id"]
-        )
+        conversation = await livia.within(LIVIA_DEADLINE_S).call("conversation", lead_id=lead["id"])
     except Unavailable:
         # wa-livia is one replica (one WhatsApp session) and restarts on every deploy or
         # re-pair: the lead page stays up and says the conversation is out of reach.
@@ -307,9 +301,7 @@ async def assign_lead(
 
 @router.post(
     "/leads/{lead_id}/livia/resume",
-    **doc(
-        200, ConversationEnvelope, "Lívia continues", errors=(401, 403, 404, 413, 429, 503)
-    ),
+    **doc(200, ConversationEnvelope, "Lívia continues", errors=(401, 403, 404, 413, 429, 503)),
 )
 async def resume_livia(lead_id: str, caller: Staff, livia: LiviaDep) -> dict[str, Any]:
     """Let Lívia continue a conversation a person had taken over."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from leadflow.rpc import Unavailable
 from pydantic import BaseModel, Field
 
-from gateway.deps import Caller, LeadsDep, actor
+from gateway.deps import LIVIA_DEADLINE_S, AssignmentDep, Caller, LeadsDep, LiviaDep, actor
 from gateway.openapi import doc
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
@@ -48,22 +50,47 @@ class Dashboard(BaseModel):
     unassigned: int
     consultants: list[ConsultantFigures]
     first_contact: FirstContact
-    livia: LiviaFigures
+    livia: LiviaFigures | None = Field(description="null when wa-livia did not answer")
 
 
 class DashboardEnvelope(BaseModel):
     data: Dashboard
+    livia_unavailable: bool = Field(
+        False, description="true when Lívia's service did not answer: `livia` is unknown"
+    )
 
 
 @router.get("/dashboard", **doc(200, DashboardEnvelope, "the figures", errors=(400, 401, 429, 503)))
 async def dashboard(
-    caller: Caller, leads: LeadsDep, since: datetime | None = None
+    caller: Caller,
+    leads: LeadsDep,
+    assignment: AssignmentDep,
+    livia: LiviaDep,
+    since: datetime | None = None,
 ) -> dict[str, Any]:
     """Leads by status and temperature, per consultant (assigned, open, won, lost), time
     from arrival to first contact, and Lívia's completion rate, over leads created since
     `since` (all of them without it). Admins and managers see everyone's numbers; a
-    consultant sees only their own leads (`scope: "own"`)."""
-    data = await leads.call(
-        "dashboard", actor=actor(caller), since=since.isoformat() if since else None
+    consultant sees only their own leads (`scope: "own"`).
+
+    Each figure comes from its owner, asked at once: leads (the funnel, first contact),
+    assignment (per consultant), wa-livia (her conversations). Without wa-livia's answer
+    the rest still shows, `livia` null and `livia_unavailable` true."""
+    query = {"actor": actor(caller), "since": since.isoformat() if since else None}
+
+    async def livia_figures() -> dict[str, Any] | None:
+        try:
+            figures: dict[str, Any] = await livia.within(LIVIA_DEADLINE_S).call("figures", **query)
+        except Unavailable:
+            return None
+        return figures
+
+    data, consultants, livia_part = await asyncio.gather(
+        leads.call("dashboard", **query),
+        assignment.call("consultant_figures", **query),
+        livia_figures(),
     )
+    data |= {"consultants": consultants, "livia": livia_part}
+    if livia_part is None:
+        return {"data": data, "livia_unavailable": True}
     return {"data": data}

@@ -1,5 +1,7 @@
-"""The dashboard's figures: read-only queries over leads and their audit trail, and the
-pure arithmetic that turns their rows into the numbers the console shows.
+"""The dashboard's figures about leads: read-only queries over leads and their audit
+trail, and the pure arithmetic that turns their rows into the numbers the console shows.
+Per-consultant figures are the assignment service's, Lívia's are wa-livia's: the gateway
+composes the three.
 
 Kept apart from `repository.py` (the use cases' statements): nothing here changes data.
 """
@@ -11,25 +13,21 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.contracts import Actor
-from leadflow.events import LeadSource, LeadStatus, Role, Temperature
+from leadflow.events import LeadStatus, Temperature
 from leadflow.rpc import parse
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from leads.models import Consultant, Interaction, Lead
+from leads.models import Interaction, Lead
 
 LEADS_TABLE = Lead.__table__  # type: ignore[attr-defined]
-CONSULTANTS_TABLE = Consultant.__table__  # type: ignore[attr-defined]
 INTERACTIONS_TABLE = Interaction.__table__  # type: ignore[attr-defined]
-LEADS, CONSULTANTS, INTERACTIONS = LEADS_TABLE.c, CONSULTANTS_TABLE.c, INTERACTIONS_TABLE.c
+LEADS, INTERACTIONS = LEADS_TABLE.c, INTERACTIONS_TABLE.c
 
 # A lead counts as contacted once a person moves it to one of these.
 CONTACTED_STATUSES = (LeadStatus.CONTACTED, LeadStatus.PROPOSAL, LeadStatus.WON)
-CLOSED_STATUSES = (LeadStatus.WON, LeadStatus.LOST)
-# The audit entry Lívia's hand-off writes when a conversation reaches TRANSFERRED.
-LIVIA_COMPLETED_KIND = "qualified"
 
 
 class DashboardQuery(BaseModel):
@@ -47,11 +45,6 @@ def first_contact_summary(durations_s: list[float], waiting: int) -> dict[str, A
     }
 
 
-def completion_rate(started: int, completed: int) -> float | None:
-    """Share of Lívia's conversations that reached the hand-off; None before the first."""
-    return round(completed / started, 4) if started else None
-
-
 def count_by(rows: list[tuple[str | None, int]], keys: list[str]) -> dict[str, int]:
     """Every key present (zero when absent), so charts keep a stable shape; a NULL group
     counts under the last key."""
@@ -63,30 +56,26 @@ def count_by(rows: list[tuple[str | None, int]], keys: list[str]) -> dict[str, i
 
 
 class DashboardHandlers:
-    """`dashboard` RPC: admins and managers see everyone's numbers; a consultant their own."""
+    """`dashboard` RPC: admins and managers see every lead's numbers; a consultant their own."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
     async def dashboard(self, params: dict[str, Any]) -> dict[str, Any]:
         query = parse(DashboardQuery, params)
-        own = query.actor.role is Role.CONSULTANT
+        own = not query.actor.is_staff
         scope: list[ColumnElement[bool]] = []
         if own:
             scope.append(LEADS.consultant_id == query.actor.id)
         if query.since is not None:
             scope.append(LEADS.created_at >= query.since)
         unworked = [LeadStatus.NEW, LeadStatus.QUALIFYING, LeadStatus.QUALIFIED]
-        from_livia = [LEADS.source == LeadSource.WHATSAPP.value, *scope]
         async with self.sessions() as orm_session:
             connection = await orm_session.connection()  # Core statements, no ORM
             by_status = await _grouped(connection, LEADS.status, scope)
             by_temperature = await _grouped(connection, LEADS.temperature, scope)
-            consultants = await _per_consultant(connection, scope, query.actor.id if own else None)
             durations = await _first_contacts(connection, scope)
             waiting = await _count(connection, LEADS.status.in_(unworked), *scope)
-            started = await _count(connection, *from_livia)
-            completed = await _count(connection, *from_livia, _handed_off())
             unassigned = (
                 0 if own else await _count(connection, LEADS.consultant_id.is_(None), *scope)
             )
@@ -100,13 +89,7 @@ class DashboardHandlers:
                 by_temperature, [*(t.value for t in Temperature), "unclassified"]
             ),
             "unassigned": unassigned,
-            "consultants": consultants,
             "first_contact": first_contact_summary(durations, waiting),
-            "livia": {
-                "conversations": started,
-                "completed": completed,
-                "completion_rate": completion_rate(started, completed),
-            },
         }
 
 
@@ -121,40 +104,6 @@ async def _count(connection: AsyncConnection, *conditions: ColumnElement[bool]) 
     """How many leads meet `conditions`."""
     statement = select(func.count()).select_from(LEADS_TABLE).where(*conditions)
     return int((await connection.execute(statement)).scalar_one())
-
-
-async def _per_consultant(
-    connection: AsyncConnection, scope: list[ColumnElement[bool]], only: str | None
-) -> list[dict[str, Any]]:
-    """Assigned, open, won and lost per consultant, including those with no lead yet."""
-
-    def counting(condition: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    closed = [s.value for s in CLOSED_STATUSES]
-    statement = (
-        select(
-            CONSULTANTS.id,
-            CONSULTANTS.name,
-            CONSULTANTS.active,
-            func.count(LEADS.id).label("assigned"),
-            counting(and_(LEADS.id.is_not(None), LEADS.status.not_in(closed))).label("open"),
-            counting(LEADS.status == LeadStatus.WON.value).label("won"),
-            counting(LEADS.status == LeadStatus.LOST.value).label("lost"),
-        )
-        .select_from(CONSULTANTS_TABLE)
-        .outerjoin(LEADS_TABLE, and_(LEADS.consultant_id == CONSULTANTS.id, *scope))
-        .group_by(CONSULTANTS.id, CONSULTANTS.name, CONSULTANTS.active)
-        .order_by(CONSULTANTS.name)
-        .where(
-            CONSULTANTS.id == only
-            if only is not None
-            else CONSULTANTS.role == Role.CONSULTANT.value
-        )
-    )
-    rows = (await connection.execute(statement)).mappings().all()
-    # An inactive consultant with no lead in scope is noise.
-    return [dict(row) for row in rows if row["active"] or row["assigned"]]
 
 
 async def _first_contacts(
@@ -176,12 +125,3 @@ async def _first_contacts(
         max(0.0, (contacted - arrived).total_seconds())
         for arrived, contacted in (await connection.execute(statement)).all()
     ]
-
-
-def _handed_off() -> ColumnElement[bool]:
-    """The lead has the audit entry of Lívia's hand-off."""
-    return (
-        select(INTERACTIONS.id)
-        .where(INTERACTIONS.lead_id == LEADS.id, INTERACTIONS.kind == LIVIA_COMPLETED_KIND)
-        .exists()
-    )

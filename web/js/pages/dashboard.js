@@ -54,8 +54,8 @@ export function DashboardPage({ user }) {
         <${Kpi} label="Leads no período" value=${d.total} />
         <${Kpi} label="Tempo até o primeiro contato (mediana)" value=${formatDuration(d.first_contact.median_seconds)}
           note=${`média ${formatDuration(d.first_contact.average_seconds)} · ${d.first_contact.contacted} contatados · ${d.first_contact.waiting} aguardando`} />
-        <${Kpi} label="Conversas da Lívia concluídas" value=${formatPercent(d.livia.completion_rate)}
-          note=${`${d.livia.completed} de ${d.livia.conversations} conversas`} />
+        <${Kpi} label="Conversas da Lívia concluídas" value=${d.livia && formatPercent(d.livia.completion_rate)}
+          note=${d.livia ? `${d.livia.completed} de ${d.livia.conversations} conversas` : "Lívia indisponível no momento"} />
         <${Kpi} label="Ganhos" value=${d.by_status.WON} note=${`${d.by_status.LOST} perdidos`} />
       </div>
       <div class="charts">

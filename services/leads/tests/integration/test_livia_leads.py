@@ -87,16 +87,3 @@ async def test_pausing_and_resuming_livia_show_on_the_leads_timeline_once_each(
     timeline = sorted((i["kind"], i["actor_id"]) for i in shown["interactions"])
     assert timeline == [("created", None), ("livia_paused", None), ("livia_resumed", "manager-1")]
     assert shown["version"] == 1  # the lead itself did not change
-
-
-async def test_the_dashboard_counts_livias_conversations_and_her_hand_offs(
-    leads: LeadsUnderTest,
-) -> None:
-    handed_off = await leads.livia_leads.lead_for_whatsapp({"phone": PHONE, "push_name": "A"})
-    await leads.livia_leads.lead_for_whatsapp({"phone": "+5511955553333", "push_name": "B"})
-    await leads.livia_leads.on_lead_qualified(
-        LiviaLeadQualified(lead_id=handed_off["id"], conversation_id="c-1", collected={})
-    )
-    figures = await leads.reports.dashboard({"actor": ADMIN})
-    assert figures["livia"] == {"conversations": 2, "completed": 1, "completion_rate": 0.5}
-    assert (figures["total"], figures["unassigned"]) == (2, 2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leads.reports import completion_rate, count_by, first_contact_summary
+from leads.reports import count_by, first_contact_summary
 
 
 def test_every_category_is_present_and_a_null_group_counts_under_the_last() -> None:
@@ -22,8 +22,3 @@ def test_first_contact_reports_the_median_beside_the_average() -> None:
     summary = first_contact_summary([60.0, 120.0, 3600.0], waiting=0)
     assert summary["median_seconds"] == 120.0
     assert summary["average_seconds"] == 1260.0
-
-
-def test_the_completion_rate_is_none_without_conversations() -> None:
-    assert completion_rate(0, 0) is None
-    assert completion_rate(3, 2) == 0.6667
