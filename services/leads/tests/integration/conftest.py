@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from leads.testing import LeadsUnderTest, leads_under_test
+
+from services.leads.tests.support import LeadsUnderTest, leads_under_test
 
 
 @pytest.fixture

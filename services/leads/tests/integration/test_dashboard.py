@@ -3,7 +3,7 @@ own for a consultant."""
 
 from __future__ import annotations
 
-from leads.testing import LeadsUnderTest
+from services.leads.tests.support import LeadsUnderTest
 
 ADMIN = {"id": "admin-1", "role": "admin"}
 ANA = {"id": "ana-1", "role": "consultant"}

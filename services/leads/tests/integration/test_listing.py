@@ -11,7 +11,8 @@ import pytest
 from leadflow.db import asyncpg_connection
 from leadflow.events import LeadClassified, Temperature
 from leads import repository as repo
-from leads.testing import LeadsUnderTest
+
+from services.leads.tests.support import LeadsUnderTest
 
 ADMIN = {"id": "admin-1", "role": "admin"}
 

@@ -8,7 +8,8 @@ import pytest
 from leadflow.bus import Delivery
 from leadflow.events import LiviaLeadQualified, LiviaPaused, LiviaResumed
 from leadflow.rpc import Invalid
-from leads.testing import LeadsUnderTest
+
+from services.leads.tests.support import LeadsUnderTest
 
 PHONE = "+5511955554444"
 ADMIN = {"id": "admin-1", "role": "admin"}

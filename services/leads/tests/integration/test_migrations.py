@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from leadflow.db.migrate import schema_differences
 from leads.models import OUTBOX
-from leads.testing import LeadsUnderTest
+
+from services.leads.tests.support import LeadsUnderTest
 
 
 async def test_the_migrated_outbox_tables_are_the_ones_leadflow_db_outbox_defines(

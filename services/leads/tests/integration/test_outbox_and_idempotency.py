@@ -7,8 +7,9 @@ import asyncio
 import pytest
 from leadflow.events import AssignmentDecided, LeadClassified, Temperature
 from leads.models import OUTBOX, Interaction, Lead
-from leads.testing import LeadsUnderTest
 from sqlmodel import func, select
+
+from services.leads.tests.support import LeadsUnderTest
 
 ADMIN = {"id": "admin-1", "role": "admin"}
 

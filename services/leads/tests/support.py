@@ -1,4 +1,5 @@
-"""Test support: a leads service on real PostgreSQL with a bus that records what it publishes."""
+"""Test support: a leads service on real PostgreSQL with a bus that records what it publishes
+(only for the tests: not shipped in the `leads` package)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from leadflow.testing.recording import StoreUnderTest, wired_under_test
-
 from leads.app import wire
 from leads.handlers import LeadsHandlers
 from leads.livia_leads import LiviaLeadHandlers
