@@ -150,15 +150,7 @@ class LeadsHandlers:
             lead = found.lead
             if patch.version != lead.version:
                 raise Conflict("the lead changed since you read it", details=repo.lead_json(lead))
-            after = patch.changes()
-            change = change_lead(
-                {name: getattr(lead, name) for name in after},
-                after,
-                version=lead.version,
-                now=utcnow(),
-                kind="updated",
-                actor_id=actor.id,
-            )
+            change = change_of(lead, patch.changes(), "updated", actor.id)
             if change is None:
                 return repo.lead_json(lead)
             view = await write_update(connection, lead, change)
@@ -201,14 +193,8 @@ class LeadsHandlers:
         them on WhatsApp, and record it."""
         before, chosen = found.lead, found.chosen
         assert chosen is not None
-        change = change_lead(
-            {"consultant_id": before.consultant_id},
-            {"consultant_id": chosen.id},
-            version=before.version,
-            now=utcnow(),
-            kind="assigned",
-            actor_id=actor_id,
-            note={"rule": rule, **note},
+        change = change_of(
+            before, {"consultant_id": chosen.id}, "assigned", actor_id, {"rule": rule, **note}
         )
         assert change is not None
         view = view_of(
@@ -233,23 +219,12 @@ class LeadsHandlers:
             if found is None:  # handled before, or no such lead
                 return
             lead = found.lead
-            change = change_lead(
-                {
-                    "temperature": lead.temperature,
-                    "ai_score": lead.ai_score,
-                    "ai_reasons": lead.ai_reasons,
-                },
-                {
-                    "temperature": event.temperature.value,
-                    "ai_score": event.ai_score,
-                    "ai_reasons": list(event.ai_reasons),
-                },
-                version=lead.version,
-                now=utcnow(),
-                kind="classified",
-                actor_id=None,
-                note={"by": event.classified_by},
-            )
+            classified = {
+                "temperature": event.temperature.value,
+                "ai_score": event.ai_score,
+                "ai_reasons": list(event.ai_reasons),
+            }
+            change = change_of(lead, classified, "classified", note={"by": event.classified_by})
             if change is None:
                 events = classification_events(event, view_of(lead), change)
                 await repo.stage(connection, events=events)
@@ -287,6 +262,20 @@ class LeadsHandlers:
             note = {"eligible": event.eligible_ids}
             await self._reassign(connection, found, None, event.rule, note)
         self.relay.wake()
+
+
+def change_of(
+    lead: repo.LeadRow,
+    after: dict[str, Any],
+    kind: str,
+    actor_id: str | None = None,
+    note: dict[str, Any] | None = None,
+) -> LeadChange | None:
+    """`after` (field values) as a change of `lead` now; None if no field differs."""
+    before = {name: getattr(lead, name) for name in after}
+    return change_lead(
+        before, after, version=lead.version, now=utcnow(), kind=kind, actor_id=actor_id, note=note
+    )
 
 
 async def write_update(

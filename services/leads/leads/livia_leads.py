@@ -20,8 +20,8 @@ from leadflow.events import (
 from leadflow.rpc import Invalid
 
 from leads import repository as repo
-from leads.domain import change_lead, new_id, new_lead
-from leads.handlers import LeadsHandlers, write_update
+from leads.domain import new_id, new_lead
+from leads.handlers import LeadsHandlers, change_of, write_update
 
 
 def whatsapp_lead_name(push_name: str | None, phone: str) -> str:
@@ -66,18 +66,12 @@ class LiviaLeadHandlers:
             if found is None:  # handled before, or no such lead
                 return
             lead = found.lead
-            change = change_lead(
-                {"status": lead.status, "name": lead.name, "metadata": lead.metadata},
-                {
-                    "status": LeadStatus.QUALIFIED.value,
-                    "name": qualified_name(lead.name, event.collected),
-                    "metadata": {**(lead.metadata or {}), "collected": event.collected},
-                },
-                version=lead.version,
-                now=utcnow(),
-                kind="qualified",
-                actor_id=None,
-            )
+            qualified = {
+                "status": LeadStatus.QUALIFIED.value,
+                "name": qualified_name(lead.name, event.collected),
+                "metadata": {**(lead.metadata or {}), "collected": event.collected},
+            }
+            change = change_of(lead, qualified, "qualified")
             if change is None:
                 return
             await write_update(connection, lead, change)

@@ -1,4 +1,5 @@
-"""Tables the leads service owns."""
+"""Tables of leads and their audit trail, for the statements that `repository.py` builds
+(idempotency keys are written by raw SQL only; accounts have their own models)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ from typing import Any
 
 from leadflow.db import outbox_tables
 from leadflow.db.types import stamped_now
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
-
-from leads.accounts.models import Consultant
-
-__all__ = ["Consultant"]  # the lead use cases read a consultant's name, email and phone
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -52,16 +49,6 @@ class Interaction(SQLModel, table=True):
     actor_id: str | None = Field(default=None, max_length=32)
     kind: str = Field(max_length=32)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    created_at: datetime = stamped_now()
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    """The first response to a request carrying an `Idempotency-Key`."""
-
-    __tablename__ = "idempotency_keys"
-
-    key: str = Field(sa_column=Column(String(300), primary_key=True))
-    lead_id: str = Field(max_length=32)
     created_at: datetime = stamped_now()
 
 

@@ -37,8 +37,9 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from leads.accounts.models import Consultant
 from leads.domain import LeadChange
-from leads.models import OUTBOX, Consultant, Interaction, Lead
+from leads.models import OUTBOX, Interaction, Lead
 
 LEADS = Lead.__table__  # type: ignore[attr-defined]
 CONSULTANTS = Consultant.__table__  # type: ignore[attr-defined]

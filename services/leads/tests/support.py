@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from leadflow.testing.recording import StoreUnderTest, wired_under_test
+from leads.accounts.models import Consultant
 from leads.app import wire
 from leads.handlers import LeadsHandlers
 from leads.livia_leads import LiviaLeadHandlers
-from leads.models import Consultant
 from leads.reports import DashboardHandlers
 
 
