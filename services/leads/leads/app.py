@@ -35,7 +35,6 @@ from leads.config import LeadsSettings
 from leads.handlers import LeadsHandlers
 from leads.livia_leads import LiviaLeadHandlers
 from leads.models import OUTBOX
-from leads.reports import DashboardHandlers
 
 SCHEMA = Migrations(Path(__file__).resolve().parent.parent / "migrations", "alembic_version_leads")
 
@@ -48,7 +47,6 @@ class Leads:
     handlers: LeadsHandlers
     livia_leads: LiviaLeadHandlers
     accounts: AccountsHandlers
-    reports: DashboardHandlers
     sessions: async_sessionmaker[AsyncSession]
     database: ServiceDatabase
 
@@ -65,7 +63,6 @@ def wire(settings: Settings, bus: Bus) -> Leads:
     sessions = session_factory(engine)
     handlers = LeadsHandlers(relay=relay, autocommit=one_statement_engine(engine))
     livia_leads = LiviaLeadHandlers(handlers)
-    reports = DashboardHandlers(sessions)
     accounts = AccountsHandlers(
         sessions=sessions,
         relay=relay,
@@ -91,7 +88,7 @@ def wire(settings: Settings, bus: Bus) -> Leads:
                 "update_lead": handlers.update_lead,
                 "assign_lead": handlers.assign_lead,
                 "lead_for_whatsapp": livia_leads.lead_for_whatsapp,
-                "dashboard": reports.dashboard,
+                "dashboard": handlers.dashboard,
             }
         ),
     )
@@ -118,4 +115,4 @@ def wire(settings: Settings, bus: Bus) -> Leads:
     app = FastAPI(title="leadflow leads", openapi_url=None)
     app.include_router(ops_router("leads", {"broker": bus.ping, "database": database.ready}))
     service = Service(name="leads", app=app, **database.hooks(after_bus=[ensure_admin]))
-    return Leads(service, handlers, livia_leads, accounts, reports, sessions, database)
+    return Leads(service, handlers, livia_leads, accounts, sessions, database)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import statistics
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadflow.contracts import LeadCreate
-from leadflow.events import LeadSource, LeadStatus, LeadView, Role
+from leadflow.events import LeadSource, LeadStatus, LeadView, Role, Temperature
 
 
 def new_id() -> str:
@@ -113,6 +114,63 @@ def change_lead(
 def jsonable(value: Any) -> Any:
     """Audit values as JSON-safe data."""
     return json.loads(json.dumps(value, default=str))
+
+
+# A lead counts as contacted once a person moves it to one of these; until then it waits.
+CONTACTED_STATUSES = [LeadStatus.CONTACTED.value, LeadStatus.PROPOSAL.value, LeadStatus.WON.value]
+WAITING_STATUSES = {LeadStatus.NEW.value, LeadStatus.QUALIFYING.value, LeadStatus.QUALIFIED.value}
+
+
+class LeadCount(NamedTuple):
+    """How many leads share a status, a temperature and whether someone has them."""
+
+    status: str
+    temperature: str | None
+    unassigned: bool
+    leads: int
+
+
+def count_by(rows: list[tuple[str | None, int]], keys: list[str]) -> dict[str, int]:
+    """Every key present (zero when absent), so charts keep a stable shape; a NULL group
+    counts under the last key."""
+    counts = dict.fromkeys(keys, 0)
+    for key, count in rows:
+        name = key or keys[-1]
+        counts[name] = counts.get(name, 0) + int(count)
+    return counts
+
+
+def first_contact_summary(durations_s: list[float], waiting: int) -> dict[str, Any]:
+    """Seconds from arrival to first contact: how many, average, median, and how many wait."""
+    durations_s = [max(0.0, seconds) for seconds in durations_s]
+    return {
+        "contacted": len(durations_s),
+        "waiting": waiting,
+        "average_seconds": round(statistics.fmean(durations_s), 1) if durations_s else None,
+        "median_seconds": round(statistics.median(durations_s), 1) if durations_s else None,
+    }
+
+
+def dashboard_figures(
+    counts: list[LeadCount], durations_s: list[float], *, own: bool, since: datetime | None
+) -> dict[str, Any]:
+    """The dashboard's figures about leads (`own`: a consultant's own leads only)."""
+    return {
+        "scope": "own" if own else "all",
+        "since": since.isoformat() if since else None,
+        "total": sum(row.leads for row in counts),
+        "by_status": count_by(
+            [(row.status, row.leads) for row in counts], [s.value for s in LeadStatus]
+        ),
+        "by_temperature": count_by(
+            [(row.temperature, row.leads) for row in counts],
+            [*(t.value for t in Temperature), "unclassified"],
+        ),
+        "unassigned": 0 if own else sum(row.leads for row in counts if row.unassigned),
+        "first_contact": first_contact_summary(
+            durations_s, sum(row.leads for row in counts if row.status in WAITING_STATUSES)
+        ),
+    }
 
 
 def _brl(value: Any) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from leadflow.contracts import Actor, LeadCreate, LeadPatch
+from leadflow.contracts import Actor, DashboardQuery, LeadCreate, LeadPatch
 from leadflow.db import OutboxRelay, asyncpg_connection, asyncpg_transaction
 from leadflow.events import (
     UNWORKED_STATUSES,
@@ -39,6 +39,7 @@ from leads.domain import (
     NewLead,
     assignment_notice,
     change_lead,
+    dashboard_figures,
     may_see,
     new_id,
     new_lead,
@@ -208,6 +209,17 @@ class LeadsHandlers:
             events=[assigned, *notify_consultant(chosen.phone, view)],
         )
         return view
+
+    async def dashboard(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The dashboard's figures about leads: every lead's for admins and managers, a
+        consultant's own for them. (Per consultant: assignment's; Lívia's: wa-livia's.)"""
+        query = parse(DashboardQuery, params)
+        scope = {"consultant_id": None if query.actor.is_staff else query.actor.id}
+        async with asyncpg_connection(self.autocommit) as connection:
+            counts = await repo.lead_counts(connection, **scope, since=query.since)
+            durations = await repo.first_contact_seconds(connection, **scope, since=query.since)
+        own = scope["consultant_id"] is not None
+        return dashboard_figures(counts, durations, own=own, since=query.since)
 
     # --- pipeline events ------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from leads.accounts.models import Consultant
-from leads.domain import LeadChange
+from leads.domain import CONTACTED_STATUSES, LeadChange, LeadCount
 from leads.models import OUTBOX, Interaction, Lead
 
 LEADS = Lead.__table__  # type: ignore[attr-defined]
@@ -528,6 +528,53 @@ async def consultant_name_and_email(
 ) -> tuple[str, str] | None:
     row = await _CONSULTANT_NAME_AND_EMAIL.fetchrow(connection, {"consultant_id": consultant_id})
     return (row["name"], row["email"]) if row else None
+
+
+# The dashboard's scope: a consultant's own leads (`:consultant_id`, or every lead when
+# null), arrived since `:since` (or ever, when null).
+_DASHBOARD_SCOPE = """
+    (CAST(:consultant_id AS text) IS NULL OR lead.consultant_id = CAST(:consultant_id AS text))
+    AND (CAST(:since AS timestamptz) IS NULL OR lead.created_at >= CAST(:since AS timestamptz))
+"""
+_LEAD_COUNTS = for_asyncpg(
+    text(
+        f"""
+        SELECT lead.status, lead.temperature, lead.consultant_id IS NULL AS unassigned,
+               count(*) AS leads
+        FROM leads AS lead WHERE {_DASHBOARD_SCOPE}
+        GROUP BY 1, 2, 3
+        """
+    )
+)
+# Per contacted lead, seconds from its arrival to the first move into a worked status.
+_FIRST_CONTACTS = for_asyncpg(
+    text(
+        f"""
+        SELECT extract(epoch FROM min(entry.created_at) - lead.created_at) AS seconds
+        FROM leads AS lead JOIN interactions AS entry ON entry.lead_id = lead.id
+        WHERE entry.kind = 'updated'
+          AND entry.changes #>> '{{status,after}}' = ANY(CAST(:contacted AS text[]))
+          AND {_DASHBOARD_SCOPE}
+        GROUP BY lead.id, lead.created_at
+        """
+    )
+)
+
+
+async def lead_counts(
+    connection: asyncpg.Connection, *, consultant_id: str | None, since: datetime | None
+) -> list[LeadCount]:
+    """How many leads in the dashboard's scope, per status, temperature and assignedness."""
+    scope = {"consultant_id": consultant_id, "since": since}
+    return [LeadCount(*row) for row in await _LEAD_COUNTS.fetch(connection, scope)]
+
+
+async def first_contact_seconds(
+    connection: asyncpg.Connection, *, consultant_id: str | None, since: datetime | None
+) -> list[float]:
+    """Per lead in scope contacted at least once: seconds from arrival to first contact."""
+    params = {"consultant_id": consultant_id, "since": since, "contacted": CONTACTED_STATUSES}
+    return [float(row["seconds"]) for row in await _FIRST_CONTACTS.fetch(connection, params)]
 
 
 def _now() -> datetime:

@@ -12,14 +12,12 @@ from leads.accounts.models import Consultant
 from leads.app import wire
 from leads.handlers import LeadsHandlers
 from leads.livia_leads import LiviaLeadHandlers
-from leads.reports import DashboardHandlers
 
 
 @dataclass
 class LeadsUnderTest(StoreUnderTest):
     handlers: LeadsHandlers
     livia_leads: LiviaLeadHandlers
-    reports: DashboardHandlers
 
     async def add_consultant(
         self, consultant_id: str, name: str, email: str, phone: str | None = None
@@ -53,5 +51,4 @@ async def leads_under_test(database_url: str) -> AsyncIterator[LeadsUnderTest]:
             bus,
             handlers,
             wired.livia_leads,
-            wired.reports,
         )

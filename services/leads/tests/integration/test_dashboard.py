@@ -24,14 +24,14 @@ async def test_the_dashboard_counts_the_funnel_and_first_contact_in_each_scope(
         {"actor": ANA, "id": created[0]["lead"]["id"], "data": contacted}
     )
 
-    everyone = await leads.reports.dashboard({"actor": ADMIN})
+    everyone = await leads.handlers.dashboard({"actor": ADMIN})
     assert (everyone["scope"], everyone["total"], everyone["unassigned"]) == ("all", 3, 1)
     assert (everyone["by_status"]["NEW"], everyone["by_status"]["CONTACTED"]) == (2, 1)
     assert everyone["by_temperature"]["unclassified"] == 3
     assert (everyone["first_contact"]["contacted"], everyone["first_contact"]["waiting"]) == (1, 2)
 
-    own = await leads.reports.dashboard({"actor": ANA})
+    own = await leads.handlers.dashboard({"actor": ANA})
     assert (own["scope"], own["total"], own["unassigned"]) == ("own", 2, 0)
     assert own["first_contact"]["waiting"] == 1
-    later = await leads.reports.dashboard({"actor": ADMIN, "since": "2999-01-01T00:00:00Z"})
+    later = await leads.handlers.dashboard({"actor": ADMIN, "since": "2999-01-01T00:00:00Z"})
     assert later["total"] == 0 and later["first_contact"]["average_seconds"] is None
