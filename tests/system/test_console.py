@@ -4,6 +4,7 @@ on its own origin (as `make cluster` runs them): what a user does, checked as th
 from __future__ import annotations
 
 import base64
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -172,6 +173,24 @@ def test_the_board_has_one_column_per_status(driver: WebDriver) -> None:
         "NEW", "QUALIFYING", "QUALIFIED", "CONTACTED", "PROPOSAL", "WON", "LOST",
     ]  # fmt: skip
     assert "Novo" in columns[0].text and "Contatado" in columns[3].text
+
+
+def test_the_dashboard_page_shows_the_figures_of_each_owner(
+    driver: WebDriver, system: Cluster, admin: httpx.Client, consultant: dict[str, Any]
+) -> None:
+    """The funnel (leads), a row per consultant (assignment), Lívia's rate (wa-livia)."""
+
+    def has_row() -> bool:
+        rows = admin.get("/api/dashboard").json()["data"]["consultants"]
+        return any(row["id"] == consultant["id"] for row in rows)
+
+    wait_for(has_row, 15, "the new consultant's row in assignment's figures")
+    go(driver, system, "/painel")
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".dashboard .kpis"), 20, "the page")
+    page = driver.find_element(By.CSS_SELECTOR, ".dashboard").text
+    assert "Funil por status" in page and "Por consultor" in page
+    assert "Rui" in driver.find_element(By.CSS_SELECTOR, "table.per-consultant").text
+    assert re.search(r"\d+ de \d+ conversas", page) and "indisponível" not in page
 
 
 def test_a_lead_created_through_the_api_appears_on_the_board_within_two_seconds(
