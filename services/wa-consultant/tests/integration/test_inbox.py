@@ -241,7 +241,6 @@ async def test_a_notices_status_moves_in_the_store_but_only_a_lead_chats_is_anno
     [stored] = await inbox.call("list_notices", consultant_id="bia")
     assert (stored["id"], stored["status"]) == ("n1", "delivered")
     announced = [e for e in await inbox.published() if isinstance(e, WhatsAppMessageStatusChanged)]
-    assert [(e.message_id, e.status) for e in announced] == [
-        (chat_message.message_id, MessageStatus.SENT),
-        (chat_message.message_id, MessageStatus.DELIVERED),
-    ]
+    # 'sent' is announced too unless the receipt's 'delivered' got to the row first.
+    assert {e.message_id for e in announced} == {chat_message.message_id}
+    assert announced[-1].status is MessageStatus.DELIVERED
