@@ -15,17 +15,8 @@ from leads.accounts.models import Consultant, RefreshToken, RevokedAccessToken, 
 
 
 def consultant_view(row: Consultant) -> ConsultantView:
-    return ConsultantView(
-        id=row.id,
-        name=row.name,
-        email=row.email,
-        role=Role(row.role),
-        phone=row.phone,
-        active=row.active,
-        max_open_leads=row.max_open_leads,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    """The row as clients see it (ConsultantView takes its fields; never the hash)."""
+    return ConsultantView.model_validate(row, from_attributes=True)
 
 
 async def get_consultant(session: AsyncSession, *, consultant_id: str) -> Consultant | None:
