@@ -6,8 +6,8 @@ each lead also sends a WhatsApp notice).
 
 Prints, at `--rate`: POST p50/p99; POST -> `kanban:lead_assigned` at a WebSocket client
 p50/p99; CPU per lead of each process group (services, RabbitMQ, PostgreSQL) and in
-total, and of each service; per lead, the messages published, the queue deliveries they caused and the
-database transactions run. Beside them, floors measured in the same run: a bare
+total, and of each service; per lead, the messages published, the queue deliveries they
+caused and the database transactions run. Beside them, floors measured in the same run: a bare
 publish -> consume round trip on the same broker, and a bare INSERT on the same server.
 Then each `--faster` rate for the same time: the highest one at which the system keeps up
 (every lead assigned within 5 s of the last POST) is printed.
