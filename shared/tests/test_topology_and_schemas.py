@@ -18,6 +18,17 @@ def test_every_event_carries_the_envelope() -> None:
         assert {"event_id", "occurred_at", "correlation_id", "version"} <= set(model.model_fields)
 
 
+def test_a_classification_of_a_lead_reaches_only_the_board() -> None:
+    # Issue 19: ai, assignment and wa-consultant keep nothing of a score, so lead.scored
+    # (not lead.updated) carries it, and only realtime's queue receives it.
+    receiving = {
+        queue.name
+        for queue in ALL_QUEUES
+        if any(topic_matches(pattern, "lead.scored") for pattern in queue.bindings)
+    }
+    assert receiving == {"realtime.fanout"}
+
+
 def test_the_asyncapi_document_describes_every_event_and_who_receives_it() -> None:
     document = asyncapi_document()
     assert document["asyncapi"] == "3.0.0"

@@ -149,7 +149,7 @@ def track(
 
 
 # What the assigner keeps of a lead (see `track`). A lead.updated that changed neither,
-# such as a classification's, carries the same consultant and status as the lead's
+# such as a notes edit, carries the same consultant and status as the lead's
 # previous event: it is dropped before any database work. Later events have higher
 # versions, so the tracked state is the same as if it had been applied.
 TRACKED_FIELDS = frozenset({"consultant_id", "status"})

@@ -22,6 +22,7 @@ from leadflow.events import (
     LeadAssignmentRequested,
     LeadClassified,
     LeadCreated,
+    LeadScored,
     LeadStatus,
     LeadUpdated,
     LeadView,
@@ -315,9 +316,9 @@ def decision_applies(current: str | None, status: str, chosen: str, reassigns: s
 def classification_events(
     event: LeadClassified, lead: LeadView, change: LeadChange | None
 ) -> list[Event]:
-    """The lead changed (if it did); and unless someone has it or Lívia is still
-    qualifying it, the assigner is asked for a consultant."""
-    events: list[Event] = [LeadUpdated(lead=lead, changed=change.changed)] if change else []
+    """The lead was scored (if that changed it); and unless someone has it or Lívia is
+    still qualifying it, the assigner is asked for a consultant."""
+    events: list[Event] = [LeadScored(lead=lead, changed=change.changed)] if change else []
     if lead.consultant_id is None and lead.status is not LeadStatus.QUALIFYING:
         events.append(
             LeadAssignmentRequested(

@@ -20,6 +20,7 @@ from leadflow.events import (
     Event,
     LeadAssigned,
     LeadCreated,
+    LeadScored,
     LeadUpdated,
     LeadView,
     LiviaLeadWaiting,
@@ -86,11 +87,12 @@ def _lead_frame(event: Event, name: str, room: str, lead: LeadView, suffix: str 
 
 def frames_for(event: Event, owners: LeadOwners) -> list[Frame]:
     """The client frames one broker event becomes (and what the replica learns from it)."""
-    if isinstance(event, LeadCreated | LeadUpdated | LeadAssigned):
+    if isinstance(event, LeadCreated | LeadUpdated | LeadScored | LeadAssigned):
         owners.learn(event.lead)
     if isinstance(event, LeadCreated):
         return [_lead_frame(event, "kanban:lead_created", KANBAN, event.lead)]
-    if isinstance(event, LeadUpdated):
+    # A classification is a change like any other to the board: the same frame.
+    if isinstance(event, LeadUpdated | LeadScored):
         return [_lead_frame(event, "kanban:lead_updated", KANBAN, event.lead)]
     if isinstance(event, LeadAssigned):
         frames = [_lead_frame(event, "kanban:lead_assigned", KANBAN, event.lead)]

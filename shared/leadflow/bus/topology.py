@@ -49,6 +49,7 @@ REALTIME_FANOUT = QueueSpec(
     bindings=(
         "lead.created",
         "lead.updated",
+        "lead.scored",  # only the board shows a classification: bound here alone
         "lead.assigned",
         "whatsapp.message_received",
         "whatsapp.message_status_changed",

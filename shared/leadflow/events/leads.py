@@ -101,10 +101,25 @@ class LeadCreated(Event):
     lead: LeadView = Field(description="the lead as stored")
 
 
-class LeadUpdated(Event):
-    name = "lead.updated"
+class _LeadChanged(Event):
+    """The payload of a change to a lead, one definition for the events that carry one."""
+
     lead: LeadView = Field(description="the lead after the change")
     changed: list[str] = Field(description="the fields that changed")
+
+
+class LeadUpdated(_LeadChanged):
+    """A lead changed (its fields, status or notes)."""
+
+    name = "lead.updated"
+
+
+class LeadScored(_LeadChanged):
+    """A classification changed the lead's temperature, score or reasons. Its own routing
+    key because only the board shows these: the services that follow lead.updated keep
+    nothing of them, and each would otherwise receive and drop one per lead."""
+
+    name = "lead.scored"
 
 
 class LeadAssigned(Event):

@@ -58,7 +58,8 @@ async def test_a_redelivered_classification_changes_the_lead_once(leads: LeadsUn
     assert sorted(i["kind"] for i in shown["interactions"]) == ["classified", "created"]
     await leads.relay.publish_pending()
     keys = [d.routing_key for d in leads.published]
-    assert keys.count("lead.updated") == 1 and keys.count("lead.assignment_requested") == 1
+    assert keys.count("lead.scored") == 1 and keys.count("lead.assignment_requested") == 1
+    assert "lead.updated" not in keys  # a score is the board's alone (issue 19)
 
 
 async def test_a_classification_that_changes_nothing_keeps_the_version_and_asks_again(
@@ -78,7 +79,7 @@ async def test_a_classification_that_changes_nothing_keeps_the_version_and_asks_
             )
         )
     published = await leads.flush_outbox()
-    updates = [d.event() for d in published if d.routing_key == "lead.updated"]
+    updates = [d.event() for d in published if d.routing_key == "lead.scored"]
     assert [u.lead.version for u in updates] == [2]  # type: ignore[attr-defined]
     keys = [d.routing_key for d in published]
     assert keys.count("lead.assignment_requested") == 2
@@ -119,9 +120,7 @@ async def test_a_classification_is_audited_and_asks_for_a_consultant_only_when_n
     } in audit
     await leads.relay.publish_pending()
     updated = {
-        d.event().lead.id: d.event().lead
-        for d in leads.published
-        if d.routing_key == "lead.updated"
+        d.event().lead.id: d.event().lead for d in leads.published if d.routing_key == "lead.scored"
     }  # type: ignore[attr-defined]
     hot = updated[unassigned["lead"]["id"]]
     assert (hot.temperature, hot.ai_score, hot.ai_reasons, hot.version) == (

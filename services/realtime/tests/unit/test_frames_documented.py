@@ -11,6 +11,7 @@ from leadflow.asyncapi import asyncapi_document
 from leadflow.events import (
     LeadAssigned,
     LeadCreated,
+    LeadScored,
     LeadSource,
     LeadStatus,
     LeadUpdated,
@@ -48,6 +49,7 @@ def every_kind_of_frame() -> list[Frame]:
     events = [
         LeadCreated(lead=lead(None)),
         LeadUpdated(lead=lead(), changed=["status"]),
+        LeadScored(lead=lead(), changed=["ai_score"]),
         LeadAssigned(lead=lead(), rule="round_robin"),
         LeadAssigned(lead=lead("bia"), rule="sla", previous_consultant_id="ana"),
         WhatsAppMessageReceived(

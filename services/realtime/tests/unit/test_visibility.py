@@ -3,9 +3,11 @@
 from leadflow.events import (
     LeadAssigned,
     LeadCreated,
+    LeadScored,
     LeadView,
     LiviaLeadWaiting,
     Role,
+    Temperature,
 )
 from leadflow.testing.factories import a_lead, claims
 from realtime.domain import LeadOwners, frames_for, may_join, may_receive
@@ -34,6 +36,20 @@ def test_an_assignment_notifies_the_assigned_consultants_room() -> None:
         "consultant:c7",
         "lead_assigned",
     )
+
+
+def test_a_classification_updates_the_card_on_the_board_of_its_consultant_and_staff() -> None:
+    scored = a_lead(consultant_id="me", temperature=Temperature.HOT, ai_score=85, version=2)
+    [card] = frames_for(LeadScored(lead=scored, changed=["temperature", "ai_score"]), LeadOwners())
+    assert (card.event, card.room, card.data["temperature"], card.data["ai_score"]) == (
+        "kanban:lead_updated",
+        "kanban",
+        "HOT",
+        85,
+    )
+    assert may_receive(claims(Role.CONSULTANT), card)
+    assert not may_receive(claims(Role.CONSULTANT, "other"), card)
+    assert may_receive(claims(Role.MANAGER), card)
 
 
 def test_a_consultant_may_not_join_the_admin_room_or_another_consultants_room() -> None:
