@@ -119,6 +119,10 @@ function connectSocket(base) {
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("token", accessToken());
   if (lastEventId) url.searchParams.set("last_event_id", lastEventId);
+  // A first connection has nothing to replay: whatever changed between a page's fetch and
+  // the rooms being joined would be missed. A ping answered after the joins marks the
+  // moment from which frames arrive; pages refetch then (`resync`).
+  let catchingUp = !lastEventId;
   let opened = false;
   let ws;
   try {
@@ -135,13 +139,20 @@ function connectSocket(base) {
     for (const room of new Set([...baseRooms(), ...rooms.keys()])) {
       ws.send(JSON.stringify({ action: "join_room", room }));
     }
+    if (catchingUp) ws.send(JSON.stringify({ action: "ping" }));
   };
   ws.onmessage = (message) => {
+    let frame;
     try {
-      dispatch(JSON.parse(message.data));
+      frame = JSON.parse(message.data);
     } catch {
-      /* not a frame */
+      return; /* not a frame */
     }
+    if (catchingUp && frame.event === "pong") {
+      catchingUp = false;
+      return dispatch({ event: "resync", data: {} });
+    }
+    dispatch(frame);
   };
   ws.onclose = async (event) => {
     if (socket !== ws || stopped) return;
@@ -177,7 +188,11 @@ function connectEvents(base) {
     }
   };
   for (const name of named) stream.addEventListener(name, onFrame);
-  stream.onopen = () => setStatus("live");
+  const catchingUp = !lastEventId; // as for a socket: the rooms are the URL's, joined on open
+  stream.onopen = () => {
+    setStatus("live");
+    if (catchingUp) dispatch({ event: "resync", data: {} });
+  };
   // The stream ends when the token expires: renew it and open a new one.
   stream.addEventListener("unauthorized", async () => {
     stream.close();

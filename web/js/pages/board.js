@@ -45,23 +45,37 @@ export function BoardPage({ user }) {
   const [creating, setCreating] = useState(false);
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
+  // Frames that arrive while the board loads: the pages may have been read before them.
+  const arrivedWhileLoading = useRef(null);
+
+  function apply(board, lead) {
+    const known = board.get(lead.id);
+    if (known && known.version > lead.version) return board; // an older picture
+    const next = new Map(board);
+    if (matches(lead, filtersRef.current)) next.set(lead.id, lead);
+    else next.delete(lead.id);
+    return next;
+  }
 
   async function load() {
     setLoading(true);
+    arrivedWhileLoading.current = [];
     try {
       const pages = await Promise.all(STATUSES.map((s) => api(query(filters, s))));
-      const next = new Map();
+      let next = new Map();
       const counts = {};
       pages.forEach((page, i) => {
         counts[STATUSES[i]] = page.total;
         for (const lead of page.data) next.set(lead.id, lead);
       });
+      for (const lead of arrivedWhileLoading.current) next = apply(next, lead);
       setLeads(next);
       setTotals(counts);
       setError(null);
     } catch (failure) {
       setError(failure);
     }
+    arrivedWhileLoading.current = null;
     setLoading(false);
   }
 
@@ -86,14 +100,8 @@ export function BoardPage({ user }) {
         if (frame.event === "resync") return load();
         if (!frame.event.startsWith("kanban:")) return;
         const lead = frame.data;
-        setLeads((current) => {
-          const known = current.get(lead.id);
-          if (known && known.version > lead.version) return current; // an older picture
-          const next = new Map(current);
-          if (matches(lead, filtersRef.current)) next.set(lead.id, lead);
-          else next.delete(lead.id);
-          return next;
-        });
+        arrivedWhileLoading.current?.push(lead);
+        setLeads((current) => apply(current, lead));
       }),
     [],
   );
