@@ -27,7 +27,7 @@ class Audience:
 
 def changes_the_projection(changed: Sequence[str]) -> bool:
     """Whether a lead.updated touches what the inbox keeps of a lead; one that does not
-    (a status, a score, notes) needs no write: the version it skips guards nothing, as
+    (a status, notes) needs no write: the version it skips guards nothing, as
     the fields it guards did not change."""
     return not PROJECTED_LEAD_FIELDS.isdisjoint(changed)
 

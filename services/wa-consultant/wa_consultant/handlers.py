@@ -167,7 +167,7 @@ class ConsultantSession(SessionService):
             await repo.save_lead(connection, lead=event.lead)
 
     async def on_lead_updated(self, event: LeadUpdated) -> None:
-        """Most updates (a status, a score) change nothing the inbox keeps: no write."""
+        """Most updates (a status, notes) change nothing the inbox keeps: no write."""
         if changes_the_projection(event.changed):
             await self.on_lead(event)
 
