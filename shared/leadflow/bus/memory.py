@@ -95,9 +95,14 @@ class InMemoryBus(Bus):
 
     async def stop(self) -> None:
         self._running = False
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Cancel until every worker has ended: Python 3.11's wait_for can swallow a
+        # cancellation that arrives as its own timeout fires (a handler in an RPC call at
+        # that moment carries on), and waiting once for it hung a test's teardown.
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1)
         self._tasks.clear()
 
     async def ping(self) -> bool:
