@@ -26,14 +26,13 @@ from leadflow.bus.topology import LEADS_RPC
 from leadflow.events import (
     AssignmentDecided,
     ConsultantSaved,
-    ConsultantView,
     LeadAssigned,
     LeadAssignmentRequested,
     LeadClassified,
-    Role,
     Temperature,
 )
 from leadflow.rpc import RpcClient
+from leadflow.testing.factories import a_consultant
 from leadflow.testing.processes import running_cluster
 from leadflow.testing.services import LOCAL_RABBITMQ, plain_postgres_url
 
@@ -131,15 +130,7 @@ async def requested_to_decided(replicas: int, count: int, rate: float) -> str:
             for i in range(3):
                 await seeder.publish_event(
                     ConsultantSaved(
-                        consultant=ConsultantView(
-                            id=f"c{i}",
-                            name=f"C{i}",
-                            email=f"c{i}@x.com",
-                            role=Role.CONSULTANT,
-                            active=True,
-                            created_at=now,
-                            updated_at=now,
-                        )
+                        consultant=a_consultant(f"c{i}", created_at=now, updated_at=now)
                     )
                 )
             await seeder.stop()

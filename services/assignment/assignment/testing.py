@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadflow.events import AssignmentDecided, ConsultantSaved, ConsultantView, Role
+from leadflow.events import AssignmentDecided, ConsultantSaved
+from leadflow.testing.factories import a_consultant
 from leadflow.testing.recording import StoreUnderTest, wired_under_test
 
 from assignment.app import wire
@@ -50,14 +51,8 @@ async def add_consultants(assigner: Assigner, count: int) -> list[str]:
         created = start + timedelta(minutes=i)
         await assigner.handlers.on_consultant_saved(
             ConsultantSaved(
-                consultant=ConsultantView(
-                    id=consultant_id,
-                    name=f"C{i}",
-                    email=f"c{i}@example.com",
-                    role=Role.CONSULTANT,
-                    active=True,
-                    created_at=created,
-                    updated_at=created,
+                consultant=a_consultant(
+                    consultant_id, name=f"C{i}", created_at=created, updated_at=created
                 )
             )
         )

@@ -8,12 +8,10 @@ from typing import Any
 import pytest
 from leadflow.events import (
     ConsultantSaved,
-    ConsultantView,
     Event,
     LeadAssigned,
-    Role,
 )
-from leadflow.testing.factories import a_lead
+from leadflow.testing.factories import a_consultant, a_lead
 from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leadflow.whatsapp.simulator import SimulatorTransport
 from wa_consultant.app import MIGRATIONS, VERSION_TABLE
@@ -41,16 +39,7 @@ class Inbox:
         await self.session.on_lead(LeadAssigned(lead=view, rule="manual"))
 
     async def consultant(self, consultant_id: str, phone: str | None) -> None:
-        view = ConsultantView(
-            id=consultant_id,
-            name=consultant_id,
-            email=f"{consultant_id}@example.com",
-            role=Role.CONSULTANT,
-            phone=phone,
-            active=True,
-            created_at=AT,
-            updated_at=AT,
-        )
+        view = a_consultant(consultant_id, phone=phone, created_at=AT, updated_at=AT)
         await self.session.on_consultant(ConsultantSaved(consultant=view))
 
     async def call(self, method: str, **params: Any) -> Any:
