@@ -80,14 +80,14 @@ class LeadRow:
         """From a row of `leads` (or a dict of its columns), extra columns ignored. A value
         outside its enum is a corrupt row: it raises here rather than reach a client."""
         values = {name: columns[name] for name in _LEAD_COLUMNS}
-        temperature = values.pop("temperature")
+        temperature = values["temperature"]
         return cls(
-            **{
-                **values,
+            **values
+            | {
                 "source": LeadSource(values["source"]),
                 "status": LeadStatus(values["status"]),
+                "temperature": Temperature(temperature) if temperature is not None else None,
             },
-            temperature=Temperature(temperature) if temperature is not None else None,
             consultant_name=consultant_name,
             consultant_email=consultant_email,
         )
