@@ -3,12 +3,11 @@ whatever happens, so runs never see each other's queues or rows."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-from leadflow.testing.fixtures import service_env
+from leadflow.testing.fixtures import isolated_env, service_env
 from leadflow.testing.services import (
     LOCAL_POSTGRES,
     LOCAL_RABBITMQ,
@@ -32,31 +31,22 @@ class Scratch:
         }
 
 
-async def _open(with_database: bool) -> Scratch:
-    database = await create_database(LOCAL_POSTGRES) if with_database else ""
-    return Scratch(database, new_namespace())
-
-
-async def _close(scratch: Scratch) -> None:
-    await delete_namespace(LOCAL_RABBITMQ, scratch.namespace)
-    if scratch.database:
-        await drop_database(LOCAL_POSTGRES, scratch.database)
-
-
 @contextlib.asynccontextmanager
 async def scratch(*, with_database: bool = True) -> AsyncIterator[Scratch]:
-    opened = await _open(with_database)
+    opened = Scratch(
+        await create_database(LOCAL_POSTGRES) if with_database else "", new_namespace()
+    )
     try:
         yield opened
     finally:
-        await _close(opened)
+        await delete_namespace(LOCAL_RABBITMQ, opened.namespace)
+        if opened.database:
+            await drop_database(LOCAL_POSTGRES, opened.database)
 
 
 @contextlib.contextmanager
-def scratch_sync(*, with_database: bool = True) -> Iterator[Scratch]:
-    """For the benchmarks whose main is not a coroutine (they drive `wrk` or threads)."""
-    opened = asyncio.run(_open(with_database))
-    try:
-        yield opened
-    finally:
-        asyncio.run(_close(opened))
+def scratch_sync() -> Iterator[Scratch]:
+    """For the benchmarks whose main is not a coroutine (they drive `wrk` or threads):
+    the tests' own isolated environment."""
+    with isolated_env(LOCAL_RABBITMQ, LOCAL_POSTGRES) as env:
+        yield Scratch(env["DATABASE_URL"], env["BROKER_NAMESPACE"])
