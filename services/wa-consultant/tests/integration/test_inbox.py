@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import pytest
 from leadflow.events import (
@@ -21,6 +24,8 @@ from leadflow.whatsapp.simulator import SimulatorTransport
 from wa_consultant.handlers import ConsultantSession
 
 from .conftest import ADMIN, AT, Inbox
+
+T = TypeVar("T")
 
 ANA = {"id": "ana", "role": "consultant"}
 BIA = {"id": "bia", "role": "consultant"}
@@ -78,6 +83,16 @@ async def test_a_redelivered_message_is_stored_and_announced_once(inbox: Inbox) 
     assert len(await inbox.published()) == 1
 
 
+async def within(seconds: float, found: Callable[[], Awaitable[T | None]]) -> T:
+    """What `found` returns once it returns something, waiting at most `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (result := await found()) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("nothing arrived before the deadline")
+        await asyncio.sleep(0.01)
+    return result
+
+
 async def test_the_list_is_newest_first_and_an_outgoing_only_chat_has_its_time(
     inbox: Inbox,
 ) -> None:
@@ -93,8 +108,14 @@ async def test_the_list_is_newest_first_and_an_outgoing_only_chat_has_its_time(
     [command] = [e for e in await inbox.published() if isinstance(e, SendConsultantMessage)]
     await inbox.session.on_send(command)
     assert [m.text for m in inbox.transport.sent_to(other)] == ["Olá Lia"]
-    [message] = await inbox.call("chat_messages", actor=ANA, jid=phone_jid(other))
-    assert (message["id"], message["status"]) == (sent["id"], "sent")
+
+    # The simulator's delivery receipt follows the send as its own task: wait for it.
+    async def delivered() -> dict[str, Any] | None:
+        [message] = await inbox.call("chat_messages", actor=ANA, jid=phone_jid(other))
+        return message if message["status"] == "delivered" else None
+
+    message = await within(5, delivered)
+    assert message["id"] == sent["id"]
 
 
 @pytest.mark.parametrize(
