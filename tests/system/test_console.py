@@ -21,6 +21,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.select import Select
 
 from tests.system.browser import chromium, wait_for
 
@@ -237,6 +238,64 @@ def test_dragging_a_card_to_contacted_changes_the_lead_in_the_api(
         return admin.get(f"/api/leads/{lead['id']}").json()["data"]["status"] == "CONTACTED"
 
     wait_for(status_in_api, 5, "the API to show CONTACTED")
+
+
+# The board's listings, held after they were read until the test lets them through: two
+# loads then answer in the order the test chooses.
+HELD_LISTINGS = """
+window.holdListings = false;
+window.heldListings = [];
+const nativeFetch = window.fetch;
+window.fetch = async (...args) => {
+  const response = await nativeFetch(...args);
+  if (!window.holdListings || !String(args[0]).includes("/api/leads?")) return response;
+  await new Promise((release) => window.heldListings.push(release));
+  return response;
+};
+window.releaseListings = (count) => window.heldListings.splice(0, count).forEach((r) => r());
+"""
+
+
+def test_a_board_load_answered_late_never_puts_back_what_a_later_one_showed(
+    own_browser: WebDriver, system: Cluster, admin: httpx.Client
+) -> None:
+    """Two loads overlap (a filter changed while the first was out): the first one's
+    answer, read before the lead moved, arrives last and must not move it back."""
+    browser = own_browser
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HELD_LISTINGS})
+    lead = create_lead(admin, "Helena Atrasada")
+    version = classified(admin, lead["id"])["version"]
+    browser.get(system.gateway + "/")
+    log_in(browser, *TEST_ADMIN)
+    wait_for(lambda: live(browser) and card(browser, lead["id"], "NEW"), 20, "the live board")
+
+    def held(count: int) -> bool:
+        return bool(browser.execute_script("return window.heldListings.length") == count)
+
+    def choose_source(label: str) -> None:
+        origin = browser.find_element(By.XPATH, "//label[contains(., 'Origem')]//select")
+        Select(origin).select_by_visible_text(label)
+
+    browser.execute_script("window.holdListings = true")
+    choose_source("Manual")  # the first load reads the lead in NEW ...
+    wait_for(lambda: held(7), 10, "the first load's seven columns read")
+    moved = admin.patch(
+        f"/api/leads/{lead['id']}", json={"status": "CONTACTED", "version": version}
+    )
+    assert moved.status_code == 200, moved.text  # ... then it moves, live on the board ...
+    wait_for(lambda: card(browser, lead["id"], "CONTACTED"), 10, "the move, live")
+    choose_source("Todas")  # ... and a second load reads it in CONTACTED
+    wait_for(lambda: held(14), 10, "the second load's columns read")
+    browser.execute_script("window.holdListings = false; window.releaseListings(7)")
+    browser.execute_script("window.releaseListings(7)")
+    wait_for(
+        lambda: browser.find_elements(By.CSS_SELECTOR, ".board:not(.is-loading)"),
+        10,
+        "both loads answered",
+    )
+    assert card(browser, lead["id"], "CONTACTED") is not None
+    assert card(browser, lead["id"], "NEW") is None
+    assert not browser.find_elements(By.CSS_SELECTOR, ".error-box")
 
 
 def test_the_lead_page_shows_reasons_timeline_and_livias_transcript(

@@ -45,8 +45,12 @@ export function BoardPage({ user }) {
   const [creating, setCreating] = useState(false);
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
-  // Frames that arrive while the board loads: the pages may have been read before them.
-  const arrivedWhileLoading = useRef(null);
+  // Loads overlap (a filter change, a resync as the socket joins its rooms): only the
+  // latest one's pages are shown, with every frame that arrived since it began applied on
+  // top (its pages may have been read before them). An older load's answer would put
+  // back leads as they were before frames already shown.
+  const latestLoad = useRef(0);
+  const arrivalsOfLoads = useRef(new Set());
 
   function apply(board, lead) {
     const known = board.get(lead.id);
@@ -58,25 +62,30 @@ export function BoardPage({ user }) {
   }
 
   async function load() {
+    const generation = ++latestLoad.current;
+    const arrived = [];
+    arrivalsOfLoads.current.add(arrived);
     setLoading(true);
-    arrivedWhileLoading.current = [];
     try {
-      const pages = await Promise.all(STATUSES.map((s) => api(query(filters, s))));
+      const shown = filtersRef.current;
+      const pages = await Promise.all(STATUSES.map((s) => api(query(shown, s))));
+      if (generation !== latestLoad.current) return; // a newer load answers for it
       let next = new Map();
       const counts = {};
       pages.forEach((page, i) => {
         counts[STATUSES[i]] = page.total;
         for (const lead of page.data) next.set(lead.id, lead);
       });
-      for (const lead of arrivedWhileLoading.current) next = apply(next, lead);
+      for (const lead of arrived) next = apply(next, lead);
       setLeads(next);
       setTotals(counts);
       setError(null);
     } catch (failure) {
-      setError(failure);
+      if (generation === latestLoad.current) setError(failure);
+    } finally {
+      arrivalsOfLoads.current.delete(arrived);
+      if (generation === latestLoad.current) setLoading(false);
     }
-    arrivedWhileLoading.current = null;
-    setLoading(false);
   }
 
   useEffect(() => {
@@ -100,7 +109,7 @@ export function BoardPage({ user }) {
         if (frame.event === "resync") return load();
         if (!frame.event.startsWith("kanban:")) return;
         const lead = frame.data;
-        arrivedWhileLoading.current?.push(lead);
+        for (const arrived of arrivalsOfLoads.current) arrived.push(lead);
         setLeads((current) => apply(current, lead));
       }),
     [],
