@@ -15,7 +15,7 @@ import os
 import socket
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import aio_pika
@@ -117,11 +117,15 @@ def new_namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}."
 
 
-async def delete_namespace(rabbitmq_url: str, namespace: str) -> None:
-    """Remove every durable queue and exchange a test namespace may have declared."""
+async def delete_namespace(
+    rabbitmq_url: str, namespace: str, *, queues: Iterable[str] = ()
+) -> None:
+    """Remove every durable queue and exchange a test namespace may have declared, and
+    `queues` (durable queues of the caller's own, unprefixed, with their DLQs)."""
     connection = await aio_pika.connect(rabbitmq_url)
     try:
         names = [f"{namespace}{q.name}" for q in ALL_QUEUES if not q.per_replica]
+        names += [f"{namespace}{name}" for name in queues]
         names += [f"{name}.dlq" for name in names]
         names += [f"{namespace}rpc.{endpoint}" for endpoint in ALL_ENDPOINTS]
         for name in names:
