@@ -25,6 +25,16 @@ def _pids(pattern: str) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
+def cpu_seconds_of(groups: dict[str, list[int]]) -> dict[str, float]:
+    """Each group's CPU so far (its processes' together)."""
+    return {name: sum(map(_cpu_seconds, pids)) for name, pids in groups.items()}
+
+
+def backends_of(database_url: str) -> list[int]:
+    """The PostgreSQL backends serving that database now (their titles name it)."""
+    return _pids(f"postgres: .* {database_url.rsplit('/', 1)[1]} ")
+
+
 def _processes(cluster: Cluster) -> dict[str, list[int]]:
     """Each service (replicas together), the broker and the database server."""
     groups = {
@@ -41,10 +51,10 @@ def cpu_per_item(cluster: Cluster, split: dict[str, float]) -> Iterator[None]:
     """Fills `split` with the CPU seconds each process group used during the block;
     divide by the items processed for a per-item cost."""
     groups = _processes(cluster)
-    before = {name: sum(map(_cpu_seconds, pids)) for name, pids in groups.items()}
+    before = cpu_seconds_of(groups)
     yield
-    for name, pids in groups.items():
-        split[name] = sum(map(_cpu_seconds, pids)) - before[name]
+    after = cpu_seconds_of(groups)
+    split.update({name: after[name] - before[name] for name in groups})
 
 
 def cpu_report(split: dict[str, float], items: int) -> str:

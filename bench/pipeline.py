@@ -7,13 +7,17 @@ each lead also sends a WhatsApp notice).
 Prints, at `--rate`: POST p50/p99; POST -> `kanban:lead_assigned` at a WebSocket client
 p50/p99; CPU per lead of each process group (services, RabbitMQ, PostgreSQL) and in
 total, and of each service; per lead, the messages published, the queue deliveries they
-caused and the database transactions run. Beside them, floors measured in the same run: a bare
-publish -> consume round trip on the same broker, and a bare INSERT on the same server.
+caused and the database transactions run. Beside them, floors measured first in the same run
+at the same rate (`bench.floors`): latency and CPU of a bare message (publish -> consume)
+and of one more delivery of it on the same broker, and of a bare INSERT on the same server;
+from them the design's floor per lead (its messages, extra deliveries and transactions at
+those costs), the measured CPU's ratio to it, and issue 19's goal beside it.
 Then each `--faster` rate for the same time: the highest one at which the system keeps up
 (every lead assigned within 5 s of the last POST) is printed.
 
 RabbitMQ's CPU is its whole process's (other users of the broker count too: run it on a
-quiet machine); PostgreSQL's is that of the backends of the benchmark's own database.
+quiet machine; the floors take off what it uses at rest, the pipeline's figure cannot);
+PostgreSQL's is that of the backends of the benchmark's own database.
 """
 
 from __future__ import annotations
@@ -23,104 +27,19 @@ import asyncio
 import contextlib
 import json
 import re
-import statistics
 import time
-import uuid
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
-from leadflow.bus import Delivery, QueueSpec
-from leadflow.bus.rabbit import RabbitBus
 from leadflow.testing.fixtures import TEST_ADMIN
 from leadflow.testing.processes import Cluster, running_cluster
-from leadflow.testing.services import LOCAL_RABBITMQ, plain_postgres_url
+from leadflow.testing.services import plain_postgres_url
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.assignment import percentile
-from bench.cpu import _cpu_seconds, _pids
+from bench.cpu import _pids, backends_of, cpu_seconds_of
+from bench.floors import Floors, ms, paced
 from bench.scratch import scratch
-
-
-def ms(values: list[float]) -> str:
-    if not values:
-        return "no samples"
-    return (
-        f"p50 {1000 * statistics.median(values):7.1f} ms  "
-        f"p99 {1000 * percentile(values, 99):7.1f} ms  ({len(values)})"
-    )
-
-
-async def paced(
-    count: int, rate: float, send: Callable[[int], Coroutine[object, object, None]]
-) -> float:
-    """Start `send(i)` at i / rate seconds, whether or not earlier ones finished (an
-    open loop: a slow answer does not slow the offered rate); returns how late the last
-    one started."""
-    started = time.perf_counter()
-    tasks: list[asyncio.Task[None]] = []
-    lag = 0.0
-    for i in range(count):
-        delay = started + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        lag = -delay if delay < 0 else 0.0
-        tasks.append(asyncio.create_task(send(i)))
-    await asyncio.gather(*tasks)
-    return lag
-
-
-# --- floors ------------------------------------------------------------------------------
-
-
-async def bare_publish_consume(count: int, rate: float) -> list[float]:
-    sent: dict[str, float] = {}
-    latencies: list[float] = []
-    done = asyncio.Event()
-
-    async def received(delivery: Delivery) -> None:
-        latencies.append(time.perf_counter() - sent.pop(delivery.body.decode()))
-        if len(latencies) == count:
-            done.set()
-
-    async with scratch(with_database=False) as sandbox:
-        bus = RabbitBus(LOCAL_RABBITMQ, namespace=sandbox.namespace)
-        bus.consume(QueueSpec("bench-floor", ("bench.floor",), per_replica=True), received)
-        await bus.start()
-        try:
-
-            async def send(i: int) -> None:
-                sent[str(i)] = time.perf_counter()
-                await bus.publish("bench.floor", str(i).encode())
-
-            await paced(count, rate, send)
-            await asyncio.wait_for(done.wait(), 60)
-        finally:
-            await bus.stop()
-    return latencies
-
-
-async def bare_insert(database: str, count: int, rate: float) -> list[float]:
-    pool = await asyncpg.create_pool(plain_postgres_url(database), min_size=4, max_size=4)
-    assert pool is not None
-    latencies: list[float] = []
-    try:
-        await pool.execute("CREATE TABLE bench_floor (id text PRIMARY KEY, body jsonb)")
-
-        async def insert(i: int) -> None:
-            started = time.perf_counter()
-            await pool.execute(
-                "INSERT INTO bench_floor VALUES ($1, $2)", uuid.uuid4().hex, '{"n": 1}'
-            )
-            latencies.append(time.perf_counter() - started)
-
-        await paced(count, rate, insert)
-        await pool.execute("DROP TABLE bench_floor")
-    finally:
-        await pool.close()
-    return latencies
-
 
 # --- the pipeline ------------------------------------------------------------------------
 
@@ -174,7 +93,7 @@ async def read_counters(
         )
     finally:
         await connection.close()
-    counters.cpu = {group: sum(map(_cpu_seconds, pids)) for group, pids in cpu_of.items()}
+    counters.cpu = cpu_seconds_of(cpu_of)
     return counters
 
 
@@ -182,15 +101,13 @@ SERVICE_PREFIX = "service:"
 
 
 def process_groups(cluster: Cluster, database: str) -> dict[str, list[int]]:
-    name = database.rsplit("/", 1)[1]
     return {
         **{
             f"{SERVICE_PREFIX}{service}": [r.process.pid for r in replicas]
             for service, replicas in cluster.processes.items()
         },
         "rabbitmq": _pids("beam.smp"),
-        # The backends serving the benchmark's own database (their titles name it).
-        "postgresql": _pids(f"postgres: .* {name} "),
+        "postgresql": backends_of(database),
     }
 
 
@@ -294,10 +211,9 @@ async def main() -> None:
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
 
-    floor_messages = await bare_publish_consume(count, args.rate)
     lines: list[str] = []
     async with scratch() as sandbox:
-        floor_insert = await bare_insert(sandbox.database, count, args.rate)
+        floors = await Floors.measure(sandbox.database, count, args.rate)
         with running_cluster(sandbox.env(), ready_timeout=600) as cluster:
             async with httpx.AsyncClient(
                 base_url=cluster.gateway,
@@ -332,7 +248,7 @@ async def main() -> None:
                     await asyncio.sleep(2)  # PostgreSQL's statistics are flushed each second
                     after = await read_counters(client, cluster, sandbox.database, groups)
                     used = after.minus(before)
-                    lines += report(run, used, max(1, len(run.posts)))
+                    lines += report(run, used, max(1, len(run.posts)), floors)
                     faster = [float(r) for r in args.faster.split(",") if r]
                     best = args.rate if run.kept_up else None
                     for n, rate in enumerate(faster, start=2):
@@ -353,12 +269,11 @@ async def main() -> None:
                 finally:
                     await pipeline.close()
     print(f"\n{args.rate:.0f} leads/s for {args.seconds:.0f} s, every service its own process\n")
-    print(f"{'bare publish -> consume':34} {ms(floor_messages)}")
-    print(f"{'bare INSERT':34} {ms(floor_insert)}")
+    print("\n".join(floors.lines(args.rate)))
     print("\n".join(lines))
 
 
-def report(run: Run, used: Counters, count: int) -> list[str]:
+def report(run: Run, used: Counters, count: int, floors: Floors) -> list[str]:
     """`count`: the leads created (POSTs answered 201), what the costs are divided by."""
     per_process = {name: 1000 * seconds / count for name, seconds in used.cpu.items()}
     per_service = {
@@ -372,16 +287,20 @@ def report(run: Run, used: Counters, count: int) -> list[str]:
     cpu = ", ".join(f"{name} {value:.1f}" for name, value in per_lead.items())
     services = ", ".join(f"{name} {value:.1f}" for name, value in sorted(per_service.items()))
     published = ", ".join(f"{k} {v / count:.1f}" for k, v in sorted(used.published.items()))
+    messages = sum(used.published.values()) / count
+    deliveries = used.deliveries / count
+    transactions = used.transactions / count
+    measured = sum(per_lead.values())
     return [
         f"{'POST /api/leads':34} {ms(run.posts)}"
         + (f"  ({run.failed} failed or timed out)" if run.failed else ""),
         f"{'POST -> kanban:lead_assigned':34} {ms(run.assigned)}"
         + (f"  ({run.missing} never assigned)" if run.missing else ""),
-        f"{'CPU per lead':34} {sum(per_lead.values()):.1f} ms ({cpu})",
+        f"{'CPU per lead':34} {measured:.1f} ms ({cpu})",
         f"{'  of which services':34} {services}",
-        f"{'per lead':34} {sum(used.published.values()) / count:.1f} messages published "
-        f"({published}), {used.deliveries / count:.1f} queue deliveries, "
-        f"{used.transactions / count:.1f} database transactions",
+        f"{'per lead':34} {messages:.1f} messages published ({published}), "
+        f"{deliveries:.1f} queue deliveries, {transactions:.1f} database transactions",
+        *floors.beside(measured, messages, deliveries, transactions),
     ]
 
 
