@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from leadflow.events import (
@@ -11,6 +12,7 @@ from leadflow.events import (
     Event,
     LeadAssigned,
 )
+from leadflow.speech import Transcriber
 from leadflow.testing.factories import a_consultant, a_lead
 from leadflow.testing.recording import StoreUnderTest, store_under_test
 from leadflow.whatsapp.simulator import SimulatorTransport
@@ -20,6 +22,7 @@ from wa_consultant.models import OUTBOX
 
 AT = datetime(2026, 1, 1, 12, tzinfo=UTC)
 ADMIN = {"id": "admin-1", "role": "admin"}
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,6 +49,16 @@ class Inbox:
         return await self.session.methods()[method](params)
 
 
+async def within(seconds: float, found: Callable[[], Awaitable[T | None]]) -> T:
+    """What `found` returns once it returns something, waiting at most `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (result := await found()) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("nothing arrived before the deadline")
+        await asyncio.sleep(0.01)
+    return result
+
+
 async def words_of(audio: bytes, mime_type: str | None) -> str | None:
     """Speech-to-text in tests, as the fake Groq hears it: a voice note's bytes are its
     words; bytes that are not text were not heard."""
@@ -55,17 +68,26 @@ async def words_of(audio: bytes, mime_type: str | None) -> str | None:
         return None
 
 
+async def started_session(
+    store: StoreUnderTest, transport: SimulatorTransport, transcribe: Transcriber | None = None
+) -> ConsultantSession:
+    """A consultant session on `store`, its transport started; a second one is the service
+    after a restart (nothing of the first in memory)."""
+    session = ConsultantSession(
+        transport,
+        store.bus,
+        max_attempts=3,
+        engine=store.engine,
+        relay=store.relay,
+        transcribe=transcribe,
+    )
+    await transport.start(session)
+    return session
+
+
 @pytest.fixture
 async def inbox(database_url: str) -> AsyncIterator[Inbox]:
     async with store_under_test(database_url, MIGRATIONS, VERSION_TABLE, OUTBOX) as store:
         transport = SimulatorTransport("+5511900000001")
-        session = ConsultantSession(
-            transport,
-            store.bus,
-            max_attempts=3,
-            engine=store.engine,
-            relay=store.relay,
-            transcribe=words_of,
-        )
-        await transport.start(session)
+        session = await started_session(store, transport, words_of)
         yield Inbox(session, transport, store)

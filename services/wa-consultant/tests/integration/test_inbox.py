@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from leadflow.events import (
@@ -21,11 +19,8 @@ from leadflow.testing.factories import a_lead
 from leadflow.testing.recording import statements_run
 from leadflow.whatsapp import InboundMessage, phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
-from wa_consultant.handlers import ConsultantSession
 
-from .conftest import ADMIN, AT, Inbox
-
-T = TypeVar("T")
+from .conftest import ADMIN, AT, Inbox, started_session, within
 
 ANA = {"id": "ana", "role": "consultant"}
 BIA = {"id": "bia", "role": "consultant"}
@@ -81,16 +76,6 @@ async def test_a_redelivered_message_is_stored_and_announced_once(inbox: Inbox) 
     await receive(inbox, LEAD_PHONE, "Oi", "W1")
     assert len(await inbox.call("chat_messages", actor=ADMIN, jid=phone_jid(LEAD_PHONE))) == 1
     assert len(await inbox.published()) == 1
-
-
-async def within(seconds: float, found: Callable[[], Awaitable[T | None]]) -> T:
-    """What `found` returns once it returns something, waiting at most `seconds`."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while (result := await found()) is None:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("nothing arrived before the deadline")
-        await asyncio.sleep(0.01)
-    return result
 
 
 async def test_the_list_is_newest_first_and_an_outgoing_only_chat_has_its_time(
@@ -209,13 +194,7 @@ async def test_after_a_restart_the_list_is_still_newest_first(inbox: Inbox) -> N
         await inbox.lead(f"lead-{n}", phone, "ana", f"Lead {n}")
     for n in (1, 0, 2):  # WhatsApp time, not arrival order, decides
         await receive(inbox, phones[n], f"oi {n}", f"W{n}", minutes=n)
-    restarted = ConsultantSession(
-        SimulatorTransport("+5511900000001"),
-        inbox.store.bus,
-        max_attempts=3,
-        engine=inbox.store.engine,
-        relay=inbox.store.relay,
-    )
+    restarted = await started_session(inbox.store, SimulatorTransport("+5511900000001"))
     chats = await restarted.list_chats({"actor": ANA})
     assert [c["name"] for c in chats] == ["Lead 2", "Lead 1", "Lead 0"]
 
