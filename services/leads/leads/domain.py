@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from leadflow.contracts import LeadCreate
-from leadflow.events import LeadSource, LeadStatus, LeadView, Role, Temperature
+from leadflow.events import LeadSource, LeadStatus, Role, Temperature
 
 
 def new_id() -> str:
@@ -171,30 +171,3 @@ def dashboard_figures(
             durations_s, sum(row.leads for row in counts if row.status in WAITING_STATUSES)
         ),
     }
-
-
-def _brl(value: Any) -> str | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return "R$ " + f"{number:,.0f}".replace(",", ".")
-
-
-def assignment_notice(lead: LeadView) -> str:
-    """The WhatsApp message a consultant gets for a new lead: who, how hot, one line more."""
-    data = lead.facts()
-    facts = []
-    asset = {"property": "imóvel", "vehicle": "veículo"}.get(str(data.get("asset_type")), "")
-    if value := _brl(data.get("asset_value")):
-        facts.append(f"{asset or 'bem'} de {value}")
-    if down := _brl(data.get("down_payment")):
-        facts.append(f"entrada {down}")
-    if income := _brl(data.get("monthly_income")):
-        facts.append(f"renda {income}")
-    if city := data.get("city"):
-        facts.append(str(city))
-    summary = ", ".join(facts) if facts else (lead.ai_reasons[0] if lead.ai_reasons else "")
-    temperature = lead.temperature.value if lead.temperature else "sem classificação"
-    text = f"Novo lead para você: {lead.name} ({lead.phone}) — {temperature}"
-    return f"{text}. {summary}" if summary else text

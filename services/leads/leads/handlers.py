@@ -27,18 +27,15 @@ from leadflow.events import (
     LeadUpdated,
     LeadView,
     Role,
-    SendConsultantMessage,
     utcnow,
 )
 from leadflow.rpc import Conflict, Forbidden, Invalid, NotFound, parse
-from leadflow.whatsapp import phone_jid
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leads import repository as repo
 from leads.domain import (
     LeadChange,
     NewLead,
-    assignment_notice,
     change_lead,
     dashboard_figures,
     may_see,
@@ -191,8 +188,8 @@ class LeadsHandlers:
         rule: str,
         note: dict[str, Any],
     ) -> LeadView:
-        """Give the lead to `found.chosen` (another consultant, the callers checked), tell
-        them on WhatsApp, and record it."""
+        """Give the lead to `found.chosen` (another consultant, the callers checked) and
+        record it; lead.assigned carries their phone for wa-consultant's notice."""
         before, chosen = found.lead, found.chosen
         assert chosen is not None
         change = change_of(
@@ -202,13 +199,13 @@ class LeadsHandlers:
         view = view_of(
             before.changed(change, consultant_name=chosen.name, consultant_email=chosen.email)
         )
-        assigned = LeadAssigned(lead=view, previous_consultant_id=before.consultant_id, rule=rule)
-        await repo.write_change(
-            connection,
-            lead_id=before.id,
-            change=change,
-            events=[assigned, *notify_consultant(chosen.phone, view)],
+        assigned = LeadAssigned(
+            lead=view,
+            previous_consultant_id=before.consultant_id,
+            rule=rule,
+            consultant_phone=chosen.phone,
         )
+        await repo.write_change(connection, lead_id=before.id, change=change, events=[assigned])
         return view
 
     async def dashboard(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -326,19 +323,3 @@ def classification_events(
             )
         )
     return events
-
-
-def notify_consultant(phone: str | None, lead: LeadView) -> list[SendConsultantMessage]:
-    """A WhatsApp message from the consultant session to the consultant's own phone."""
-    if not phone:
-        return []
-    return [
-        SendConsultantMessage(
-            message_id=new_id(),
-            chat_jid=phone_jid(phone),
-            text=assignment_notice(lead),
-            lead_id=lead.id,
-            sender="system",
-            notice=True,
-        )
-    ]

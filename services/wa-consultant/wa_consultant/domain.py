@@ -1,4 +1,5 @@
-"""Pure rules of the consultants' inbox: whose a chat is, statuses, what a message looks like."""
+"""Pure rules of the consultants' inbox: whose a chat is, statuses, what a message looks
+like, and the notice a consultant gets for a lead assigned to them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leadflow.events import MessageStatus
+from leadflow.events import (
+    LeadAssigned,
+    LeadView,
+    MessageStatus,
+    SendConsultantMessage,
+    derived_event_id,
+)
 from leadflow.rpc import Invalid
+from leadflow.whatsapp.jid import phone_jid
 
 STATUS_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 MAX_TEXT = 4096
@@ -85,3 +93,49 @@ def chat_json(row: Any) -> dict[str, Any]:
         "unread_count": row["unread_count"],
         "lead_id": row["lead_id"],
     }
+
+
+def _brl(value: Any) -> str | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return "R$ " + f"{number:,.0f}".replace(",", ".")
+
+
+def assignment_notice(lead: LeadView) -> str:
+    """The WhatsApp message a consultant gets for a new lead: who, how hot, one line more."""
+    data = lead.facts()
+    facts = []
+    asset = {"property": "imóvel", "vehicle": "veículo"}.get(str(data.get("asset_type")), "")
+    if value := _brl(data.get("asset_value")):
+        facts.append(f"{asset or 'bem'} de {value}")
+    if down := _brl(data.get("down_payment")):
+        facts.append(f"entrada {down}")
+    if income := _brl(data.get("monthly_income")):
+        facts.append(f"renda {income}")
+    if city := data.get("city"):
+        facts.append(str(city))
+    summary = ", ".join(facts) if facts else (lead.ai_reasons[0] if lead.ai_reasons else "")
+    temperature = lead.temperature.value if lead.temperature else "sem classificação"
+    text = f"Novo lead para você: {lead.name} ({lead.phone}) — {temperature}"
+    return f"{text}. {summary}" if summary else text
+
+
+def assignment_notice_command(event: LeadAssigned) -> SendConsultantMessage | None:
+    """The notice to the new consultant's own phone, if they have one. Its id is derived
+    from the event's, so a redelivered lead.assigned stores and sends the same message."""
+    if not event.consultant_phone:
+        return None
+    notice_id = derived_event_id(event.event_id, "notice")
+    return SendConsultantMessage(
+        event_id=notice_id,
+        message_id=notice_id,
+        occurred_at=event.occurred_at,
+        correlation_id=event.correlation_id,
+        chat_jid=phone_jid(event.consultant_phone),
+        text=assignment_notice(event.lead),
+        lead_id=event.lead.id,
+        sender="system",
+        notice=True,
+    )

@@ -1,5 +1,6 @@
 """The consultant session's own behaviour on top of the session plumbing: the inbox
-(a voice note is stored with its transcript, which the plumbing asked ai for).
+(a voice note is stored with its transcript, which the plumbing asked ai for), and the
+notice a consultant gets on their own phone for each lead assigned to them.
 
 Every message in and out is stored (with its chat's row, in one transaction) before its
 event is staged for the broker, so a chat's history has a message by the time the chat
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 from leadflow.bus import Bus
 from leadflow.bus.base import Handler
-from leadflow.bus.topology import on
+from leadflow.bus.topology import on, on_attempts
 from leadflow.contracts import Actor
 from leadflow.db import OutboxRelay, one_statement_engine
 from leadflow.events import (
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from wa_consultant import repository as repo
 from wa_consultant.domain import (
     Audience,
+    assignment_notice_command,
     before_time,
     changes_the_projection,
     chat_json,
@@ -125,7 +127,9 @@ class ConsultantSession(SessionService):
 
     async def on_send(self, command: SendMessage, *, attempt: int = 1) -> None:
         """A command from another service (a notice) is stored before it is sent; one
-        from this inbox was stored when it was asked for."""
+        from this inbox was stored when it was asked for. A message whose status has
+        moved on was sent (or given up on) by an earlier delivery: a redelivery after a
+        restart, which the plumbing's memory of sent commands no longer covers, skips it."""
         phone = jid_phone(command.chat_jid)
         # A notice is one statement (no chat row moves with it); a lead chat's message
         # moves its chat's row in the same transaction.
@@ -136,7 +140,7 @@ class ConsultantSession(SessionService):
                 if command.notice
                 else await repo.audience_of(connection, phone=phone)
             )
-            await repo.add_message(
+            stored = await repo.add_message(
                 connection,
                 message_id=command.message_id,
                 chat_jid=command.chat_jid,
@@ -148,6 +152,8 @@ class ConsultantSession(SessionService):
                 sent_at=command.occurred_at,
                 status=MessageStatus.PENDING,
             )
+            if not stored and not await repo.unsent(connection, message_id=command.message_id):
+                return
         await super().on_send(command, attempt=attempt)
 
     # --- projections ------------------------------------------------------------------
@@ -157,7 +163,7 @@ class ConsultantSession(SessionService):
         return [
             on(LeadCreated, self.on_lead),
             on(LeadUpdated, self.on_lead_updated),
-            on(LeadAssigned, self.on_lead),
+            on_attempts(LeadAssigned, self.on_lead_assigned),
             on(ConsultantSaved, self.on_consultant),
         ]
 
@@ -165,6 +171,19 @@ class ConsultantSession(SessionService):
         """The lead's newest phone, name and consultant, in one statement of its own."""
         async with self.autocommit.connect() as connection:
             await repo.save_lead(connection, lead=event.lead)
+
+    async def on_lead_assigned(self, event: LeadAssigned, attempt: int = 1) -> None:
+        """The projection, then the new consultant's notice: stored once (its id is the
+        event's) and sent as any send is, retried by redelivering this event until its
+        last `attempt`, which stores it as failed."""
+        await self.on_lead(event)
+        # The phone comes with the event, read by leads in the assignment's own statement,
+        # not from `inbox_consultant_phones`: consultant.saved shares this queue, but its
+        # deliveries are handled concurrently (and a failed one is retried after later
+        # ones), so a phone set just before a manager's assignment could still be unknown
+        # here, or the old one: the notice lost, or sent to a number the consultant left.
+        if (notice := assignment_notice_command(event)) is not None:
+            await self.on_send(notice, attempt=attempt)
 
     async def on_lead_updated(self, event: LeadUpdated) -> None:
         """Most updates (a status, notes) change nothing the inbox keeps: no write."""

@@ -90,6 +90,7 @@ _SET_STATUS = text(
     WHERE id = :id
     """
 )
+_UNSENT = text("SELECT status = 'pending' FROM inbox_messages WHERE id = :id")
 _HISTORY = text(
     """
     SELECT id, direction, text, media_type, transcript, sent_at, status, sender,
@@ -231,6 +232,11 @@ async def set_status(
         update = {"id": row["id"], "status": status.value, "reason": reason}
         await connection.execute(_SET_STATUS, {**update, "wa_id": wa_message_id})
     return {"phone": row["phone"], "notice": row["notice"], "moved": moved}
+
+
+async def unsent(connection: AsyncConnection, *, message_id: str) -> bool:
+    """Whether a stored outgoing message is still to be sent (pending)."""
+    return bool((await connection.execute(_UNSENT, {"id": message_id})).scalar())
 
 
 async def history(

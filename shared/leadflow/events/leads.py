@@ -127,6 +127,13 @@ class LeadAssigned(Event):
     lead: LeadView = Field(description="the lead after the assignment")
     previous_consultant_id: str | None = Field(None, description="who had it before")
     rule: str = Field(description="which rule chose the consultant")
+    # Read in the assignment's own statement: wa-consultant's projection of phones
+    # (consultant.saved) may lag it (see `ConsultantSession.on_lead_assigned`).
+    consultant_phone: str | None = Field(
+        None,
+        description="the new consultant's own phone as the assignment read it, if they have "
+        "one: wa-consultant sends them the lead's notice there (clients are never shown it)",
+    )
 
 
 class LeadAssignmentRequested(Event):

@@ -42,7 +42,8 @@ async def receive(inbox: Inbox, phone: str, text: str, wa_id: str, minutes: int 
 
 
 def notice_to(phone: str, text: str) -> SendConsultantMessage:
-    """What leads sends a consultant's own phone when a lead is theirs."""
+    """A notice another service asks the consultant session to send (the assignment's
+    own notice is composed here: test_notices.py)."""
     return SendConsultantMessage(
         message_id="n1", chat_jid=phone_jid(phone), text=text, sender="system", notice=True
     )

@@ -1,8 +1,8 @@
 from typing import Any
 
-from leadflow.events import LeadSource, LeadStatus, LeadView, Temperature
+from leadflow.events import LeadAssigned, LeadSource, LeadStatus, LeadView, Temperature
 from leadflow.testing.factories import a_lead
-from leads.domain import assignment_notice
+from wa_consultant.domain import assignment_notice, assignment_notice_command
 
 
 def lead(**fields: Any) -> LeadView:
@@ -45,3 +45,21 @@ def test_a_notice_is_written_whatever_the_metadata_holds() -> None:
     for metadata in ({"collected": "x"}, {"collected": [1]}, {"asset_value": 10**400}):
         notice = assignment_notice(lead(metadata=metadata))
         assert notice.startswith("Novo lead para você: Marina Lopes")
+
+
+def test_a_redelivered_assignment_yields_the_same_notice_and_one_without_a_phone_none() -> None:
+    assigned = LeadAssigned(lead=lead(), rule="round_robin", consultant_phone="+5511988887777")
+    notice = assignment_notice_command(assigned)
+    redelivered = assignment_notice_command(
+        LeadAssigned.model_validate_json(assigned.model_dump_json())
+    )
+    assert notice is not None and notice == redelivered
+    assert (notice.chat_jid, notice.notice, notice.lead_id) == (
+        "5511988887777@s.whatsapp.net",
+        True,
+        assigned.lead.id,
+    )
+    assert notice.text == assignment_notice(assigned.lead)
+    other = LeadAssigned(lead=lead(), rule="round_robin", consultant_phone="+5511988887777")
+    assert assignment_notice_command(other).message_id != notice.message_id  # type: ignore[union-attr]
+    assert assignment_notice_command(assigned.model_copy(update={"consultant_phone": None})) is None
