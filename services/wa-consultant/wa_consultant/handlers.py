@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from leadflow.bus import Bus
 from leadflow.bus.base import Handler
-from leadflow.bus.topology import on, on_attempts
+from leadflow.bus.topology import on
 from leadflow.contracts import Actor
 from leadflow.db import OutboxRelay, one_statement_engine
 from leadflow.events import (
@@ -163,7 +163,7 @@ class ConsultantSession(SessionService):
         return [
             on(LeadCreated, self.on_lead),
             on(LeadUpdated, self.on_lead_updated),
-            on_attempts(LeadAssigned, self.on_lead_assigned),
+            on(LeadAssigned, self.on_lead_assigned),
             on(ConsultantSaved, self.on_consultant),
         ]
 
@@ -172,18 +172,26 @@ class ConsultantSession(SessionService):
         async with self.autocommit.connect() as connection:
             await repo.save_lead(connection, lead=event.lead)
 
-    async def on_lead_assigned(self, event: LeadAssigned, attempt: int = 1) -> None:
+    async def on_lead_assigned(self, event: LeadAssigned) -> None:
         """The projection, then the new consultant's notice: stored once (its id is the
-        event's) and sent as any send is, retried by redelivering this event until its
-        last `attempt`, which stores it as failed."""
+        event's) and sent right away. A send that fails goes to the send queue, which
+        retries it as any send (and stores it as failed on the last try): this queue's
+        projections never wait for WhatsApp to come back."""
         await self.on_lead(event)
         # The phone comes with the event, read by leads in the assignment's own statement,
         # not from `inbox_consultant_phones`: consultant.saved shares this queue, but its
         # deliveries are handled concurrently (and a failed one is retried after later
         # ones), so a phone set just before a manager's assignment could still be unknown
         # here, or the old one: the notice lost, or sent to a number the consultant left.
-        if (notice := assignment_notice_command(event)) is not None:
-            await self.on_send(notice, attempt=attempt)
+        if (notice := assignment_notice_command(event)) is None:
+            return
+        try:
+            await self.on_send(notice, attempt=1)
+        except Exception as exc:
+            log.info("notice %s goes to the send queue: %s", notice.message_id, exc)
+            async with self.autocommit.connect() as connection:
+                await repo.stage(connection, notice)
+            self.relay.wake()
 
     async def on_lead_updated(self, event: LeadUpdated) -> None:
         """Most updates (a status, notes) change nothing the inbox keeps: no write."""

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadflow.bus.topology import WA_CONSULTANT_INBOX, by_event_type
-from leadflow.events import LeadAssigned, Temperature
+from leadflow.bus.topology import (
+    WA_CONSULTANT_INBOX,
+    by_event_type,
+    on_attempts,
+    session_send_queue,
+)
+from leadflow.events import LeadAssigned, SendConsultantMessage, SessionName, Temperature
 from leadflow.testing.factories import a_lead
 from leadflow.whatsapp import phone_jid
 from leadflow.whatsapp.simulator import SimulatorTransport
@@ -46,17 +51,29 @@ class RefusingTransport(SimulatorTransport):
 
 
 async def assigned_over_the_bus(inbox: Inbox, refusals: int) -> RefusingTransport:
-    """Bia's lead.assigned through the inbox queue as the service consumes it (a failed
-    delivery is redelivered, its attempt counted), WhatsApp refusing `refusals` sends."""
+    """Bia's lead.assigned through the inbox queue as the service consumes it, its send
+    queue consumed too (a failed delivery is redelivered, its attempt counted), WhatsApp
+    refusing `refusals` sends."""
     await inbox.consultant("bia", BIA_PHONE)
     transport = RefusingTransport(refusals)
     session = await started_session(inbox.store, transport)
-    inbox.store.bus.consume(WA_CONSULTANT_INBOX, by_event_type(*session.inbox_routes()))
-    await inbox.store.bus.publish_event(assigned_to_bia())
+    bus = inbox.store.bus
+    bus.consume(WA_CONSULTANT_INBOX, by_event_type(*session.inbox_routes()))
+    bus.consume(
+        session_send_queue(SessionName.CONSULTANT),
+        by_event_type(
+            on_attempts(
+                SendConsultantMessage,
+                lambda command, attempt: session.on_send(command, attempt=attempt),
+            )
+        ),
+    )
+    await bus.publish_event(assigned_to_bia())
     return transport
 
 
 async def the_notice(inbox: Inbox, status: str) -> dict[str, Any] | None:
+    await inbox.store.flush_outbox()  # the relay, which tests run by hand
     notices = await inbox.call("list_notices", consultant_id="bia")
     return notices[0] if notices and notices[0]["status"] == status else None
 
@@ -67,10 +84,10 @@ async def test_an_assignment_sends_its_notice_once_however_often_it_is_delivered
     await inbox.consultant("bia", BIA_PHONE)
     event = assigned_to_bia()
 
-    await inbox.session.on_lead_assigned(event, 1)
-    await inbox.session.on_lead_assigned(event, 1)  # the broker delivers it again
+    await inbox.session.on_lead_assigned(event)
+    await inbox.session.on_lead_assigned(event)  # the broker delivers it again
     restarted = SimulatorTransport("+5511900000001")  # or after a restart: no memory
-    await (await started_session(inbox.store, restarted)).on_lead_assigned(event, 2)
+    await (await started_session(inbox.store, restarted)).on_lead_assigned(event)
 
     assert [m.text for m in inbox.transport.sent_to(BIA_PHONE)] == [NOTICE]
     assert restarted.sent_to(BIA_PHONE) == []
@@ -86,7 +103,7 @@ async def test_an_assignment_sends_its_notice_once_however_often_it_is_delivered
 async def test_a_consultant_without_a_phone_gets_no_notice_but_the_lead_is_theirs(
     inbox: Inbox,
 ) -> None:
-    await inbox.session.on_lead_assigned(assigned_to_bia(phone=None), 1)
+    await inbox.session.on_lead_assigned(assigned_to_bia(phone=None))
     assert inbox.transport.outbox == []
     assert await inbox.call("list_notices") == []
     sent = await inbox.call(
@@ -98,19 +115,21 @@ async def test_a_consultant_without_a_phone_gets_no_notice_but_the_lead_is_their
     assert sent["status"] == "pending"
 
 
-async def test_a_notice_whose_send_fails_is_sent_when_the_assignment_is_redelivered(
+async def test_a_notice_whose_send_fails_is_sent_by_the_send_queue_without_holding_the_inbox(
     inbox: Inbox,
 ) -> None:
     transport = await assigned_over_the_bus(inbox, refusals=1)
     await within(10, lambda: the_notice(inbox, "delivered"))
     assert [m.text for m in transport.sent_to(BIA_PHONE)] == [NOTICE]
+    assert await inbox.store.bus.dead_letters(WA_CONSULTANT_INBOX.name) == []
 
 
-async def test_a_notice_refused_on_every_delivery_is_stored_as_failed_with_the_reason(
+async def test_a_notice_refused_on_every_try_is_stored_as_failed_with_the_reason(
     inbox: Inbox,
 ) -> None:
     transport = await assigned_over_the_bus(inbox, refusals=99)
     notice = await within(10, lambda: the_notice(inbox, "failed"))
     assert notice["reason"] == "not on WhatsApp"
-    assert transport.refusals == 99 - 3  # one try per delivery, the last one gave up
+    # One try as the assignment arrived, then one per delivery of the send queue (3).
+    assert transport.refusals == 99 - 1 - 3
     assert await inbox.store.bus.dead_letters(WA_CONSULTANT_INBOX.name) == []
