@@ -78,7 +78,19 @@ async def _delete_test_namespace(url: str, namespace: str) -> None:
         await connection.close()
 
 
-CREATED_QUEUES = ("routing", "work", "flaky", "poison", "echo", "slow", "replayable", "outage")
+CREATED_QUEUES = (
+    "routing",
+    "work",
+    "flaky",
+    "poison",
+    "echo",
+    "slow",
+    "replayable",
+    "outage",
+    "background",
+    "foreground",
+    "held",
+)
 
 
 async def start_all(*buses: Bus) -> None:
@@ -272,3 +284,74 @@ async def test_dead_letters_can_be_replayed_once_the_cause_is_fixed(make_bus: Bu
     assert await bus.replay_dead_letters("replayable") == 1
     await wait_until(lambda: handled == [b"1"])
     assert await bus.dead_letters("replayable") == []
+
+
+class HeldRequests:
+    """An endpoint whose requests are answered only when the test releases them."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.release = asyncio.Event()
+
+    async def handle(self, body: bytes) -> bytes:
+        self.started += 1
+        await self.release.wait()
+        return body
+
+
+def recorder(into: list[bytes]) -> Callable[[Delivery], Awaitable[None]]:
+    async def handle(delivery: Delivery) -> None:
+        into.append(delivery.body)
+        await asyncio.sleep(0.002)  # some work, as a handler's database round trips
+
+    return handle
+
+
+async def test_a_backlog_that_yields_to_requests_waits_while_a_request_is_served(
+    make_bus: BusFactory,
+) -> None:
+    bus = await make_bus()
+    held = HeldRequests()
+    background: list[bytes] = []
+    foreground: list[bytes] = []  # the same events on an ordinary queue: they do flow
+    bus.serve("held", held.handle)
+    bus.consume(
+        QueueSpec("background", ("bulk.job",), prefetch=4, yields_to_requests=True),
+        recorder(background),
+    )
+    bus.consume(QueueSpec("foreground", ("bulk.job",), prefetch=4), recorder(foreground))
+    await start_all(bus)
+    answer = asyncio.create_task(bus.request("held", b"intake", timeout=30))
+    await wait_until(lambda: held.started == 1)
+
+    for i in range(40):
+        await bus.publish("bulk.job", str(i).encode())
+    await wait_until(lambda: len(foreground) == 40)
+    assert background == []  # 40 waiting, none started while the request is served
+
+    held.release.set()
+    assert await answer == b"intake"
+    await wait_until(lambda: len(background) == 40)
+
+
+async def test_a_steady_stream_of_requests_slows_a_yielding_queue_but_never_stops_it(
+    make_bus: BusFactory,
+) -> None:
+    bus = await make_bus()
+    bus.requests_first.max_wait_s = 0.2
+    held = HeldRequests()
+    background: list[bytes] = []
+    bus.serve("held", held.handle)
+    bus.consume(
+        QueueSpec("background", ("bulk.job",), prefetch=4, yields_to_requests=True),
+        recorder(background),
+    )
+    await start_all(bus)
+    answer = asyncio.create_task(bus.request("held", b"intake", timeout=30))
+    await wait_until(lambda: held.started == 1)
+
+    await bus.publish("bulk.job", b"late")
+    await wait_until(lambda: background == [b"late"])
+    assert not answer.done()  # handled while the request was still being served
+    held.release.set()
+    await answer

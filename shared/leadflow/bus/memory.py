@@ -139,6 +139,8 @@ class InMemoryBus(Bus):
         limit = queue.spec.max_deliveries or self.max_deliveries
         while True:
             delivery = await queue.items.get()
+            if queue.spec.yields_to_requests:
+                await self.requests_first.turn()
             token = correlation_id_var.set(delivery.correlation_id)
             try:
                 await self.handle_through_outages(queue.spec.name, handler, delivery)
@@ -165,7 +167,8 @@ class InMemoryBus(Bus):
             if reply.done():  # the caller gave up already
                 continue
             try:
-                result = await handler(body)
+                with self.requests_first.serving():
+                    result = await handler(body)
             except Exception as exc:  # the handler owns its error replies; this is a bug
                 log.exception("rpc handler crashed")
                 if not reply.done():

@@ -191,6 +191,8 @@ class RabbitBus(Bus):
                 headers=dict(raw.headers or {}),
                 attempt=attempt,
             )
+            if spec.yields_to_requests:
+                await self.requests_first.turn()
             token = correlation_id_var.set(raw.correlation_id)
             try:
                 await self.handle_through_outages(spec.name, handler, delivery)
@@ -240,9 +242,10 @@ class RabbitBus(Bus):
                 self._in_flight.add(task)
             token = correlation_id_var.set(message.correlation_id)
             try:
-                result = await handler(message.body)
-                if message.reply_to:
-                    await self._reply(message.reply_to, message.correlation_id, result)
+                with self.requests_first.serving():
+                    result = await handler(message.body)
+                    if message.reply_to:
+                        await self._reply(message.reply_to, message.correlation_id, result)
             finally:
                 correlation_id_var.reset(token)
                 await message.ack()

@@ -22,9 +22,19 @@ ASSIGNMENT_RPC = "assignment"
 AI_RPC = "ai"  # speech-to-text (leadflow.events.speech)
 
 # queues
-LEADS_PIPELINE = QueueSpec("leads.pipeline", bindings=("lead.classified", "assignment.decided"))
+# leads takes every lead in (create_lead): its own events wait while it serves requests,
+# and a few at a time, so a backlog of them never holds the pool intake needs (issue 19).
+LEADS_PIPELINE = QueueSpec(
+    "leads.pipeline",
+    bindings=("lead.classified", "assignment.decided"),
+    prefetch=8,
+    yields_to_requests=True,
+)
 LEADS_LIVIA = QueueSpec(
-    "leads.livia", bindings=("livia.lead_qualified", "livia.paused", "livia.resumed")
+    "leads.livia",
+    bindings=("livia.lead_qualified", "livia.paused", "livia.resumed"),
+    prefetch=8,
+    yields_to_requests=True,
 )
 WA_LIVIA_CONVERSATIONS = QueueSpec(
     "wa.livia.conversations",
