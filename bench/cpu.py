@@ -61,3 +61,10 @@ def cpu_report(split: dict[str, float], items: int) -> str:
     per_item = {name: 1000 * seconds / items for name, seconds in split.items()}
     parts = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(per_item.items()))
     return f"{'':34} CPU per lead: {sum(per_item.values()):.1f} ms ({parts})"
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, every core, in clock ticks."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)

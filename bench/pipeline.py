@@ -3,6 +3,7 @@ own process against the local RabbitMQ and PostgreSQL, three consultants with ph
 each lead also sends a WhatsApp notice).
 
     .venv/bin/python -m bench.pipeline [--rate 20] [--seconds 30] [--faster 40,80]
+                                       [--overload [RATE]] [--overload-seconds 60]
 
 Prints, at `--rate`: POST p50/p99; POST -> `kanban:lead_assigned` at a WebSocket client
 p50/p99; CPU per lead of each process group (services, RabbitMQ, PostgreSQL) and in
@@ -13,7 +14,10 @@ and of one more delivery of it on the same broker, and of a bare INSERT on the s
 from them the design's floor per lead (its messages, extra deliveries and transactions at
 those costs), the measured CPU's ratio to it, and issue 19's goal beside it.
 Then each `--faster` rate for the same time: the highest one at which the system keeps up
-(every lead assigned within 5 s of the last POST) is printed.
+(every lead assigned within 5 s of the last POST) is printed. With `--overload`, then issue
+19's burst (see `bench.overload`): twice that rate (or the rate given) for
+`--overload-seconds` (60), POST p50/p99 during it, whether the WebSocket client got every
+frame, and how fast the backlog drained compared with the steady rate.
 
 RabbitMQ's CPU is its whole process's (other users of the broker count too: run it on a
 quiet machine; the floors take off what it uses at rest, the pipeline's figure cannot);
@@ -24,10 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import re
-import time
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -35,10 +36,11 @@ import httpx
 from leadflow.testing.fixtures import TEST_ADMIN
 from leadflow.testing.processes import Cluster, running_cluster
 from leadflow.testing.services import plain_postgres_url
-from websockets.asyncio.client import ClientConnection, connect
 
 from bench.cpu import _pids, backends_of, cpu_seconds_of
-from bench.floors import Floors, ms, paced
+from bench.floors import Floors, ms
+from bench.load import Pipeline, Run
+from bench.overload import overload_phase
 from bench.scratch import scratch
 
 # --- the pipeline ------------------------------------------------------------------------
@@ -111,103 +113,18 @@ def process_groups(cluster: Cluster, database: str) -> dict[str, list[int]]:
     }
 
 
-@dataclass
-class Run:
-    rate: float
-    posts: list[float]
-    assigned: list[float]
-    backlog_at_end: int
-    missing: int  # never seen assigned within 5 s of the last POST (failed POSTs too)
-    lag: float
-    failed: int  # POSTs answered with an error, or not within the client's timeout
-
-    @property
-    def kept_up(self) -> bool:
-        return self.missing == 0 and self.lag < 1.0
-
-
-class Pipeline:
-    def __init__(self, cluster: Cluster, client: httpx.AsyncClient, token: str) -> None:
-        self.cluster = cluster
-        self.client = client
-        self.token = token
-        self.posted_at: dict[str, float] = {}
-        self.assigned: dict[str, float] = {}
-        self.socket: ClientConnection | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self.seen = asyncio.Event()  # set on every lead_assigned frame
-
-    async def open_socket(self) -> None:
-        url = self.cluster.realtime.replace("http", "ws", 1) + f"/ws?token={self.token}"
-        self.socket = await connect(url, max_queue=None)
-        await self.socket.send(json.dumps({"action": "join_room", "room": "kanban"}))
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.socket is not None
-        async for message in self.socket:
-            frame = json.loads(message)
-            if frame.get("event") == "kanban:lead_assigned":
-                self.assigned.setdefault(frame["data"]["id"], time.perf_counter())
-                self.seen.set()
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-        if self.socket is not None:
-            await self.socket.close()
-
-    async def post_leads(self, count: int, rate: float, tag: str) -> Run:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        posts: list[float] = []
-        ids: list[str] = []
-
-        failed = 0
-
-        async def post(i: int) -> None:
-            nonlocal failed
-            started = time.perf_counter()
-            try:
-                response = await self.client.post(
-                    "/api/leads",
-                    json={
-                        "name": f"Lead {tag} {i}",
-                        "phone": f"+55219{tag}{i:05d}",
-                        "metadata": {"asset_value": 300000, "monthly_income": 15000},
-                    },
-                    headers=headers,
-                )
-                response.raise_for_status()
-            except httpx.HTTPError:
-                failed += 1  # an error or a timeout: the system did not keep up
-                return
-            posts.append(time.perf_counter() - started)
-            lead_id = response.json()["data"]["id"]
-            self.posted_at[lead_id] = started
-            ids.append(lead_id)
-
-        lag = await paced(count, rate, post)
-        backlog = sum(1 for lead_id in ids if lead_id not in self.assigned)
-        await self.all_assigned(ids, within=5)
-        latencies = [self.assigned[i] - self.posted_at[i] for i in ids if i in self.assigned]
-        missing = sum(1 for i in ids if i not in self.assigned)
-        await self.all_assigned(ids, within=30)  # stragglers land before the next run
-        return Run(rate, posts, latencies, backlog, missing + failed, lag, failed)
-
-    async def all_assigned(self, ids: list[str], *, within: float) -> None:
-        """Until every lead of `ids` was seen assigned, or `within` seconds passed."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                while any(lead_id not in self.assigned for lead_id in ids):
-                    self.seen.clear()
-                    await self.seen.wait()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--faster", default="40,80", help="rates tried after --rate")
+    parser.add_argument(
+        "--overload",
+        nargs="?",
+        const="auto",
+        help="then a burst at this rate (without one: twice the highest steady rate kept up)",
+    )
+    parser.add_argument("--overload-seconds", type=float, default=60)
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
 
@@ -236,7 +153,7 @@ async def main() -> None:
                         headers={"Authorization": f"Bearer {token}"},
                     )
                     created.raise_for_status()
-                pipeline = Pipeline(cluster, client, token)
+                pipeline = Pipeline(cluster, token)
                 await pipeline.open_socket()
                 try:
                     warm = await pipeline.post_leads(10, 5, "000")  # caches, pools, consumers
@@ -266,6 +183,10 @@ async def main() -> None:
                             break
                         best = rate
                     lines.append(f"highest steady rate kept up: {best or 0:.0f} leads/s")
+                    if args.overload:
+                        lines += await overload_phase(
+                            pipeline, groups, args.overload, args.overload_seconds, best or 0
+                        )
                 finally:
                     await pipeline.close()
     print(f"\n{args.rate:.0f} leads/s for {args.seconds:.0f} s, every service its own process\n")
