@@ -40,6 +40,13 @@ YES = re.compile(
     r"fechado|manda|vamos)\b"
 )
 NO = re.compile(r"\b(nao|agora nao|depois|ainda nao|nem)\b")
+# "ainda não falaram comigo", "ninguém me ligou": the "não" is about being left without an
+# answer, and what the lead wants is a person to talk to them.
+NOBODY_CALLED = re.compile(
+    r"\b(nao|ninguem|nunca|ainda nao)\s+(me\s+|nao\s+)?(falaram|falou|ligaram|ligou|"
+    r"chamaram|chamou|responderam|respondeu|retornaram|retornou|atenderam|atendeu|"
+    r"procuraram|procurou|entraram em contato|entrou em contato)\b"
+)
 GREETING = re.compile(r"\b(bom dia|boa tarde|boa noite|ola|oi|oie|oii|e ai|eae)\b")
 GREETING_WORDS = {"bom dia": "Bom dia", "boa tarde": "Boa tarde", "boa noite": "Boa noite"}
 QUESTION = re.compile(
@@ -96,6 +103,8 @@ def missing(collected: dict[str, Any]) -> list[str]:
 
 def consent_of(text: str) -> bool | None:
     lowered = plain(text)
+    if NOBODY_CALLED.search(lowered):
+        return True
     if NO.search(lowered):
         return False
     if YES.search(lowered):

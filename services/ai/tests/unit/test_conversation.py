@@ -215,6 +215,17 @@ def test_the_hand_off_names_the_consultant_and_the_number_they_write_from() -> N
     assert "por aqui mesmo" not in handoff.reply
 
 
+@pytest.mark.parametrize(
+    "complaint", ["Oi Lívia, ainda não falaram comigo", "ninguem me ligou ate agora"]
+)
+def test_at_the_consent_question_a_lead_nobody_called_yet_is_handed_off(complaint: str) -> None:
+    """The "não" in it is about being left waiting, not a refusal of a consultant."""
+    decision = ask(complaint)
+    assert decision.kind == "handoff" and decision.stage is LiviaStage.TRANSFERRED
+    assert ask("não, obrigado").stage is LiviaStage.CONVERSION  # a refusal still is one
+    assert ask("agora nao").stage is LiviaStage.CONVERSION
+
+
 def test_after_the_hand_off_one_true_answer_and_no_loop() -> None:
     handoff = ask("pode sim")
     said: tuple[str, ...] = (handoff.reply or "",)
