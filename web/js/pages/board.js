@@ -48,9 +48,9 @@ export function BoardPage({ user }) {
   // Loads overlap (a filter change, a resync as the socket joins its rooms): only the
   // latest one's pages are shown, with every frame that arrived since it began applied on
   // top (its pages may have been read before them). An older load's answer would put
-  // back leads as they were before frames already shown.
-  const latestLoad = useRef(0);
-  const arrivalsOfLoads = useRef(new Set());
+  // back leads as they were before frames already shown. So one ref: the latest load,
+  // with the frames that arrived since it began (null once it answered).
+  const latestLoad = useRef({ arrived: null });
 
   function apply(board, lead) {
     const known = board.get(lead.id);
@@ -62,29 +62,28 @@ export function BoardPage({ user }) {
   }
 
   async function load() {
-    const generation = ++latestLoad.current;
-    const arrived = [];
-    arrivalsOfLoads.current.add(arrived);
+    const mine = { arrived: [] };
+    latestLoad.current = mine;
     setLoading(true);
     try {
       const shown = filtersRef.current;
       const pages = await Promise.all(STATUSES.map((s) => api(query(shown, s))));
-      if (generation !== latestLoad.current) return; // a newer load answers for it
+      if (latestLoad.current !== mine) return; // a newer load answers for it
       let next = new Map();
       const counts = {};
       pages.forEach((page, i) => {
         counts[STATUSES[i]] = page.total;
         for (const lead of page.data) next.set(lead.id, lead);
       });
-      for (const lead of arrived) next = apply(next, lead);
+      for (const lead of mine.arrived) next = apply(next, lead);
       setLeads(next);
       setTotals(counts);
       setError(null);
     } catch (failure) {
-      if (generation === latestLoad.current) setError(failure);
+      if (latestLoad.current === mine) setError(failure);
     } finally {
-      arrivalsOfLoads.current.delete(arrived);
-      if (generation === latestLoad.current) setLoading(false);
+      mine.arrived = null;
+      if (latestLoad.current === mine) setLoading(false);
     }
   }
 
@@ -109,7 +108,7 @@ export function BoardPage({ user }) {
         if (frame.event === "resync") return load();
         if (!frame.event.startsWith("kanban:")) return;
         const lead = frame.data;
-        for (const arrived of arrivalsOfLoads.current) arrived.push(lead);
+        latestLoad.current.arrived?.push(lead);
         setLeads((current) => apply(current, lead));
       }),
     [],
