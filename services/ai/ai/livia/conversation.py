@@ -41,9 +41,10 @@ YES = re.compile(
 )
 NO = re.compile(r"\b(nao|agora nao|depois|ainda nao|nem)\b")
 # "ainda não falaram comigo", "ninguém me ligou": the "não" is about being left without an
-# answer, and what the lead wants is a person to talk to them.
+# answer, and what the lead wants is a person to talk to them (searched, so "ainda não" is
+# found by its "não").
 NOBODY_CALLED = re.compile(
-    r"\b(nao|ninguem|nunca|ainda nao)\s+(me\s+|nao\s+)?(falaram|falou|ligaram|ligou|"
+    r"\b(nao|ninguem|nunca)\s+(me\s+|nao\s+)?(falaram|falou|ligaram|ligou|"
     r"chamaram|chamou|responderam|respondeu|retornaram|retornou|atenderam|atendeu|"
     r"procuraram|procurou|entraram em contato|entrou em contato)\b"
 )
