@@ -250,9 +250,10 @@ class AssignmentHandlers:
         """The dashboard's per-consultant figures over leads that arrived since `since`:
         everyone's for admins and managers, a consultant's own row for them."""
         query = parse(DashboardQuery, params)
-        only = None if query.actor.is_staff else query.actor.id
         async with self.sessions() as session:
-            rows = await repo.consultant_figures(session, only=only, since=query.since)
+            rows = await repo.consultant_figures(
+                session, only=query.only_consultant, since=query.since
+            )
         return figures_per_consultant(rows)
 
     async def drain_waiting(self) -> None:

@@ -212,7 +212,7 @@ class LeadsHandlers:
         """The dashboard's figures about leads: every lead's for admins and managers, a
         consultant's own for them. (Per consultant: assignment's; Lívia's: wa-livia's.)"""
         query = parse(DashboardQuery, params)
-        scope = {"consultant_id": None if query.actor.is_staff else query.actor.id}
+        scope = {"consultant_id": query.only_consultant}
         async with asyncpg_connection(self.autocommit) as connection:
             counts = await repo.lead_counts(connection, **scope, since=query.since)
             durations = await repo.first_contact_seconds(connection, **scope, since=query.since)

@@ -410,9 +410,10 @@ class ConversationHandlers:
         """The dashboard's Lívia figures: every conversation for admins and managers, those
         with a consultant's own leads for them."""
         query = parse(DashboardQuery, params)
-        only = None if query.actor.is_staff else query.actor.id
         async with self.sessions() as session:
-            counts = await repo.count_conversations(session, consultant_id=only, since=query.since)
+            counts = await repo.count_conversations(
+                session, consultant_id=query.only_consultant, since=query.since
+            )
         return domain.completion_figures(*counts)
 
     # --- helpers ----------------------------------------------------------------------

@@ -83,6 +83,11 @@ class DashboardQuery(BaseModel):
     actor: Actor
     since: datetime | None = None
 
+    @property
+    def only_consultant(self) -> str | None:
+        """Whose figures: None (everyone's) for admins and managers, a consultant's own."""
+        return None if self.actor.is_staff else self.actor.id
+
 
 class LeadCreate(BaseModel):
     """POST /api/leads and the webhook: a new lead."""
