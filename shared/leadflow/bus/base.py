@@ -154,6 +154,13 @@ class Bus(abc.ABC):
             except Exception:
                 log.exception("reconnect listener failed")
 
+    async def handle(self, spec: QueueSpec, handler: Handler, delivery: Delivery) -> None:
+        """Run `handler` on one of `spec`'s deliveries, as every bus does: once the
+        requests being served let it (if the queue `yields_to_requests`), through outages."""
+        if spec.yields_to_requests:
+            await self.requests_first.turn()
+        await self.handle_through_outages(spec.name, handler, delivery)
+
     async def handle_through_outages(
         self, queue: str, handler: Handler, delivery: Delivery
     ) -> None:

@@ -139,11 +139,9 @@ class InMemoryBus(Bus):
         limit = queue.spec.max_deliveries or self.max_deliveries
         while True:
             delivery = await queue.items.get()
-            if queue.spec.yields_to_requests:
-                await self.requests_first.turn()
             token = correlation_id_var.set(delivery.correlation_id)
             try:
-                await self.handle_through_outages(queue.spec.name, handler, delivery)
+                await self.handle(queue.spec, handler, delivery)
             except Exception:
                 if delivery.attempt >= limit:
                     log.exception("dead-lettered %s after %d attempts", queue.spec.name, limit)

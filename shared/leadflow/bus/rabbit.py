@@ -191,11 +191,9 @@ class RabbitBus(Bus):
                 headers=dict(raw.headers or {}),
                 attempt=attempt,
             )
-            if spec.yields_to_requests:
-                await self.requests_first.turn()
             token = correlation_id_var.set(raw.correlation_id)
             try:
-                await self.handle_through_outages(spec.name, handler, delivery)
+                await self.handle(spec, handler, delivery)
             except Exception:
                 if attempt >= limit or spec.per_replica:
                     log.exception("dead-lettering %s after %d attempts", queue.name, attempt)
