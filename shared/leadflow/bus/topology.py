@@ -110,11 +110,7 @@ E = TypeVar("E", bound=Event)
 def on(event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> tuple[str, Handler]:
     """`handler` registered for `event_type`: it is given the delivery's body parsed as
     that type (what mypy checks), never a `Delivery` to narrow by hand."""
-
-    async def parse_and_handle(delivery: Delivery) -> None:
-        await handler(event_type.model_validate_json(delivery.body))
-
-    return event_type.name, parse_and_handle
+    return on_attempts(event_type, lambda event, _attempt: handler(event))
 
 
 def on_attempts(
