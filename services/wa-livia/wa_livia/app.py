@@ -54,6 +54,9 @@ def build(settings: Settings, bus: Bus) -> Service:
     )
     bus.consume(WA_LIVIA_CONVERSATIONS, by_event_type(*conversations.routes()))
 
-    hooks = database.hooks(after_bus=[conversations.start], before_stop=[conversations.stop])
-    hooks["before_bus"].append(conversations.load)  # after the migrations
+    hooks = database.hooks(
+        before_bus=[conversations.load],
+        after_bus=[conversations.start],
+        before_stop=[conversations.stop],
+    )
     return session_service(session, bus, health={"database": database.ready}, **hooks)

@@ -77,13 +77,18 @@ class ServiceDatabase:
             await self.migrations.run(self.engine)
 
     def hooks(
-        self, *, after_bus: list[Hook] | None = None, before_stop: list[Hook] | None = None
+        self,
+        *,
+        before_bus: list[Hook] | None = None,
+        after_bus: list[Hook] | None = None,
+        before_stop: list[Hook] | None = None,
     ) -> ServiceHooks:
-        """A `Service`'s hooks: migrate before the bus, relay on after it (before the
-        service's own `after_bus`), relay off after the service's own `before_stop`,
-        engine closed last."""
+        """A `Service`'s hooks: migrate before the bus (and before the service's own
+        `before_bus`, which may read its tables), relay on after it (before the service's
+        own `after_bus`), relay off after the service's own `before_stop`, engine closed
+        last."""
         return {
-            "before_bus": [self.prepare],
+            "before_bus": [self.prepare, *(before_bus or [])],
             "after_bus": [self.relay.start, *(after_bus or [])],
             "before_stop": [*(before_stop or []), self.relay.stop],
             "on_stop": [self.engine.dispose],
