@@ -132,11 +132,8 @@ async def main() -> None:
     async with scratch() as sandbox:
         floors = await Floors.measure(sandbox.database, count, args.rate)
         with running_cluster(sandbox.env(), ready_timeout=600) as cluster:
-            async with httpx.AsyncClient(
-                base_url=cluster.gateway,
-                timeout=30,
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
-            ) as client:
+            # Set-up and /metrics only: the leads go through `Pipeline`'s lean client.
+            async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as client:
                 login = await client.post(
                     "/api/auth/login", json={"email": TEST_ADMIN[0], "password": TEST_ADMIN[1]}
                 )
