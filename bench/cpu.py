@@ -46,6 +46,22 @@ def _processes(cluster: Cluster) -> dict[str, list[int]]:
     return groups
 
 
+SERVICE_PREFIX = "service:"  # before a service's name among the other process groups
+
+
+def process_groups(cluster: Cluster, database: str) -> dict[str, list[int]]:
+    """Each service (replicas together, its name after SERVICE_PREFIX), the broker, and the
+    backends of `database` alone."""
+    return {
+        **{
+            f"{SERVICE_PREFIX}{service}": [r.process.pid for r in replicas]
+            for service, replicas in cluster.processes.items()
+        },
+        "rabbitmq": _pids("beam.smp"),
+        "postgresql": backends_of(database),
+    }
+
+
 @contextmanager
 def cpu_per_item(cluster: Cluster, split: dict[str, float]) -> Iterator[None]:
     """Fills `split` with the CPU seconds each process group used during the block;

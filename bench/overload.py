@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from bench.cpu import cpu_seconds_of, machine_jiffies
+from bench.cpu import SERVICE_PREFIX, cpu_seconds_of, machine_jiffies
 from bench.floors import ms
 from bench.load import KANBAN_FRAMES, Pipeline
 
@@ -21,7 +21,6 @@ async def overload_phase(
     rate: str,
     seconds: float,
     steady: float,
-    service_prefix: str = "service:",
 ) -> list[str]:
     """`rate`: leads/s, or "auto" for twice `steady`, the highest steady rate kept up."""
     burst_rate = 2 * steady if rate == "auto" else float(rate)
@@ -31,7 +30,7 @@ async def overload_phase(
     await pipeline.all_assigned(list(pipeline.posted_at), within=120)
     if pipeline.closed is not None:
         await pipeline.open_socket()
-    return report(await burst(pipeline, groups, burst_rate, seconds, "009"), steady, service_prefix)
+    return report(await burst(pipeline, groups, burst_rate, seconds, "009"), steady)
 
 
 @dataclass
@@ -93,7 +92,7 @@ def unassigned_at(pipeline: Pipeline, lead_id: str, moment: float) -> bool:
     return pipeline.assigned.get(lead_id, float("inf")) > moment
 
 
-def report(run: Burst, steady: float, service_prefix: str) -> list[str]:
+def report(run: Burst, steady: float) -> list[str]:
     """`steady`: the highest steady rate kept up, what the drain is compared with."""
     if run.missing_frames == 0 and run.socket is None:
         frames = "every frame of every lead arrived"
@@ -110,7 +109,7 @@ def report(run: Burst, steady: float, service_prefix: str) -> list[str]:
     else:
         drain = f"{run.backlog} leads, {run.unassigned} still not assigned at the deadline"
     cores = ", ".join(
-        f"{name.removeprefix(service_prefix)} {value:.2f}"
+        f"{name.removeprefix(SERVICE_PREFIX)} {value:.2f}"
         for name, value in sorted(run.cores.items(), key=lambda item: -item[1])
     )
     return [

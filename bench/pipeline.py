@@ -37,7 +37,7 @@ from leadflow.testing.fixtures import TEST_ADMIN
 from leadflow.testing.processes import Cluster, running_cluster
 from leadflow.testing.services import plain_postgres_url
 
-from bench.cpu import _pids, backends_of, cpu_seconds_of
+from bench.cpu import SERVICE_PREFIX, cpu_seconds_of, process_groups
 from bench.floors import Floors, ms
 from bench.load import Pipeline, Run
 from bench.overload import overload_phase
@@ -97,20 +97,6 @@ async def read_counters(
         await connection.close()
     counters.cpu = cpu_seconds_of(cpu_of)
     return counters
-
-
-SERVICE_PREFIX = "service:"
-
-
-def process_groups(cluster: Cluster, database: str) -> dict[str, list[int]]:
-    return {
-        **{
-            f"{SERVICE_PREFIX}{service}": [r.process.pid for r in replicas]
-            for service, replicas in cluster.processes.items()
-        },
-        "rabbitmq": _pids("beam.smp"),
-        "postgresql": backends_of(database),
-    }
 
 
 async def main() -> None:
