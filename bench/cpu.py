@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from leadflow.testing.processes import Cluster
@@ -62,15 +64,31 @@ def process_groups(cluster: Cluster, database: str) -> dict[str, list[int]]:
     }
 
 
+@dataclass(frozen=True)
+class Window:
+    """The CPU seconds each process group used over one window of `seconds`."""
+
+    seconds: float
+    cpu: dict[str, float]
+
+
+@contextmanager
+def measured(groups: dict[str, list[int]], into: list[Window]) -> Iterator[None]:
+    """Appends to `into` the window of the block: how long it took, each group's CPU."""
+    started, before = time.monotonic(), cpu_seconds_of(groups)
+    yield
+    after = cpu_seconds_of(groups)
+    into.append(Window(time.monotonic() - started, {n: after[n] - before[n] for n in groups}))
+
+
 @contextmanager
 def cpu_per_item(cluster: Cluster, split: dict[str, float]) -> Iterator[None]:
     """Fills `split` with the CPU seconds each process group used during the block;
     divide by the items processed for a per-item cost."""
-    groups = _processes(cluster)
-    before = cpu_seconds_of(groups)
-    yield
-    after = cpu_seconds_of(groups)
-    split.update({name: after[name] - before[name] for name in groups})
+    windows: list[Window] = []
+    with measured(_processes(cluster), windows):
+        yield
+    split.update(windows[0].cpu)
 
 
 def cpu_report(split: dict[str, float], items: int) -> str:

@@ -28,7 +28,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -41,7 +41,7 @@ from leadflow.testing.services import LOCAL_RABBITMQ, delete_namespace, new_name
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.assignment import percentile
-from bench.cpu import _pids, backends_of, cpu_seconds_of
+from bench.cpu import Window, _pids, backends_of, measured
 
 FLOOR_KEY = "bench.floor"
 READY_TIMEOUT_S = 60.0  # a consuming process starting: imports, connection, declarations
@@ -111,22 +111,6 @@ class Floor:
             for name, s in self.cpu.items()
         )
         return f"{self.cpu_ms:.2f}{plus_minus(self.error_ms / 1000)} ms of CPU ({parts})"
-
-
-@dataclass(frozen=True)
-class Window:
-    """The CPU seconds each process group used over one window of `seconds`."""
-
-    seconds: float
-    cpu: dict[str, float]
-
-
-@contextlib.contextmanager
-def measured(groups: dict[str, list[int]], into: list[Window]) -> Iterator[None]:
-    started, before = time.monotonic(), cpu_seconds_of(groups)
-    yield
-    after = cpu_seconds_of(groups)
-    into.append(Window(time.monotonic() - started, {n: after[n] - before[n] for n in groups}))
 
 
 def per_operation(

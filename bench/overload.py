@@ -7,10 +7,9 @@ steady rate the system keeps up with.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from bench.cpu import SERVICE_PREFIX, cpu_seconds_of, machine_jiffies
+from bench.cpu import SERVICE_PREFIX, Window, machine_jiffies, measured
 from bench.floors import ms
 from bench.load import KANBAN_FRAMES, Pipeline
 
@@ -51,15 +50,13 @@ class Burst:
 async def burst(
     pipeline: Pipeline, groups: dict[str, list[int]], rate: float, seconds: float, tag: str
 ) -> Burst:
-    before = cpu_seconds_of(groups)
+    windows: list[Window] = []
     busy_before, total_before = machine_jiffies()
-    started = time.perf_counter()
-    sent = await pipeline.send_leads(int(rate * seconds), rate, tag)
     # The sending ends as the last POST is answered; the CPU is that of the whole burst.
-    elapsed = time.perf_counter() - started
-    after = cpu_seconds_of(groups)
-    cores = {group: (after[group] - before[group]) / elapsed for group in groups}
+    with measured(groups, windows):
+        sent = await pipeline.send_leads(int(rate * seconds), rate, tag)
     busy, total = machine_jiffies()
+    cores = {group: used / windows[0].seconds for group, used in windows[0].cpu.items()}
     ids = sent.ids
     backlog = sum(1 for i in ids if unassigned_at(pipeline, i, sent.ended))
     # Generous: at full speed the backlog drains in about as long as the burst lasted.
