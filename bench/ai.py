@@ -21,9 +21,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import groq
 from leadflow.bus import Delivery, QueueSpec
@@ -33,6 +32,7 @@ from leadflow.testing.processes import running_cluster
 from leadflow.testing.services import LOCAL_RABBITMQ
 
 from bench.assignment import paced, percentile
+from bench.floors import paced as open_loop
 from bench.scratch import scratch
 
 
@@ -80,9 +80,9 @@ async def raw_client(base_url: str, count: int, rate: float) -> tuple[list[float
         latencies.append(time.perf_counter() - started)
 
     try:
-        await paced_and_collected(min(200, count), rate, call)  # warm up, as for the service
+        await open_loop(min(200, count), rate, call)  # warm up, as for the service
         latencies.clear()
-        await paced_and_collected(count, rate, call)
+        await open_loop(count, rate, call)
         paced_latencies = list(latencies)
         limit = asyncio.Semaphore(32)
 
@@ -95,18 +95,6 @@ async def raw_client(base_url: str, count: int, rate: float) -> tuple[list[float
         return paced_latencies, count / (time.perf_counter() - started)
     finally:
         await client.close()
-
-
-async def paced_and_collected(
-    count: int, rate: float, call: Callable[[int], Coroutine[Any, Any, None]]
-) -> None:
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start(i: int) -> None:
-        tasks.append(asyncio.create_task(call(i)))
-
-    await paced(count, rate, start)
-    await asyncio.gather(*tasks)
 
 
 def lead_created(i: int) -> LeadCreated:
