@@ -245,10 +245,13 @@ def test_dragging_a_card_to_contacted_changes_the_lead_in_the_api(
 HELD_LISTINGS = """
 window.holdListings = false;
 window.heldListings = [];
+window.listingsRead = 0;
 const nativeFetch = window.fetch;
 window.fetch = async (...args) => {
   const response = await nativeFetch(...args);
-  if (!window.holdListings || !String(args[0]).includes("/api/leads?")) return response;
+  if (!String(args[0]).includes("/api/leads?")) return response;
+  window.listingsRead += 1;
+  if (!window.holdListings) return response;
   await new Promise((release) => window.heldListings.push(release));
   return response;
 };
@@ -267,7 +270,17 @@ def test_a_board_load_answered_late_never_puts_back_what_a_later_one_showed(
     version = classified(admin, lead["id"])["version"]
     browser.get(system.gateway + "/")
     log_in(browser, *TEST_ADMIN)
-    wait_for(lambda: live(browser) and card(browser, lead["id"], "NEW"), 20, "the live board")
+    # Settled: the board's first load and the one it makes once its socket joined the
+    # rooms (seven columns each) have answered, so no load of its own comes in between.
+    wait_for(
+        lambda: (
+            browser.execute_script("return window.listingsRead") >= 14
+            and browser.find_elements(By.CSS_SELECTOR, ".board:not(.is-loading)")
+            and card(browser, lead["id"], "NEW")
+        ),
+        20,
+        "the settled board",
+    )
 
     def held(count: int) -> bool:
         return bool(browser.execute_script("return window.heldListings.length") == count)
